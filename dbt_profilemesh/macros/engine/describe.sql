@@ -1,0 +1,45 @@
+{#- dbt run-operation profilemesh_describe --args '{version: 2}'
+    The code's view of the schema: every migration with its checksum, the storage relations, and the
+    catalog expected at a version, folded from the migrations' steps (the single source of truth). -#}
+{% macro profilemesh_describe(version=none) %}
+  {%- set migrations = profilemesh.load_migrations() -%}
+  {%- set v = (migrations | length) if version is none else version | int -%}
+  {%- set described = [] -%}
+  {%- for m in migrations -%}
+    {%- do described.append({'version': m.version, 'description': m.description, 'script': m.script,
+        'checksum': m.checksum, 'steps': m.steps | map(attribute='id') | list}) -%}
+  {%- endfor -%}
+  {%- set relations = {} -%}
+  {%- for key in profilemesh.table_names() -%}
+    {%- set r = profilemesh.storage_relation(key) -%}
+    {%- do relations.update({key: {'database': r.database, 'schema': r.schema, 'identifier': r.identifier}}) -%}
+  {%- endfor -%}
+  {%- do profilemesh.emit('result', {'operation': 'describe', 'head': migrations | length, 'migrations': described,
+      'relations': relations, 'catalog_version': v, 'catalog': profilemesh.expected_catalog(migrations, v),
+      'dialect': target.type, 'package_version': profilemesh.package_version()}) -%}
+{% endmacro %}
+
+{#- Tables -> columns (logical type, nullability) and indexes at a version. The ledger is part of
+    every version from 0 on, because the engine creates it before the first migration. -#}
+{% macro expected_catalog(migrations, version) %}
+  {%- set catalog = {'schema_version': {'columns': {}, 'primary_key': profilemesh.ledger_primary_key(), 'indexes': []}} -%}
+  {%- for column in profilemesh.ledger_columns() -%}
+    {%- do catalog.schema_version.columns.update({column.name: {'type': column.type, 'nullable': column.get('nullable', true)}}) -%}
+  {%- endfor -%}
+  {%- for m in migrations[:version] -%}
+    {%- for step in m.steps -%}
+      {%- if step.op == 'create_table' -%}
+        {%- set columns = {} -%}
+        {%- for column in step.columns -%}
+          {%- do columns.update({column.name: {'type': column.type, 'nullable': column.get('nullable', true)}}) -%}
+        {%- endfor -%}
+        {%- do catalog.update({step.table: {'columns': columns, 'primary_key': step.get('primary_key', []), 'indexes': []}}) -%}
+      {%- elif step.op == 'add_column' -%}
+        {%- do catalog[step.table].columns.update({step.column.name: {'type': step.column.type, 'nullable': step.column.get('nullable', true)}}) -%}
+      {%- elif step.op == 'create_index' and profilemesh.supports_secondary_indexes() -%}
+        {%- do catalog[step.table].indexes.append({'name': profilemesh.index_name(profilemesh.step_relation(step), step.suffix), 'columns': step.columns}) -%}
+      {%- endif -%}
+    {%- endfor -%}
+  {%- endfor -%}
+  {%- do return(catalog) -%}
+{% endmacro %}

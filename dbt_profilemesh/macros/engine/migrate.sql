@@ -1,0 +1,136 @@
+{#- dbt run-operation profilemesh_migrate --args '{target_version: 2, dry_run: true}'
+    Takes the store from whatever version it is at (0 = empty, or an unversioned ProfileMesh-era store)
+    to target_version (default: head), under the migration lock, recording every attempt. -#}
+{% macro profilemesh_migrate(target_version=none, dry_run=false, lock_timeout=60, applied_by=none, profilemesh_version=none) %}
+  {%- set ctx = profilemesh.engine_context(dry_run, applied_by, profilemesh_version) -%}
+  {%- set migrations = profilemesh.load_migrations() -%}
+  {%- set head = migrations | length -%}
+  {%- set target_v = head if target_version is none else target_version | int -%}
+  {%- if target_v < 0 or target_v > head -%}
+    {%- do profilemesh.fail('target version ' ~ target_v ~ ' does not exist: this package knows versions 1 to ' ~ head) -%}
+  {%- endif -%}
+
+  {%- do profilemesh.ensure_schema(ctx) -%}
+  {%- do profilemesh.acquire_migration_lock(ctx, lock_timeout) -%}
+  {%- do profilemesh.begin(ctx) -%}
+  {%- set ledger_existed = profilemesh.ensure_ledger(ctx) -%}
+  {%- do profilemesh.commit(ctx) -%}
+  {%- set state = profilemesh.ledger_state(profilemesh.read_attempts(ledger_existed)) -%}
+  {%- do profilemesh.check_can_apply(state, migrations, head, target_v) -%}
+
+  {%- set applied = [] -%}
+  {%- set ns = {'next_id': state.next_attempt_id, 'adopted': []} -%}
+  {%- if state.current == 0 and target_v >= 1 -%}
+    {%- do ns.update({'adopted': profilemesh.adoptable_tables(migrations[0])}) -%}
+  {%- endif -%}
+  {%- for migration in migrations[state.current:target_v] -%}
+    {%- set operation = 'adopt' if (migration.version == 1 and ns.adopted) else 'apply' -%}
+    {%- do applied.append(profilemesh.apply_migration(ctx, migration, ns.next_id, operation)) -%}
+    {%- do ns.update({'next_id': ns.next_id + 1}) -%}
+  {%- endfor -%}
+  {%- do profilemesh.release_migration_lock(ctx) -%}
+
+  {%- if not applied -%}{%- do profilemesh.say('storage is at version ' ~ state.current ~ '; nothing to apply') -%}{%- endif -%}
+  {%- do profilemesh.emit('result', {
+      'operation': 'apply', 'dry_run': dry_run, 'from_version': state.current,
+      'to_version': target_v if applied else state.current, 'head': head,
+      'adopted_tables': ns.adopted, 'applied': applied, 'statements': ctx.statements}) -%}
+{% endmacro %}
+
+{#- Refusals, each with the command that gets the user unstuck. -#}
+{% macro check_can_apply(state, migrations, head, target_v) %}
+  {%- for attempt in state.unresolved -%}
+    {%- do profilemesh.fail('attempt ' ~ attempt.attempt_id ~ ' (' ~ attempt.operation ~ ' of version ' ~ attempt.version ~ ') '
+        ~ ('failed at step ' ~ attempt.failed_step if attempt.status == 'failed' else 'did not finish')
+        ~ '; run `profilemesh migrate repair` before applying again') -%}
+  {%- endfor -%}
+  {%- if state.current > head -%}
+    {%- do profilemesh.fail('storage is at version ' ~ state.current ~ ', ahead of this ProfileMesh (head ' ~ head ~ '): upgrade profilemesh') -%}
+  {%- endif -%}
+  {%- if target_v < state.current -%}
+    {%- do profilemesh.fail('storage is at version ' ~ state.current ~ '; downgrading to ' ~ target_v ~ ' is not supported') -%}
+  {%- endif -%}
+  {%- for version, attempt in state.applied.items() -%}
+    {%- set code = migrations[version - 1] -%}
+    {%- if attempt.checksum != code.checksum -%}
+      {%- do profilemesh.fail('migration ' ~ version ~ ' was edited after it was applied (checksum ' ~ attempt.checksum
+          ~ ' recorded, ' ~ code.checksum ~ ' in the code); run `profilemesh migrate validate`') -%}
+    {%- endif -%}
+  {%- endfor -%}
+{% endmacro %}
+
+{#- One migration: a 'started' row committed first (so a crash leaves a trace), then the steps and the
+    'succeeded' update in one transaction where DDL is transactional. -#}
+{% macro apply_migration(ctx, migration, attempt_id, operation) %}
+  {%- set started = modules.datetime.datetime.now() -%}
+  {%- set attempt = profilemesh.new_attempt(ctx, attempt_id, migration, operation) -%}
+  {%- do profilemesh.emit('attempt', {'attempt_id': attempt_id, 'version': migration.version, 'operation': operation}) -%}
+  {%- do profilemesh.begin(ctx) -%}
+  {%- do profilemesh.insert_attempt(ctx, attempt) -%}
+  {%- do profilemesh.commit(ctx) -%}
+
+  {%- set results = [] -%}
+  {%- do profilemesh.begin(ctx) -%}
+  {%- for step in migration.steps -%}
+    {%- do profilemesh.emit('step', {'attempt_id': attempt_id, 'version': migration.version, 'step': step.id,
+        'index': loop.index, 'total': loop.length}) -%}
+    {%- do profilemesh.say('version ' ~ migration.version ~ ' step ' ~ loop.index ~ '/' ~ loop.length ~ ': ' ~ step.id) -%}
+    {%- if profilemesh.step_effective(step) -%}
+      {%- do results.append({'step': step.id, 'action': 'skipped (already in place)'}) -%}
+    {%- else -%}
+      {%- for sql in profilemesh.step_statements(step) -%}{%- do profilemesh.run_sql(ctx, sql) -%}{%- endfor -%}
+      {%- do results.append({'step': step.id, 'action': 'applied'}) -%}
+    {%- endif -%}
+    {%- if not profilemesh.transactional_ddl() -%}
+      {%- do profilemesh.update_attempt(ctx, attempt_id, {'steps_completed': loop.index}) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- set finished = profilemesh.utc_now() -%}
+  {%- do profilemesh.update_attempt(ctx, attempt_id, {
+      'status': 'succeeded', 'applied_at': finished, 'finished_at': finished,
+      'execution_ms': ((modules.datetime.datetime.now() - started).total_seconds() * 1000) | int,
+      'steps_completed': migration.steps | length}) -%}
+  {%- do profilemesh.commit(ctx) -%}
+  {%- do profilemesh.say(('planned' if ctx.dry_run else 'applied') ~ ' version ' ~ migration.version ~ ' (' ~ operation ~ ')') -%}
+  {%- do return({'version': migration.version, 'description': migration.description, 'operation': operation,
+                 'attempt_id': attempt_id, 'steps': results}) -%}
+{% endmacro %}
+
+{#- A store written before versioning has some storage tables and no ledger rows. Its tables are
+    checked against the baseline before it is adopted as version 1; a table that lacks a baseline
+    column or holds it with an incompatible type stops the adoption, and nothing is changed. -#}
+{% macro adoptable_tables(baseline) %}
+  {%- set found = [] -%}
+  {%- set problems = [] -%}
+  {%- for step in baseline.steps if step.op == 'create_table' -%}
+    {%- set relation = profilemesh.step_relation(step) -%}
+    {%- set columns = {} -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}{%- do columns.update({column.name | lower: column}) -%}{%- endfor -%}
+    {%- if columns -%}
+      {%- do found.append(relation.identifier) -%}
+      {%- for expected in step.columns -%}
+        {%- set actual = columns.get(expected.name) -%}
+        {%- if actual is none -%}
+          {%- do problems.append(relation.identifier ~ '.' ~ expected.name ~ ' is missing') -%}
+        {%- elif not profilemesh.type_compatible(expected.type, actual) -%}
+          {%- do problems.append(relation.identifier ~ '.' ~ expected.name ~ ' is ' ~ actual.data_type ~ ', expected ' ~ expected.type) -%}
+        {%- endif -%}
+      {%- endfor -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- if problems -%}
+    {%- do profilemesh.fail('cannot adopt the existing ProfileMesh tables as version 1: ' ~ problems | join('; ')) -%}
+  {%- endif -%}
+  {%- do return(found) -%}
+{% endmacro %}
+
+{% macro type_compatible(logical, column) %}
+  {%- set t = logical | lower -%}
+  {%- set dtype = column.data_type | lower -%}
+  {%- if t in ('integer', 'bigint', 'identity') -%}{%- do return(column.is_integer() or column.is_numeric()) -%}
+  {%- elif t == 'float' -%}{%- do return(column.is_number()) -%}
+  {%- elif t == 'timestamp' -%}{%- do return('timestamp' in dtype or 'datetime' in dtype) -%}
+  {%- elif t == 'json' -%}{%- do return(column.is_string() or 'variant' in dtype or 'json' in dtype) -%}
+  {%- else -%}{%- do return(column.is_string()) -%}
+  {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,86 @@
+{#- Declarative migration steps: what SQL a step runs, how to tell whether it has taken effect, and
+    how to undo it. Probing is what makes every step idempotent (Snowflake auto-commits DDL, so a
+    retry must skip what already happened) and what lets `repair` work out where an attempt stopped. -#}
+
+{% macro step_relation(step) %}
+  {%- do return(profilemesh.storage_relation(step.table)) -%}
+{% endmacro %}
+
+{% macro step_statements(step) %}
+  {%- set relation = profilemesh.step_relation(step) -%}
+  {%- if step.op == 'create_table' -%}
+    {%- do return(profilemesh.create_table_sql(relation, step.columns, step.get('primary_key', []))) -%}
+  {%- elif step.op == 'add_column' -%}
+    {%- do return(profilemesh.add_column_sql(relation, step.column)) -%}
+  {%- elif step.op == 'create_index' -%}
+    {%- if not profilemesh.supports_secondary_indexes() -%}{%- do return([]) -%}{%- endif -%}
+    {%- do return(profilemesh.create_index_sql(relation, profilemesh.index_name(relation, step.suffix), step.columns)) -%}
+  {%- elif step.op == 'backfill_float' -%}
+    {%- set target_col = profilemesh.quote_column(step.target) -%}
+    {%- set source_col = profilemesh.quote_column(step.source) -%}
+    {#- Set-based and restartable: only rows not yet backfilled are touched. -#}
+    {%- do return(['UPDATE ' ~ relation ~ ' SET ' ~ target_col ~ ' = ' ~ profilemesh.safe_cast_float(source_col)
+        ~ ' WHERE ' ~ target_col ~ ' IS NULL AND ' ~ source_col ~ ' IS NOT NULL']) -%}
+  {%- else -%}
+    {%- do profilemesh.fail("unknown migration step op '" ~ step.op ~ "' in step " ~ step.id) -%}
+  {%- endif -%}
+{% endmacro %}
+
+{#- Lower-cased column names of a relation; empty when the table does not exist. -#}
+{% macro existing_columns(relation) %}
+  {%- set names = [] -%}
+  {%- for column in adapter.get_columns_in_relation(relation) -%}{%- do names.append(column.name | lower) -%}{%- endfor -%}
+  {%- do return(names) -%}
+{% endmacro %}
+
+{% macro step_effective(step) %}
+  {%- set relation = profilemesh.step_relation(step) -%}
+  {%- set columns = profilemesh.existing_columns(relation) -%}
+  {%- if step.op == 'create_table' -%}
+    {%- do return(columns | length > 0) -%}
+  {%- elif step.op == 'add_column' -%}
+    {%- do return(step.column.name | lower in columns) -%}
+  {%- elif step.op == 'create_index' -%}
+    {#- Nothing to do where the warehouse has no secondary indexes. -#}
+    {%- if not profilemesh.supports_secondary_indexes() -%}{%- do return(true) -%}{%- endif -%}
+    {%- if not columns -%}{%- do return(false) -%}{%- endif -%}
+    {%- do return(profilemesh.index_exists(relation, profilemesh.index_name(relation, step.suffix))) -%}
+  {%- elif step.op == 'backfill_float' -%}
+    {%- if step.target | lower not in columns -%}{%- do return(false) -%}{%- endif -%}
+    {%- set pending = run_query('SELECT COUNT(*) FROM ' ~ relation ~ ' WHERE ' ~ profilemesh.quote_column(step.target)
+        ~ ' IS NULL AND ' ~ profilemesh.safe_cast_float(profilemesh.quote_column(step.source)) ~ ' IS NOT NULL') -%}
+    {%- do return(pending.rows[0][0] | int == 0) -%}
+  {%- endif -%}
+  {%- do return(false) -%}
+{% endmacro %}
+
+{#- Statements that take a step back out (repair --rollback). A created table is only dropped while
+    empty: repair never deletes stored rows. -#}
+{% macro step_undo_statements(step) %}
+  {%- set relation = profilemesh.step_relation(step) -%}
+  {%- if step.op == 'create_table' -%}
+    {%- set rows = run_query('SELECT COUNT(*) FROM ' ~ relation) -%}
+    {%- if rows.rows[0][0] | int > 0 -%}
+      {%- do profilemesh.fail('cannot roll back step ' ~ step.id ~ ': ' ~ relation ~ ' already holds rows') -%}
+    {%- endif -%}
+    {%- do return(['DROP TABLE ' ~ relation]) -%}
+  {%- elif step.op == 'add_column' -%}
+    {%- do return(profilemesh.drop_column_sql(relation, step.column.name)) -%}
+  {%- elif step.op == 'create_index' -%}
+    {%- do return(profilemesh.drop_index_sql(relation, profilemesh.index_name(relation, step.suffix))) -%}
+  {%- endif -%}
+  {#- backfill_float: undone by dropping the column it filled. -#}
+  {%- do return([]) -%}
+{% endmacro %}
+
+{% macro index_exists(relation, index_name) %}{{ return(adapter.dispatch('index_exists', 'profilemesh')(relation, index_name)) }}{% endmacro %}
+{% macro default__index_exists(relation, index_name) %}
+  {%- set found = run_query('SELECT COUNT(*) FROM pg_indexes WHERE schemaname = ' ~ profilemesh.sql_literal(relation.schema)
+      ~ ' AND indexname = ' ~ profilemesh.sql_literal(index_name)) -%}
+  {%- do return(found.rows[0][0] | int > 0) -%}
+{% endmacro %}
+
+{% macro drop_index_sql(relation, index_name) %}
+  {%- if not profilemesh.supports_secondary_indexes() -%}{%- do return([]) -%}{%- endif -%}
+  {%- do return(['DROP INDEX IF EXISTS ' ~ adapter.quote(relation.schema) ~ '.' ~ adapter.quote(index_name)]) -%}
+{% endmacro %}
