@@ -40,7 +40,7 @@
         ~ " AND l.objid = " ~ profilemesh.advisory_lock_name() ~ "::oid") -%}
     {%- set who = 'another session' -%}
     {%- if holder.rows -%}{%- set who = 'pid ' ~ holder.rows[0][0] ~ ' (' ~ holder.rows[0][1] ~ ', since ' ~ holder.rows[0][2] ~ ')' -%}{%- endif -%}
-    {%- do profilemesh.fail('store busy: the migration lock is held by ' ~ who ~ '; waited ' ~ lock_timeout ~ ' s') -%}
+    {%- do profilemesh.fail('store busy: the migration lock is held by ' ~ who ~ '; waited ' ~ lock_timeout ~ ' s', 'busy') -%}
   {%- endif -%}
 {% endmacro %}
 

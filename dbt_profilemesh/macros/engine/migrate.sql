@@ -7,7 +7,7 @@
   {%- set head = migrations | length -%}
   {%- set target_v = head if target_version is none else target_version | int -%}
   {%- if target_v < 0 or target_v > head -%}
-    {%- do profilemesh.fail('target version ' ~ target_v ~ ' does not exist: this package knows versions 1 to ' ~ head) -%}
+    {%- do profilemesh.fail('target version ' ~ target_v ~ ' does not exist: this package knows versions 1 to ' ~ head, 'usage') -%}
   {%- endif -%}
 
   {%- do profilemesh.ensure_schema(ctx) -%}

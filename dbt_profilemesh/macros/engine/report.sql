@@ -10,6 +10,9 @@
   {%- do log('ProfileMesh: ' ~ message, info=true) -%}
 {% endmacro %}
 
-{% macro fail(message) %}
+{#- kind: 'refused' (the store's state forbids it: exit 1), 'busy' (lock held: exit 3),
+    'usage' (bad arguments: exit 2). The CLI reads the kind from the emitted event. -#}
+{% macro fail(message, kind='refused') %}
+  {%- do profilemesh.emit('error', {'message': message, 'kind': kind}) -%}
   {%- do exceptions.raise_compiler_error('ProfileMesh: ' ~ message) -%}
 {% endmacro %}

@@ -1,0 +1,1 @@
+"""The `profilemesh` command line: argument parsing and printing over the library API."""

@@ -1,0 +1,62 @@
+"""Entry point: the `profilemesh` group, global --debug, and the one-line error contract.
+
+Exit codes: 0 ok, 1 check failed, 2 usage or config error, 3 connection or database error.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from profilemesh import __version__
+from profilemesh.errors import ProfileMeshError
+
+EXIT_INTERNAL = 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and dbt's log.")
+@click.version_option(__version__, prog_name="profilemesh")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """ProfileMesh: profiling and drift detection with a versioned storage layer in your warehouse."""
+    ctx.obj = {"debug": debug}
+
+
+def _register() -> None:
+    from profilemesh.cli.migrate import migrate
+
+    cli.add_command(migrate)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        result = cli.main(args=args, prog_name="profilemesh", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except ProfileMeshError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except Exception as exc:  # a bug: still one line unless --debug
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", err=True)
+        return EXIT_INTERNAL
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

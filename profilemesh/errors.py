@@ -1,0 +1,49 @@
+"""Errors the CLI turns into one clear line and a documented exit code.
+
+Exit codes: 0 ok, 1 a check failed (or the store's state refuses the operation), 2 usage or
+configuration error, 3 connection or database error.
+"""
+
+from __future__ import annotations
+
+
+class ProfileMeshError(Exception):
+    """Base class: `str(error)` is the one line shown to the user."""
+
+    exit_code = 1
+
+
+class CheckFailed(ProfileMeshError):
+    """The store is not in the state the operation needs (behind, failed attempt, drift in catalog)."""
+
+    exit_code = 1
+
+
+class UsageError(ProfileMeshError):
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A configuration problem, naming the file and the key."""
+
+    def __init__(self, path: str | None, key: str | None, message: str):
+        self.path = path
+        self.key = key
+        where = path or "<default configuration>"
+        if key:
+            where = f"{where}: {key}"
+        super().__init__(f"{where}: {message}")
+
+
+class DatabaseError(ProfileMeshError):
+    """The warehouse could not be reached, or a statement failed."""
+
+    exit_code = 3
+
+
+class StoreBusy(DatabaseError):
+    """Another process holds the migration lock (or, on DuckDB, the file) for longer than we wait."""
+
+
+class MigrationFailed(DatabaseError):
+    """A migration step failed; the attempt is recorded and `migrate repair` is needed."""

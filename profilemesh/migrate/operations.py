@@ -1,0 +1,113 @@
+"""`migrate apply` and `migrate repair`: the dbt package's operations, driven through dbtRunner."""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from profilemesh import __version__
+from profilemesh.connection import StorageTarget, duckdb_file_exists
+from profilemesh.dbt_invoke import DbtSession, OperationOutcome, raise_for_outcome, summarize_dbt_error
+from profilemesh.errors import MigrationFailed, UsageError
+from profilemesh.migrate.ledger import connect
+
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+def applied_by() -> str:
+    """Who ran it, for the ledger: user@host:pid."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}:{os.getpid()}"
+
+
+def _engine_args(lock_timeout: float) -> dict[str, Any]:
+    return {"lock_timeout": lock_timeout, "applied_by": applied_by(),
+            "profilemesh_version": f"profilemesh {__version__}"}
+
+
+def apply(target: StorageTarget, *, target_version: int | None = None, dry_run: bool = False,
+          lock_timeout: float = DEFAULT_LOCK_TIMEOUT, debug: bool = False,
+          package: Path | None = None) -> dict[str, Any]:
+    """Migrate the store to target_version (default: head). Returns the engine's result.
+
+    With dry_run the result's `statements` hold the exact SQL, ledger writes included, and
+    nothing is changed (an absent DuckDB file is not even created).
+    """
+    if target_version is not None and target_version < 0:
+        raise UsageError("--target must be 0 or more")
+    _check_reachable(target)
+    args = {"target_version": target_version, "dry_run": dry_run, **_engine_args(lock_timeout)}
+    if dry_run and not duckdb_file_exists(target.connection):
+        return _dry_run_on_scratch_copy(target, args, debug=debug, package=package)
+    session = DbtSession(target, debug=debug, package=package)
+    outcome = session.run_operation("profilemesh_migrate", args, lock_timeout=lock_timeout)
+    if not outcome.success:
+        _record_failed_attempt(session, outcome, lock_timeout)
+    return raise_for_outcome(outcome)
+
+
+def repair(target: StorageTarget, *, rollback: bool = False, dry_run: bool = False,
+           lock_timeout: float = DEFAULT_LOCK_TIMEOUT, debug: bool = False,
+           package: Path | None = None) -> dict[str, Any]:
+    """Converge after a failed or interrupted attempt (finish it, or with rollback undo it)."""
+    _check_reachable(target)
+    session = DbtSession(target, debug=debug, package=package)
+    args = {"rollback": rollback, "dry_run": dry_run, **_engine_args(lock_timeout)}
+    return raise_for_outcome(session.run_operation("profilemesh_migrate_repair", args, lock_timeout=lock_timeout))
+
+
+def describe(target: StorageTarget, version: int | None = None, *, debug: bool = False,
+             package: Path | None = None) -> dict[str, Any]:
+    """The code's migrations, checksums, relations and the expected catalog at `version`."""
+    session = DbtSession(target, debug=debug, package=package)
+    return raise_for_outcome(session.run_operation("profilemesh_describe", {"version": version}))
+
+
+def _check_reachable(target: StorageTarget) -> None:
+    """Fail fast with one clear line when a server is unreachable, before dbt's slower start."""
+    if target.dialect != "duckdb":
+        with connect(target):
+            pass
+
+
+def _record_failed_attempt(session: DbtSession, outcome: OperationOutcome, lock_timeout: float) -> None:
+    """A step failed inside an attempt: mark the attempt failed, then raise MigrationFailed."""
+    attempt = outcome.last("attempt")
+    if attempt is None or outcome.last("error") is not None:
+        return  # failed before any attempt started, or the engine refused: nothing to record
+    step = outcome.last("step")
+    failed_step = step["step"] if step and step["attempt_id"] == attempt["attempt_id"] else None
+    error = summarize_dbt_error(outcome.error or "unknown error")
+    recorded = session.run_operation(
+        "profilemesh_migrate_record_failure",
+        {"attempt_id": attempt["attempt_id"], "failed_step": failed_step, "error_message": error},
+        lock_timeout=lock_timeout,
+    )
+    note = "recorded" if recorded.success else "left as 'started' (recording the failure failed too)"
+    raise MigrationFailed(
+        f"migration {attempt['version']} failed at step {failed_step}: {error} "
+        f"(attempt {attempt['attempt_id']} {note}; run `profilemesh migrate repair`)"
+    )
+
+
+def _dry_run_on_scratch_copy(target: StorageTarget, args: dict[str, Any], *, debug: bool,
+                             package: Path | None) -> dict[str, Any]:
+    """Plan against an empty file of the same name elsewhere: same SQL, and the real path stays absent."""
+    scratch = Path(tempfile.mkdtemp(prefix="profilemesh-plan-"))
+    try:
+        name = Path(str(target.connection.filepath)).name
+        scratch_conn = dataclasses.replace(target.connection, filepath=str(scratch / name))
+        scratch_target = dataclasses.replace(target, connection=scratch_conn)
+        outcome = DbtSession(scratch_target, debug=debug, package=package).run_operation("profilemesh_migrate", args)
+        return raise_for_outcome(outcome)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
