@@ -24,12 +24,28 @@ DEFAULT_DUCKDB_FILE = "profilemesh.duckdb"
 
 CONNECTION_TYPES = ("duckdb", "postgres", "snowflake")
 _CONNECTION_KEYS = {
-    "type", "host", "port", "database", "username", "password", "schema", "filepath",
-    "account", "warehouse", "role", "extra_params",
+    "type",
+    "host",
+    "port",
+    "database",
+    "username",
+    "password",
+    "schema",
+    "filepath",
+    "account",
+    "warehouse",
+    "role",
+    "extra_params",
 }
 _STORAGE_KEYS = {
-    "connection", "runs_table", "results_table", "events_table", "table_state_table",
-    "dbt_profile", "dbt_target", "profiles_dir",
+    "connection",
+    "runs_table",
+    "results_table",
+    "events_table",
+    "table_state_table",
+    "dbt_profile",
+    "dbt_target",
+    "profiles_dir",
 }
 # Sections other commands own; validated by them.
 _TOP_LEVEL_KEYS = {"environment", "source", "storage", "profiling", "drift_detection", "retry"}
@@ -96,8 +112,7 @@ def default_config(base_dir: Path | None = None) -> Config:
     """The embedded default: a DuckDB file in the working directory."""
     base = base_dir or Path.cwd()
     connection = ConnectionConfig(type="duckdb", filepath=str(base / DEFAULT_DUCKDB_FILE), schema="main")
-    return Config(path=None, environment="default", storage=StorageConfig(connection=connection),
-                  source=connection)
+    return Config(path=None, environment="default", storage=StorageConfig(connection=connection), source=connection)
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, env: dict[str, str] | None = None) -> Config:
@@ -220,8 +235,10 @@ def parse_connection(data: Any, shown: str, key: str, base_dir: Path) -> Connect
     extra = data.get("extra_params") or {}
     if not isinstance(extra, dict):
         raise ConfigError(shown, f"{key}.extra_params", "must be a mapping")
-    values = {name: _optional_str(data, name, shown, key) for name in (
-        "host", "database", "username", "password", "schema", "filepath", "account", "warehouse", "role")}
+    values = {
+        name: _optional_str(data, name, shown, key)
+        for name in ("host", "database", "username", "password", "schema", "filepath", "account", "warehouse", "role")
+    }
     if conn_type == "duckdb":
         filepath = values["filepath"] or values["database"] or DEFAULT_DUCKDB_FILE
         if filepath != ":memory:":

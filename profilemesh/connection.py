@@ -67,8 +67,15 @@ def sqlalchemy_url(conn: ConnectionConfig) -> URL:
         return URL.create("duckdb", database=conn.filepath)
     if conn.type == "postgres":
         query = {k: str(v) for k, v in conn.extra_params.items() if k in _POSTGRES_QUERY_KEYS}
-        return URL.create("postgresql+psycopg2", username=conn.username, password=conn.password,
-                          host=conn.host, port=conn.port or 5432, database=conn.database, query=query)
+        return URL.create(
+            "postgresql+psycopg2",
+            username=conn.username,
+            password=conn.password,
+            host=conn.host,
+            port=conn.port or 5432,
+            database=conn.database,
+            query=query,
+        )
     return URL.create("snowflake")
 
 
@@ -81,8 +88,9 @@ def create_engine(conn: ConnectionConfig, *, read_only: bool = False) -> Engine:
     if conn.type == "duckdb":
         return sa.create_engine(url, connect_args={"read_only": read_only}, poolclass=sa.pool.NullPool)
     if conn.type == "postgres":
-        return sa.create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
-                                poolclass=sa.pool.NullPool)
+        return sa.create_engine(
+            url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}, poolclass=sa.pool.NullPool
+        )
     return sa.create_engine(url, connect_args=_snowflake_connect_args(conn), poolclass=sa.pool.NullPool)
 
 
@@ -107,17 +115,36 @@ def dbt_profile_output(conn: ConnectionConfig) -> dict[str, Any]:
     """The dbt target for this connection. The password is an env_var() reference."""
     password = "{{ env_var('" + DBT_PASSWORD_ENV + "', '') }}"
     if conn.type == "duckdb":
-        out: dict[str, Any] = {"type": "duckdb", "path": conn.filepath, "schema": conn.schema,
-                               # Let go of the file between operations: DuckDB allows one writer per file.
-                               "keep_open": False}
+        out: dict[str, Any] = {
+            "type": "duckdb",
+            "path": conn.filepath,
+            "schema": conn.schema,
+            # Let go of the file between operations: DuckDB allows one writer per file.
+            "keep_open": False,
+        }
     elif conn.type == "postgres":
-        out = {"type": "postgres", "host": conn.host, "port": conn.port or 5432, "user": conn.username,
-               "password": password, "dbname": conn.database, "schema": conn.schema,
-               "connect_timeout": CONNECT_TIMEOUT_SECONDS, "retries": 0}
+        out = {
+            "type": "postgres",
+            "host": conn.host,
+            "port": conn.port or 5432,
+            "user": conn.username,
+            "password": password,
+            "dbname": conn.database,
+            "schema": conn.schema,
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "retries": 0,
+        }
     else:
-        out = {"type": "snowflake", "account": conn.account or "fakesnow", "user": conn.username,
-               "password": password, "database": conn.database, "schema": conn.schema,
-               "login_timeout": CONNECT_TIMEOUT_SECONDS, "connect_retries": 0}
+        out = {
+            "type": "snowflake",
+            "account": conn.account or "fakesnow",
+            "user": conn.username,
+            "password": password,
+            "database": conn.database,
+            "schema": conn.schema,
+            "login_timeout": CONNECT_TIMEOUT_SECONDS,
+            "connect_retries": 0,
+        }
         if conn.warehouse:
             out["warehouse"] = conn.warehouse
         if conn.role:

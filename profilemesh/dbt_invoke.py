@@ -68,8 +68,9 @@ class DbtSession:
         self.package = package or package_dir()
         self._workdir: Path | None = None
 
-    def run_operation(self, macro: str, args: dict[str, Any] | None = None, *,
-                      lock_timeout: float = 0.0) -> OperationOutcome:
+    def run_operation(
+        self, macro: str, args: dict[str, Any] | None = None, *, lock_timeout: float = 0.0
+    ) -> OperationOutcome:
         """Run `dbt run-operation MACRO --args ARGS`; on a busy DuckDB file, retry until lock_timeout."""
         deadline = time.monotonic() + max(lock_timeout, 0.0)
         delay = 0.1
@@ -80,8 +81,10 @@ class DbtSession:
                 return outcome
             if time.monotonic() >= deadline:
                 holder = f"process {busy}" if busy else "another process"
-                raise StoreBusy(f"store busy: {self.target.connection.filepath} is held by {holder}; "
-                                f"waited {lock_timeout:g} s (raise --lock-timeout to wait longer)")
+                raise StoreBusy(
+                    f"store busy: {self.target.connection.filepath} is held by {holder}; "
+                    f"waited {lock_timeout:g} s (raise --lock-timeout to wait longer)"
+                )
             time.sleep(min(delay, max(deadline - time.monotonic(), 0.0)))
             delay = min(delay * 2, 1.0)
 
@@ -104,17 +107,28 @@ class DbtSession:
 
         workdir = self._private_dir()
         argv = [
-            "run-operation", macro,
-            "--args", json.dumps(args),
-            "--project-dir", str(self.package),
-            "--profiles-dir", str(workdir),
-            "--profile", PROFILE_NAME,
-            "--target", TARGET_NAME,
-            "--vars", json.dumps(self.target.dbt_vars(), sort_keys=True),
-            "--target-path", str(workdir / "target"),
-            "--log-path", str(workdir / "logs"),
-            "--log-level", "debug" if self.debug else "none",
-            "--log-level-file", "debug" if self.debug else "none",
+            "run-operation",
+            macro,
+            "--args",
+            json.dumps(args),
+            "--project-dir",
+            str(self.package),
+            "--profiles-dir",
+            str(workdir),
+            "--profile",
+            PROFILE_NAME,
+            "--target",
+            TARGET_NAME,
+            "--vars",
+            json.dumps(self.target.dbt_vars(), sort_keys=True),
+            "--target-path",
+            str(workdir / "target"),
+            "--log-path",
+            str(workdir / "logs"),
+            "--log-level",
+            "debug" if self.debug else "none",
+            "--log-level-file",
+            "debug" if self.debug else "none",
             "--no-send-anonymous-usage-stats",
             "--no-use-colors",
         ]
@@ -134,8 +148,12 @@ class DbtSession:
         if self._workdir is None:
             workdir = Path(tempfile.mkdtemp(prefix="profilemesh-dbt-"))
             atexit.register(shutil.rmtree, workdir, True)
-            profile = {PROFILE_NAME: {"target": TARGET_NAME,
-                                      "outputs": {TARGET_NAME: dbt_profile_output(self.target.connection)}}}
+            profile = {
+                PROFILE_NAME: {
+                    "target": TARGET_NAME,
+                    "outputs": {TARGET_NAME: dbt_profile_output(self.target.connection)},
+                }
+            }
             path = workdir / "profiles.yml"
             path.write_text(yaml.safe_dump(profile, sort_keys=True), encoding="utf-8")
             path.chmod(0o600)

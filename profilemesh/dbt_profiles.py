@@ -21,8 +21,21 @@ if TYPE_CHECKING:
     from profilemesh.config import ConnectionConfig, DbtProfileRef
 
 _MODELLED = {
-    "type", "host", "port", "user", "password", "pass", "dbname", "database", "schema", "path",
-    "account", "warehouse", "role", "threads", "keep_open",
+    "type",
+    "host",
+    "port",
+    "user",
+    "password",
+    "pass",
+    "dbname",
+    "database",
+    "schema",
+    "path",
+    "account",
+    "warehouse",
+    "role",
+    "threads",
+    "keep_open",
 }
 
 
@@ -52,10 +65,12 @@ def connection_from_dbt_profile(ref: DbtProfileRef, config_path: str | None) -> 
     outputs = profile.get("outputs") or {}
     output = outputs.get(target_name) if isinstance(outputs, dict) else None
     if not isinstance(output, dict):
-        raise ConfigError(config_path, "storage.dbt_target",
-                          f"target '{target_name}' not found in profile '{ref.profile}' ({shown})")
-    rendered = {key: _render(value, shown, f"{ref.profile}.outputs.{target_name}.{key}")
-                for key, value in output.items()}
+        raise ConfigError(
+            config_path, "storage.dbt_target", f"target '{target_name}' not found in profile '{ref.profile}' ({shown})"
+        )
+    rendered = {
+        key: _render(value, shown, f"{ref.profile}.outputs.{target_name}.{key}") for key, value in output.items()
+    }
     data: dict[str, Any] = {
         "type": rendered.get("type"),
         "host": rendered.get("host"),

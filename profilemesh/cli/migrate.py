@@ -8,12 +8,24 @@ import click
 
 from profilemesh.cli.output import fields, table, to_json
 
-FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-                      show_default=True, help="Output format.")
-CONFIG = click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                      help="Config file (default ./profilemesh.yml; without one, ./profilemesh.duckdb).")
-LOCK_TIMEOUT = click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
-                            help="Seconds to wait for the migration lock (or a busy DuckDB file).")
+FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True, help="Output format."
+)
+CONFIG = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (default ./profilemesh.yml; without one, ./profilemesh.duckdb).",
+)
+LOCK_TIMEOUT = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the migration lock (or a busy DuckDB file).",
+)
 
 
 def _target(config_path: str | None):
@@ -51,11 +63,17 @@ def status(config_path: str | None, fmt: str) -> int:
     ]
     if result.last_attempt:
         a = result.last_attempt
-        rows.append(("last attempt", f"#{a['attempt_id']} {a['operation']} v{a['version']} {a['status']} "
-                                     f"at {a.get('started_at')} by {a.get('applied_by')}"))
+        rows.append(
+            (
+                "last attempt",
+                f"#{a['attempt_id']} {a['operation']} v{a['version']} {a['status']} "
+                f"at {a.get('started_at')} by {a.get('applied_by')}",
+            )
+        )
     holder = result.lock_holder
-    rows.append(("lock holder", f"pid {holder['pid']} ({holder['application']}, since {holder['since']})"
-                 if holder else "none"))
+    rows.append(
+        ("lock holder", f"pid {holder['pid']} ({holder['application']}, since {holder['since']})" if holder else "none")
+    )
     click.echo(fields(rows))
     click.echo(result.message)
     return result.exit_code
@@ -63,19 +81,26 @@ def status(config_path: str | None, fmt: str) -> int:
 
 @migrate.command()
 @CONFIG
-@click.option("--target", "target_version", type=click.IntRange(min=0), default=None,
-              help="Version to migrate to (default: the newest this ProfileMesh knows).")
+@click.option(
+    "--target",
+    "target_version",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Version to migrate to (default: the newest this ProfileMesh knows).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the exact SQL, ledger writes included; change nothing.")
 @LOCK_TIMEOUT
 @click.pass_context
-def apply(ctx: click.Context, config_path: str | None, target_version: int | None, dry_run: bool,
-          lock_timeout: float) -> int:
+def apply(
+    ctx: click.Context, config_path: str | None, target_version: int | None, dry_run: bool, lock_timeout: float
+) -> int:
     """Apply pending migrations (adopting an unversioned ProfileMesh store first)."""
     from profilemesh.migrate import operations
 
     target = _target(config_path)
-    result = operations.apply(target, target_version=target_version, dry_run=dry_run,
-                              lock_timeout=lock_timeout, debug=ctx.obj["debug"])
+    result = operations.apply(
+        target, target_version=target_version, dry_run=dry_run, lock_timeout=lock_timeout, debug=ctx.obj["debug"]
+    )
     if dry_run:
         click.echo(f"-- dry run on {target.dialect}: the SQL `migrate apply` would run; nothing was changed")
         for statement in result["statements"]:
@@ -84,8 +109,10 @@ def apply(ctx: click.Context, config_path: str | None, target_version: int | Non
     if result["adopted_tables"]:
         click.echo(f"adopted existing tables as version 1: {', '.join(result['adopted_tables'])}")
     for applied in result["applied"]:
-        click.echo(f"applied version {applied['version']}: {applied['description']} "
-                   f"(attempt {applied['attempt_id']}, {applied['operation']})")
+        click.echo(
+            f"applied version {applied['version']}: {applied['description']} "
+            f"(attempt {applied['attempt_id']}, {applied['operation']})"
+        )
     click.echo(f"storage is at version {result['to_version']} (head {result['head']})")
     return 0
 
@@ -102,8 +129,10 @@ def validate(ctx: click.Context, config_path: str | None, fmt: str) -> int:
     if fmt == "json":
         click.echo(to_json(report.to_dict()))
         return report.exit_code
-    click.echo(f"database version {report.db_version}, code head {report.head_version}: "
-               f"{'valid' if report.valid else f'{len(report.problems)} problem(s)'}")
+    click.echo(
+        f"database version {report.db_version}, code head {report.head_version}: "
+        f"{'valid' if report.valid else f'{len(report.problems)} problem(s)'}"
+    )
     for problem in report.problems:
         click.echo(f"  problem: {problem}")
     for warning in report.warnings:
@@ -121,8 +150,9 @@ def repair(ctx: click.Context, config_path: str | None, rollback: bool, dry_run:
     """Converge after a failed or interrupted migration attempt, and record what was done."""
     from profilemesh.migrate import operations
 
-    result = operations.repair(_target(config_path), rollback=rollback, dry_run=dry_run,
-                               lock_timeout=lock_timeout, debug=ctx.obj["debug"])
+    result = operations.repair(
+        _target(config_path), rollback=rollback, dry_run=dry_run, lock_timeout=lock_timeout, debug=ctx.obj["debug"]
+    )
     if dry_run:
         for statement in result["statements"]:
             click.echo(statement.strip() + ";")
@@ -130,8 +160,10 @@ def repair(ctx: click.Context, config_path: str | None, rollback: bool, dry_run:
     if "note" not in result:
         click.echo("nothing to repair: no failed or interrupted attempt")
         return 0
-    click.echo(f"repair (attempt {result['attempt_id']}): {result['note']}; "
-               f"resolved attempt(s) {', '.join(map(str, result['resolved_attempts']))}")
+    click.echo(
+        f"repair (attempt {result['attempt_id']}): {result['note']}; "
+        f"resolved attempt(s) {', '.join(map(str, result['resolved_attempts']))}"
+    )
     return 0
 
 
@@ -149,7 +181,17 @@ def history(config_path: str | None, fmt: str) -> int:
     if not attempts:
         click.echo("no attempts recorded (the store is not versioned yet)")
         return 0
-    columns = ["attempt_id", "version", "operation", "status", "started_at", "execution_ms",
-               "steps_completed", "failed_step", "applied_by", "checksum"]
+    columns = [
+        "attempt_id",
+        "version",
+        "operation",
+        "status",
+        "started_at",
+        "execution_ms",
+        "steps_completed",
+        "failed_step",
+        "applied_by",
+        "checksum",
+    ]
     click.echo(table(([a.get(c) for c in columns] for a in attempts), columns))
     return 0

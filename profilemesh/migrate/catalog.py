@@ -77,8 +77,9 @@ def live_catalog(conn: Connection, relations: dict[str, dict[str, str]], keys: l
     return {key: live_table(conn, relations[key]["schema"], relations[key]["identifier"]) for key in keys}
 
 
-def compare(expected: dict[str, Any], live: dict[str, Any], relations: dict[str, dict[str, str]],
-            dialect: str) -> tuple[list[str], list[str]]:
+def compare(
+    expected: dict[str, Any], live: dict[str, Any], relations: dict[str, dict[str, str]], dialect: str
+) -> tuple[list[str], list[str]]:
     """Problems (the store does not conform) and warnings (extra columns), every one listed."""
     problems: list[str] = []
     warnings: list[str] = []
@@ -101,8 +102,10 @@ def compare(expected: dict[str, Any], live: dict[str, Any], relations: dict[str,
             if length and have["length"] and have["length"] < length:
                 problems.append(f"column {where} holds {have['length']} characters, expected {length}")
             if bool(want["nullable"]) != have["nullable"]:
-                problems.append(f"column {where} is {'nullable' if have['nullable'] else 'NOT NULL'}, "
-                                f"expected {'nullable' if want['nullable'] else 'NOT NULL'}")
+                problems.append(
+                    f"column {where} is {'nullable' if have['nullable'] else 'NOT NULL'}, "
+                    f"expected {'nullable' if want['nullable'] else 'NOT NULL'}"
+                )
         extra = sorted(set(table["columns"]) - {c.lower() for c in spec["columns"]})
         if extra:
             warnings.append(f"table {name} has columns ProfileMesh does not define: {', '.join(extra)}")

@@ -20,9 +20,25 @@ from profilemesh.errors import DatabaseError, StoreBusy
 
 LEDGER_TABLE = "profilemesh_schema_version"
 LEDGER_COLUMNS = (
-    "attempt_id", "version", "description", "migration_script", "checksum", "operation", "status",
-    "started_at", "applied_at", "finished_at", "execution_ms", "steps_total", "steps_completed",
-    "failed_step", "error_message", "resolved_by", "applied_by", "profilemesh_version", "dialect",
+    "attempt_id",
+    "version",
+    "description",
+    "migration_script",
+    "checksum",
+    "operation",
+    "status",
+    "started_at",
+    "applied_at",
+    "finished_at",
+    "execution_ms",
+    "steps_total",
+    "steps_completed",
+    "failed_step",
+    "error_message",
+    "resolved_by",
+    "applied_by",
+    "profilemesh_version",
+    "dialect",
 )
 PG_LOCK_CLASS = 20557  # the advisory lock's first key, 'PM'; the engine uses the same number
 
@@ -40,8 +56,7 @@ class LedgerSnapshot:
 
     @property
     def unresolved(self) -> list[dict[str, Any]]:
-        return [a for a in self.attempts
-                if a.get("status") in ("started", "failed") and a.get("resolved_by") is None]
+        return [a for a in self.attempts if a.get("status") in ("started", "failed") and a.get("resolved_by") is None]
 
     def applied_checksums(self) -> dict[int, str]:
         return {a["version"]: a["checksum"] for a in self.attempts if a.get("status") == "succeeded"}
@@ -116,9 +131,12 @@ def lock_holder(target: StorageTarget) -> dict[str, Any] | None:
         "AND l.objid = hashtext(:lock_name)::oid"
     )
     with connect(target) as conn:
-        row = conn.execute(query, {"lock_class": PG_LOCK_CLASS,
-                                   "lock_name": f"{target.schema}.{LEDGER_TABLE}"}).first()
+        row = conn.execute(query, {"lock_class": PG_LOCK_CLASS, "lock_name": f"{target.schema}.{LEDGER_TABLE}"}).first()
     if row is None:
         return None
-    return {"pid": row.pid, "application": row.application_name, "since": row.backend_start,
-            "client": None if row.client_addr is None else str(row.client_addr)}
+    return {
+        "pid": row.pid,
+        "application": row.application_name,
+        "since": row.backend_start,
+        "client": None if row.client_addr is None else str(row.client_addr),
+    }

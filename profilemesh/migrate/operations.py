@@ -30,13 +30,22 @@ def applied_by() -> str:
 
 
 def _engine_args(lock_timeout: float) -> dict[str, Any]:
-    return {"lock_timeout": lock_timeout, "applied_by": applied_by(),
-            "profilemesh_version": f"profilemesh {__version__}"}
+    return {
+        "lock_timeout": lock_timeout,
+        "applied_by": applied_by(),
+        "profilemesh_version": f"profilemesh {__version__}",
+    }
 
 
-def apply(target: StorageTarget, *, target_version: int | None = None, dry_run: bool = False,
-          lock_timeout: float = DEFAULT_LOCK_TIMEOUT, debug: bool = False,
-          package: Path | None = None) -> dict[str, Any]:
+def apply(
+    target: StorageTarget,
+    *,
+    target_version: int | None = None,
+    dry_run: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    debug: bool = False,
+    package: Path | None = None,
+) -> dict[str, Any]:
     """Migrate the store to target_version (default: head). Returns the engine's result.
 
     With dry_run the result's `statements` hold the exact SQL, ledger writes included, and
@@ -55,9 +64,15 @@ def apply(target: StorageTarget, *, target_version: int | None = None, dry_run: 
     return raise_for_outcome(outcome)
 
 
-def repair(target: StorageTarget, *, rollback: bool = False, dry_run: bool = False,
-           lock_timeout: float = DEFAULT_LOCK_TIMEOUT, debug: bool = False,
-           package: Path | None = None) -> dict[str, Any]:
+def repair(
+    target: StorageTarget,
+    *,
+    rollback: bool = False,
+    dry_run: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    debug: bool = False,
+    package: Path | None = None,
+) -> dict[str, Any]:
     """Converge after a failed or interrupted attempt (finish it, or with rollback undo it)."""
     _check_reachable(target)
     session = DbtSession(target, debug=debug, package=package)
@@ -65,8 +80,9 @@ def repair(target: StorageTarget, *, rollback: bool = False, dry_run: bool = Fal
     return raise_for_outcome(session.run_operation("profilemesh_migrate_repair", args, lock_timeout=lock_timeout))
 
 
-def describe(target: StorageTarget, version: int | None = None, *, debug: bool = False,
-             package: Path | None = None) -> dict[str, Any]:
+def describe(
+    target: StorageTarget, version: int | None = None, *, debug: bool = False, package: Path | None = None
+) -> dict[str, Any]:
     """The code's migrations, checksums, relations and the expected catalog at `version`."""
     session = DbtSession(target, debug=debug, package=package)
     return raise_for_outcome(session.run_operation("profilemesh_describe", {"version": version}))
@@ -99,8 +115,9 @@ def _record_failed_attempt(session: DbtSession, outcome: OperationOutcome, lock_
     )
 
 
-def _dry_run_on_scratch_copy(target: StorageTarget, args: dict[str, Any], *, debug: bool,
-                             package: Path | None) -> dict[str, Any]:
+def _dry_run_on_scratch_copy(
+    target: StorageTarget, args: dict[str, Any], *, debug: bool, package: Path | None
+) -> dict[str, Any]:
     """Plan against an empty file of the same name elsewhere: same SQL, and the real path stays absent."""
     scratch = Path(tempfile.mkdtemp(prefix="profilemesh-plan-"))
     try:

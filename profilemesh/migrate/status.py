@@ -32,10 +32,17 @@ class MigrationStatus:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "store": self.store, "dialect": self.dialect, "db_version": self.db_version,
-            "head_version": self.head_version, "state": self.state, "message": self.message,
-            "pending": self.pending, "last_attempt": self.last_attempt, "unresolved": self.unresolved,
-            "lock_holder": self.lock_holder, "unversioned_tables": self.unversioned_tables,
+            "store": self.store,
+            "dialect": self.dialect,
+            "db_version": self.db_version,
+            "head_version": self.head_version,
+            "state": self.state,
+            "message": self.message,
+            "pending": self.pending,
+            "last_attempt": self.last_attempt,
+            "unresolved": self.unresolved,
+            "lock_holder": self.lock_holder,
+            "unversioned_tables": self.unversioned_tables,
         }
 
 
@@ -45,7 +52,10 @@ def migration_status(target: StorageTarget, *, package: Path | None = None) -> M
     snapshot = read_ledger(target)
     current = snapshot.current_version
     status = MigrationStatus(
-        store=target.describe(), dialect=target.dialect, db_version=current, head_version=head,
+        store=target.describe(),
+        dialect=target.dialect,
+        db_version=current,
+        head_version=head,
         state="up_to_date",
         pending=[{"version": m.version, "title": m.title} for m in migrations if m.version > current],
         last_attempt=snapshot.attempts[-1] if snapshot.attempts else None,
@@ -56,19 +66,27 @@ def migration_status(target: StorageTarget, *, package: Path | None = None) -> M
         worst = snapshot.unresolved[-1]
         how = f"failed at step {worst.get('failed_step')}" if worst["status"] == "failed" else "did not finish"
         status.state = "failed_attempt"
-        status.message = (f"attempt {worst['attempt_id']} ({worst['operation']} of version {worst['version']}) {how}: "
-                          "run `profilemesh migrate repair`")
+        status.message = (
+            f"attempt {worst['attempt_id']} ({worst['operation']} of version {worst['version']}) {how}: "
+            "run `profilemesh migrate repair`"
+        )
     elif current > head:
         status.state = "ahead"
-        status.message = f"storage is at version {current}, ahead of this ProfileMesh (head {head}): upgrade profilemesh"
+        status.message = (
+            f"storage is at version {current}, ahead of this ProfileMesh (head {head}): upgrade profilemesh"
+        )
     elif not snapshot.attempts and snapshot.storage_tables:
         status.state = "unversioned"
         status.unversioned_tables = snapshot.storage_tables
-        status.message = ("an unversioned ProfileMesh store was found: `profilemesh migrate apply` adopts it as "
-                          f"version 1 and migrates it to {head}")
+        status.message = (
+            "an unversioned ProfileMesh store was found: `profilemesh migrate apply` adopts it as "
+            f"version 1 and migrates it to {head}"
+        )
     elif current < head:
         status.state = "behind"
-        status.message = f"storage is at version {current}, this ProfileMesh needs {head}: run `profilemesh migrate apply`"
+        status.message = (
+            f"storage is at version {current}, this ProfileMesh needs {head}: run `profilemesh migrate apply`"
+        )
     else:
         status.message = f"storage is at version {current}, up to date"
     return status

@@ -28,8 +28,13 @@ class ValidationReport:
         return 0 if self.valid else 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"valid": self.valid, "db_version": self.db_version, "head_version": self.head_version,
-                "problems": self.problems, "warnings": self.warnings}
+        return {
+            "valid": self.valid,
+            "db_version": self.db_version,
+            "head_version": self.head_version,
+            "problems": self.problems,
+            "warnings": self.warnings,
+        }
 
 
 def validate(target: StorageTarget, *, debug: bool = False, package: Path | None = None) -> ValidationReport:
@@ -56,22 +61,28 @@ def validate(target: StorageTarget, *, debug: bool = False, package: Path | None
             live = live_catalog(conn, code["relations"], sorted(expected))
 
     if current > head:
-        report.problems.append(f"storage is at version {current}, ahead of this ProfileMesh (head {head}): "
-                               "upgrade profilemesh")
+        report.problems.append(
+            f"storage is at version {current}, ahead of this ProfileMesh (head {head}): upgrade profilemesh"
+        )
     by_version = {m["version"]: m for m in code["migrations"]}
     for version_applied, recorded in sorted(snapshot.applied_checksums().items()):
         migration = by_version.get(version_applied)
         if migration is None:
             continue
         if recorded.split(":", 1)[0] != migration["checksum"].split(":", 1)[0]:
-            report.warnings.append(f"migration {version_applied}: checksum recorded with another algorithm "
-                                   f"({recorded}); not compared")
+            report.warnings.append(
+                f"migration {version_applied}: checksum recorded with another algorithm ({recorded}); not compared"
+            )
         elif recorded != migration["checksum"]:
-            report.problems.append(f"migration {version_applied} ({migration['script']}) was edited after it was "
-                                   f"applied: checksum {recorded} recorded, {migration['checksum']} in the code")
+            report.problems.append(
+                f"migration {version_applied} ({migration['script']}) was edited after it was "
+                f"applied: checksum {recorded} recorded, {migration['checksum']} in the code"
+            )
     for attempt in snapshot.unresolved:
-        report.problems.append(f"attempt {attempt['attempt_id']} ({attempt['operation']} of version "
-                               f"{attempt['version']}) is {attempt['status']}: run `profilemesh migrate repair`")
+        report.problems.append(
+            f"attempt {attempt['attempt_id']} ({attempt['operation']} of version "
+            f"{attempt['version']}) is {attempt['status']}: run `profilemesh migrate repair`"
+        )
     problems, warnings = compare(expected, live, code["relations"], code["dialect"])
     report.problems.extend(problems)
     report.warnings.extend(warnings)

@@ -8,7 +8,7 @@
   {%- elif t == 'json' -%}{%- do return(profilemesh.type_json()) -%}
   {%- elif t == 'float' -%}{%- do return(profilemesh.type_float()) -%}
   {%- elif t == 'identity' -%}{%- do return(profilemesh.type_identity()) -%}
-  {%- elif t in ('text', 'integer', 'bigint', 'boolean') or modules.re.match('^varchar\(\d+\)$', t) -%}
+  {%- elif t in ('text', 'integer', 'bigint', 'boolean') or modules.re.match('^varchar[(][0-9]+[)]$', t) -%}
     {%- do return(t | upper) -%}
   {%- else -%}
     {%- do exceptions.raise_compiler_error("ProfileMesh: unknown logical type '" ~ logical ~ "'") -%}

@@ -1,0 +1,223 @@
+"""Shared fixtures: a throwaway PostgreSQL cluster on loopback, fresh stores per test, and helpers
+to run the real CLI (in-process and as subprocesses). No database or dbt is mocked."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+import yaml
+
+from profilemesh.cli.main import main as cli_main
+from profilemesh.config import load_config
+from profilemesh.connection import StorageTarget, resolve_storage
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PG_SUPERUSER = "postgres"
+
+
+def _pg_bindir() -> Path:
+    explicit = os.environ.get("PROFILEMESH_PG_BINDIR")
+    candidates = [Path(explicit)] if explicit else []
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for candidate in candidates:
+        if (candidate / "initdb").exists():
+            return candidate
+    raise RuntimeError("PostgreSQL server binaries not found (install postgresql-15, or set PROFILEMESH_PG_BINDIR)")
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_cluster_owner(argv: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root: run the server binaries as the postgres user.
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+@dataclass(frozen=True)
+class PgServer:
+    host: str
+    port: int
+
+    def connect(self, dbname: str = "postgres", **kwargs: Any):
+        params = {"host": self.host, "port": self.port, "user": PG_SUPERUSER, "dbname": dbname, **kwargs}
+        return psycopg2.connect(**params)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL cluster of our own on 127.0.0.1, stopped (and deleted) after the session."""
+    if os.environ.get("PROFILEMESH_TEST_PG_PORT"):
+        yield PgServer("127.0.0.1", int(os.environ["PROFILEMESH_TEST_PG_PORT"]))
+        return
+    bindir = _pg_bindir()
+    root = Path(tempfile.mkdtemp(prefix="profilemesh-pg-"))
+    data = root / "data"
+    port = _free_port()
+    if os.geteuid() == 0:
+        shutil.chown(root, user="postgres")
+    subprocess.run(_as_cluster_owner([str(bindir / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, "-A", "trust",
+                                      "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
+    options = f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=200"
+    subprocess.run(_as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
+                                      "-l", str(root / "server.log"), "-w", "start"]), check=True, capture_output=True)
+    try:
+        yield PgServer("127.0.0.1", port)
+    finally:
+        subprocess.run(_as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class Store:
+    """One storage location under test, with its config file."""
+
+    kind: str
+    config_path: Path
+    target: StorageTarget
+    pg: PgServer | None = None
+    database: str | None = None
+
+    def write_config(self, **storage_overrides: Any) -> Path:
+        data = yaml.safe_load(self.config_path.read_text())
+        data["storage"].update(storage_overrides)
+        self.config_path.write_text(yaml.safe_dump(data))
+        self.target = resolve_storage(load_config(self.config_path))
+        return self.config_path
+
+    def sql(self, statement: str, params: Any = None) -> list[tuple]:
+        """Run SQL directly on the store (outside ProfileMesh), returning rows."""
+        if self.kind == "postgres":
+            assert self.pg is not None
+            conn = self.pg.connect(self.database)
+            conn.autocommit = True
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(statement, params)
+                    return cur.fetchall() if cur.description else []
+            finally:
+                conn.close()
+        import duckdb
+
+        conn = duckdb.connect(self.target.connection.filepath)
+        try:
+            result = conn.execute(statement, params or [])
+            return result.fetchall() if result.description else []
+        finally:
+            conn.close()
+
+    @property
+    def schema(self) -> str:
+        return self.target.schema
+
+    def qualified(self, table: str) -> str:
+        return f'"{self.schema}"."{table}"'
+
+
+def _write_yaml(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def make_duckdb_store(directory: Path, schema: str = "main") -> Store:
+    path = _write_yaml(directory / "profilemesh.yml", {
+        "environment": "test",
+        "storage": {"connection": {"type": "duckdb", "filepath": str(directory / "store.duckdb"), "schema": schema}},
+    })
+    return Store("duckdb", path, resolve_storage(load_config(path)))
+
+
+def make_postgres_store(directory: Path, pg: PgServer, schema: str = "profilemesh") -> Store:
+    database = f"pm_{uuid.uuid4().hex[:12]}"
+    conn = pg.connect()
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{database}"')
+    conn.close()
+    path = _write_yaml(directory / "profilemesh.yml", {
+        "environment": "test",
+        "storage": {"connection": {"type": "postgres", "host": pg.host, "port": pg.port, "database": database,
+                                   "username": PG_SUPERUSER, "schema": schema}},
+    })
+    return Store("postgres", path, resolve_storage(load_config(path)), pg=pg, database=database)
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A fresh, empty store on each warehouse the suite runs everywhere."""
+    if request.param == "duckdb":
+        return make_duckdb_store(tmp_path)
+    return make_postgres_store(tmp_path, request.getfixturevalue("pg_server"))
+
+
+@pytest.fixture
+def pg_store(tmp_path: Path, pg_server: PgServer) -> Store:
+    return make_postgres_store(tmp_path, pg_server)
+
+
+@pytest.fixture
+def duck_store(tmp_path: Path) -> Store:
+    return make_duckdb_store(tmp_path)
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """The real CLI entry point, in-process (dbtRunner included)."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    if env:
+        os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli_main(list(args))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def spawn_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """The CLI as a separate process (for concurrency)."""
+    return subprocess.Popen([sys.executable, "-m", "profilemesh.cli.main", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+
+
+def copy_package(destination: Path) -> Path:
+    """A private copy of the dbt package, for tests that add or edit migrations."""
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO_ROOT / "dbt_project.yml", destination / "dbt_project.yml")
+    shutil.copytree(REPO_ROOT / "dbt_profilemesh", destination / "dbt_profilemesh")
+    return destination
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False

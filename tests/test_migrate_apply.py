@@ -1,0 +1,146 @@
+"""Empty store -> head, idempotence, dry runs and status exit codes, on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Store, run_cli
+
+from profilemesh.migrate import apply, migration_status
+from profilemesh.migrate.ledger import read_ledger
+from profilemesh.package import head_version
+
+HEAD = head_version()
+STORAGE_TABLES = ["profilemesh_runs", "profilemesh_results", "profilemesh_events", "profilemesh_table_state"]
+
+
+def table_names(store: Store) -> set[str]:
+    rows = store.sql(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+        if store.kind == "postgres"
+        else "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+        [store.schema],
+    )
+    return {r[0] for r in rows}
+
+
+def test_empty_store_goes_to_head_in_one_command(store: Store) -> None:
+    before = run_cli("migrate", "status", "-c", str(store.config_path))
+    assert before.exit_code == 1
+    assert "version 0" in before.stdout
+
+    result = run_cli("migrate", "apply", "-c", str(store.config_path))
+    assert result.exit_code == 0, result.stderr
+    assert f"storage is at version {HEAD}" in result.stdout
+
+    assert set(STORAGE_TABLES) | {"profilemesh_schema_version"} <= table_names(store)
+    ledger = read_ledger(store.target)
+    assert [(a["version"], a["status"], a["operation"]) for a in ledger.attempts] == [
+        (v, "succeeded", "apply") for v in range(1, HEAD + 1)
+    ]
+    for attempt in ledger.attempts:
+        assert attempt["checksum"].startswith("pm1:") and len(attempt["checksum"]) == 36
+        assert attempt["dialect"] == store.kind
+        assert attempt["profilemesh_version"].startswith("profilemesh ")
+        assert attempt["applied_by"] and attempt["execution_ms"] is not None
+        assert attempt["steps_completed"] == attempt["steps_total"] > 0
+
+    after = run_cli("migrate", "status", "-c", str(store.config_path), "--format", "json")
+    assert after.exit_code == 0
+    status = json.loads(after.stdout)
+    assert status["db_version"] == status["head_version"] == HEAD
+    assert status["state"] == "up_to_date" and status["pending"] == []
+    assert status["last_attempt"]["started_at"].endswith("Z")
+
+
+def test_second_apply_is_a_no_op(store: Store) -> None:
+    first = apply(store.target)
+    assert [m["version"] for m in first["applied"]] == list(range(1, HEAD + 1))
+    attempts_before = read_ledger(store.target).attempts
+
+    second = apply(store.target)
+    assert second["applied"] == []
+    assert second["from_version"] == second["to_version"] == HEAD
+    assert read_ledger(store.target).attempts == attempts_before
+
+
+def test_apply_to_an_intermediate_target_then_to_head(store: Store) -> None:
+    apply(store.target, target_version=1)
+    assert migration_status(store.target).db_version == 1
+    columns = {r[0] for r in store.sql(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
+        if store.kind == "postgres" else
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+        [store.schema, "profilemesh_results"])}
+    assert "metric_value_numeric" not in columns
+
+    result = run_cli("migrate", "apply", "-c", str(store.config_path))
+    assert result.exit_code == 0
+    assert migration_status(store.target).db_version == HEAD
+
+
+def test_dry_run_prints_sql_and_changes_nothing(store: Store) -> None:
+    before = table_names(store) if store.kind == "postgres" else None
+    result = run_cli("migrate", "apply", "--dry-run", "-c", str(store.config_path))
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "CREATE TABLE IF NOT EXISTS" in out and "profilemesh_runs" in out
+    assert "INSERT INTO" in out and "profilemesh_schema_version" in out  # ledger writes are shown
+    assert "ALTER TABLE" in out and "metric_value_numeric" in out
+    if store.kind == "duckdb":
+        assert not Path(store.target.connection.filepath).exists()
+    else:
+        assert table_names(store) == before == set()
+        assert store.sql("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s",
+                         [store.schema]) == [(0,)]
+
+
+def test_dry_run_on_a_migrated_store_plans_nothing(store: Store) -> None:
+    apply(store.target, target_version=1)
+    plan = apply(store.target, dry_run=True)
+    assert [m["version"] for m in plan["applied"]] == list(range(2, HEAD + 1))
+    assert migration_status(store.target).db_version == 1
+
+
+def test_downgrade_and_unknown_target_are_refused(store: Store) -> None:
+    apply(store.target)
+    down = run_cli("migrate", "apply", "--target", "1", "-c", str(store.config_path))
+    assert down.exit_code == 1
+    assert "downgrading to 1 is not supported" in down.stderr
+    assert down.stderr.count("\n") == 1  # one line, no traceback
+
+    beyond = run_cli("migrate", "apply", "--target", str(HEAD + 5), "-c", str(store.config_path))
+    assert beyond.exit_code == 2
+    assert f"target version {HEAD + 5} does not exist" in beyond.stderr
+
+
+def test_history_lists_every_attempt(store: Store) -> None:
+    apply(store.target)
+    result = run_cli("migrate", "history", "-c", str(store.config_path), "--format", "json")
+    assert result.exit_code == 0
+    attempts = json.loads(result.stdout)
+    assert [a["attempt_id"] for a in attempts] == list(range(1, HEAD + 1))
+    table = run_cli("migrate", "history", "-c", str(store.config_path))
+    assert "succeeded" in table.stdout and "attempt_id" in table.stdout
+
+
+def test_validate_passes_on_a_fresh_install(store: Store) -> None:
+    apply(store.target)
+    result = run_cli("migrate", "validate", "-c", str(store.config_path), "--format", "json")
+    assert result.exit_code == 0, result.stdout
+    report = json.loads(result.stdout)
+    assert report["valid"] is True and report["problems"] == []
+
+
+def test_validate_lists_every_problem_without_stopping(store: Store) -> None:
+    apply(store.target)
+    store.sql(f"DROP TABLE {store.qualified('profilemesh_events')}")
+    store.sql(f"DROP TABLE {store.qualified('profilemesh_table_state')}")
+    store.sql(f"ALTER TABLE {store.qualified('profilemesh_runs')} DROP COLUMN error_message")
+    result = run_cli("migrate", "validate", "-c", str(store.config_path), "--format", "json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert "table profilemesh_events is missing" in problems
+    assert "table profilemesh_table_state is missing" in problems
+    assert "column profilemesh_runs.error_message is missing" in problems
