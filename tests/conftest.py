@@ -73,16 +73,27 @@ def pg_server() -> Iterator[PgServer]:
     port = _free_port()
     if os.geteuid() == 0:
         shutil.chown(root, user="postgres")
-    subprocess.run(_as_cluster_owner([str(bindir / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, "-A", "trust",
-                                      "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_cluster_owner(
+            [str(bindir / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, "-A", "trust", "--no-sync", "-E", "UTF8"]
+        ),
+        check=True,
+        capture_output=True,
+    )
     options = f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=200"
-    subprocess.run(_as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
-                                      "-l", str(root / "server.log"), "-w", "start"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_cluster_owner(
+            [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "start"]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield PgServer("127.0.0.1", port)
     finally:
-        subprocess.run(_as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            _as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -138,10 +149,15 @@ def _write_yaml(path: Path, data: dict[str, Any]) -> Path:
 
 
 def make_duckdb_store(directory: Path, schema: str = "main") -> Store:
-    path = _write_yaml(directory / "profilemesh.yml", {
-        "environment": "test",
-        "storage": {"connection": {"type": "duckdb", "filepath": str(directory / "store.duckdb"), "schema": schema}},
-    })
+    path = _write_yaml(
+        directory / "profilemesh.yml",
+        {
+            "environment": "test",
+            "storage": {
+                "connection": {"type": "duckdb", "filepath": str(directory / "store.duckdb"), "schema": schema}
+            },
+        },
+    )
     return Store("duckdb", path, resolve_storage(load_config(path)))
 
 
@@ -152,11 +168,22 @@ def make_postgres_store(directory: Path, pg: PgServer, schema: str = "profilemes
     with conn.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{database}"')
     conn.close()
-    path = _write_yaml(directory / "profilemesh.yml", {
-        "environment": "test",
-        "storage": {"connection": {"type": "postgres", "host": pg.host, "port": pg.port, "database": database,
-                                   "username": PG_SUPERUSER, "schema": schema}},
-    })
+    path = _write_yaml(
+        directory / "profilemesh.yml",
+        {
+            "environment": "test",
+            "storage": {
+                "connection": {
+                    "type": "postgres",
+                    "host": pg.host,
+                    "port": pg.port,
+                    "database": database,
+                    "username": PG_SUPERUSER,
+                    "schema": schema,
+                }
+            },
+        },
+    )
     return Store("postgres", path, resolve_storage(load_config(path)), pg=pg, database=database)
 
 
@@ -202,8 +229,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> CliResult:
 
 def spawn_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """The CLI as a separate process (for concurrency)."""
-    return subprocess.Popen([sys.executable, "-m", "profilemesh.cli.main", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "profilemesh.cli.main", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def copy_package(destination: Path) -> Path:

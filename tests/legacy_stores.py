@@ -28,11 +28,24 @@ RESULTS = [
 ]
 NUMERIC_EXPECTED = {"mean": 12.5, "null_count": 0.0, "min": -300.0, "max": 42.0}
 EVENTS = [
-    ("ev-1", "DataDriftDetected", "orders", "amount", "mean", 10.0, 12.5, 25.0, "medium",
-     "2024-01-02 10:00:00", '{"strategy": "threshold"}'),
+    (
+        "ev-1",
+        "DataDriftDetected",
+        "orders",
+        "amount",
+        "mean",
+        10.0,
+        12.5,
+        25.0,
+        "medium",
+        "2024-01-02 10:00:00",
+        '{"strategy": "threshold"}',
+    ),
     ("ev-2", "ProfilingCompleted", "orders", None, None, None, None, None, None, "2024-01-02 10:00:00", None),
 ]
-TABLE_STATE = [("sales", "orders", "run-1", None, None, "profile", "changed", "2024-01-01 10:00:00", 0, 100, 2048, None)]
+TABLE_STATE = [
+    ("sales", "orders", "run-1", None, None, "profile", "changed", "2024-01-01 10:00:00", 0, 100, 2048, None)
+]
 
 
 def _types(store: Store) -> dict[str, str]:
@@ -41,14 +54,20 @@ def _types(store: Store) -> dict[str, str]:
     return {"float": "DOUBLE", "id": "INTEGER", "ts": "TIMESTAMP", "text": "TEXT", "now": "CURRENT_TIMESTAMP"}
 
 
-def create_legacy_store(store: Store, *, events_with_run_id: bool = True, only_runs_and_results: bool = False,
-                        runs_table: str = "profilemesh_runs", results_table: str = "profilemesh_results") -> None:
+def create_legacy_store(
+    store: Store,
+    *,
+    events_with_run_id: bool = True,
+    only_runs_and_results: bool = False,
+    runs_table: str = "profilemesh_runs",
+    results_table: str = "profilemesh_results",
+) -> None:
     t = _types(store)
     q = store.qualified
     store.sql(f'CREATE SCHEMA IF NOT EXISTS "{store.schema}"')
     store.sql(f"""CREATE TABLE {q(runs_table)} (
         run_id VARCHAR(36) NOT NULL, dataset_name VARCHAR(255) NOT NULL, schema_name VARCHAR(255),
-        profiled_at {t['ts']} NOT NULL, environment VARCHAR(50), status VARCHAR(20), row_count INTEGER,
+        profiled_at {t["ts"]} NOT NULL, environment VARCHAR(50), status VARCHAR(20), row_count INTEGER,
         column_count INTEGER, PRIMARY KEY (run_id, dataset_name))""")
     if store.kind == "duckdb":
         store.sql(f'CREATE SEQUENCE "{store.schema}".legacy_results_seq')
@@ -58,33 +77,38 @@ def create_legacy_store(store: Store, *, events_with_run_id: bool = True, only_r
     store.sql(f"""CREATE TABLE {q(results_table)} (
         {id_column}, run_id VARCHAR(36) NOT NULL, dataset_name VARCHAR(255) NOT NULL,
         schema_name VARCHAR(255), column_name VARCHAR(255) NOT NULL, column_type VARCHAR(100),
-        metric_name VARCHAR(100) NOT NULL, metric_value {t['text']}, profiled_at {t['ts']} NOT NULL,
+        metric_name VARCHAR(100) NOT NULL, metric_value {t["text"]}, profiled_at {t["ts"]} NOT NULL,
         PRIMARY KEY (id))""")
     ph = "%s" if store.kind == "postgres" else "?"
     for row in RUNS:
         store.sql(f"INSERT INTO {q(runs_table)} VALUES ({', '.join([ph] * 8)})", list(row))
     for row in RESULTS:
-        store.sql(f"INSERT INTO {q(results_table)} (run_id, dataset_name, schema_name, column_name, column_type, "
-                  f"metric_name, metric_value, profiled_at) VALUES ({', '.join([ph] * 7)}, '2024-01-01 10:00:00')",
-                  list(row))
+        store.sql(
+            f"INSERT INTO {q(results_table)} (run_id, dataset_name, schema_name, column_name, column_type, "
+            f"metric_name, metric_value, profiled_at) VALUES ({', '.join([ph] * 7)}, '2024-01-01 10:00:00')",
+            list(row),
+        )
     if only_runs_and_results:
         return
     run_id_column = "run_id VARCHAR(36)," if events_with_run_id else ""
-    store.sql(f"""CREATE TABLE {q('profilemesh_events')} (
+    store.sql(f"""CREATE TABLE {q("profilemesh_events")} (
         event_id VARCHAR(36) NOT NULL, event_type VARCHAR(100) NOT NULL, {run_id_column}
         table_name VARCHAR(255), column_name VARCHAR(255), metric_name VARCHAR(100),
-        baseline_value {t['float']}, current_value {t['float']}, change_percent {t['float']},
-        drift_severity VARCHAR(20), timestamp {t['ts']} NOT NULL, metadata {t['text']},
-        created_at {t['ts']} DEFAULT {t['now']}, PRIMARY KEY (event_id))""")
-    store.sql(f"""CREATE TABLE {q('profilemesh_table_state')} (
+        baseline_value {t["float"]}, current_value {t["float"]}, change_percent {t["float"]},
+        drift_severity VARCHAR(20), timestamp {t["ts"]} NOT NULL, metadata {t["text"]},
+        created_at {t["ts"]} DEFAULT {t["now"]}, PRIMARY KEY (event_id))""")
+    store.sql(f"""CREATE TABLE {q("profilemesh_table_state")} (
         schema_name VARCHAR(255), table_name VARCHAR(255) NOT NULL, last_run_id VARCHAR(36),
         snapshot_id VARCHAR(255), change_token VARCHAR(255), decision VARCHAR(50), decision_reason VARCHAR(255),
-        last_profiled_at {t['ts']}, staleness_score INTEGER, row_count BIGINT, bytes_scanned BIGINT,
-        metadata {t['text']}, PRIMARY KEY (schema_name, table_name))""")
+        last_profiled_at {t["ts"]}, staleness_score INTEGER, row_count BIGINT, bytes_scanned BIGINT,
+        metadata {t["text"]}, PRIMARY KEY (schema_name, table_name))""")
     for row in EVENTS:
-        store.sql(f"INSERT INTO {q('profilemesh_events')} (event_id, event_type, table_name, column_name, "
-                  f"metric_name, baseline_value, current_value, change_percent, drift_severity, timestamp, metadata) "
-                  f"VALUES ({', '.join([ph] * 11)})", list(row))
+        store.sql(
+            f"INSERT INTO {q('profilemesh_events')} (event_id, event_type, table_name, column_name, "
+            f"metric_name, baseline_value, current_value, change_percent, drift_severity, timestamp, metadata) "
+            f"VALUES ({', '.join([ph] * 11)})",
+            list(row),
+        )
     for row in TABLE_STATE:
         store.sql(f"INSERT INTO {q('profilemesh_table_state')} VALUES ({', '.join([ph] * 12)})", list(row))
 

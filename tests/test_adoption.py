@@ -16,14 +16,24 @@ from profilemesh.migrate.operations import describe
 from profilemesh.package import head_version
 
 HEAD = head_version()
-RUN_COLUMNS = ["run_id", "dataset_name", "schema_name", "profiled_at", "environment", "status", "row_count",
-               "column_count"]
+RUN_COLUMNS = [
+    "run_id",
+    "dataset_name",
+    "schema_name",
+    "profiled_at",
+    "environment",
+    "status",
+    "row_count",
+    "column_count",
+]
 RESULT_COLUMNS = ["id", "run_id", "dataset_name", "column_name", "metric_name", "metric_value"]
 
 
 @pytest.mark.parametrize("shape", ["full", "events_without_run_id", "only_runs_and_results"])
 def test_legacy_store_is_adopted_and_migrated_with_data_kept(store: Store, shape: str) -> None:
-    create_legacy_store(store, events_with_run_id=shape == "full", only_runs_and_results=shape == "only_runs_and_results")
+    create_legacy_store(
+        store, events_with_run_id=shape == "full", only_runs_and_results=shape == "only_runs_and_results"
+    )
     runs_before = snapshot_rows(store, "profilemesh_runs", RUN_COLUMNS, "dataset_name")
     results_before = snapshot_rows(store, "profilemesh_results", RESULT_COLUMNS, "id")
 
@@ -37,7 +47,9 @@ def test_legacy_store_is_adopted_and_migrated_with_data_kept(store: Store, shape
 
     ledger = read_ledger(store.target)
     assert [(a["version"], a["operation"], a["status"]) for a in ledger.attempts] == [
-        (1, "adopt", "succeeded"), *[(v, "apply", "succeeded") for v in range(2, HEAD + 1)]]
+        (1, "adopt", "succeeded"),
+        *[(v, "apply", "succeeded") for v in range(2, HEAD + 1)],
+    ]
 
     # Every row is still there, unchanged.
     assert snapshot_rows(store, "profilemesh_runs", RUN_COLUMNS, "dataset_name") == runs_before
@@ -73,9 +85,14 @@ def test_adoption_respects_table_name_overrides(store: Store) -> None:
     store.write_config(runs_table="legacy_runs", results_table="legacy_results")
     assert apply(store.target)["adopted_tables"] == ["legacy_runs", "legacy_results"]
     assert store.sql(f"SELECT count(*) FROM {store.qualified('legacy_runs')}") == [(len(RUNS),)]
-    names = {r[0] for r in store.sql(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = " +
-        ("%s" if store.kind == "postgres" else "?"), [store.schema])}
+    names = {
+        r[0]
+        for r in store.sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            + ("%s" if store.kind == "postgres" else "?"),
+            [store.schema],
+        )
+    }
     assert "profilemesh_runs" not in names
 
 

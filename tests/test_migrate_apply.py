@@ -68,11 +68,15 @@ def test_second_apply_is_a_no_op(store: Store) -> None:
 def test_apply_to_an_intermediate_target_then_to_head(store: Store) -> None:
     apply(store.target, target_version=1)
     assert migration_status(store.target).db_version == 1
-    columns = {r[0] for r in store.sql(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
-        if store.kind == "postgres" else
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-        [store.schema, "profilemesh_results"])}
+    columns = {
+        r[0]
+        for r in store.sql(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
+            if store.kind == "postgres"
+            else "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [store.schema, "profilemesh_results"],
+        )
+    }
     assert "metric_value_numeric" not in columns
 
     result = run_cli("migrate", "apply", "-c", str(store.config_path))
@@ -92,8 +96,9 @@ def test_dry_run_prints_sql_and_changes_nothing(store: Store) -> None:
         assert not Path(store.target.connection.filepath).exists()
     else:
         assert table_names(store) == before == set()
-        assert store.sql("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s",
-                         [store.schema]) == [(0,)]
+        assert store.sql("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s", [store.schema]) == [
+            (0,)
+        ]
 
 
 def test_dry_run_on_a_migrated_store_plans_nothing(store: Store) -> None:
