@@ -178,11 +178,16 @@ def raise_for_outcome(outcome: OperationOutcome) -> dict[str, Any]:
 
 
 def summarize_dbt_error(text: str) -> str:
-    """dbt's multi-line error as one line: the header ('Database Error') dropped, the rest joined."""
+    """dbt's multi-line error as one line: the header ('Database Error') and the SQL excerpt dropped."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if len(lines) > 1 and lines[0].endswith(("Error", "error")) and len(lines[0].split()) <= 3:
         lines = lines[1:]
-    return " ".join(lines[:3])
+    kept = []
+    for line in lines:
+        if line.startswith(("LINE ", "^")) or set(line) <= {"^", " "}:
+            break  # PostgreSQL's / DuckDB's excerpt of the statement follows
+        kept.append(line)
+    return " ".join(kept[:2]) or (lines[0] if lines else text.strip())
 
 
 def _exception_text(exc: BaseException | None) -> str | None:

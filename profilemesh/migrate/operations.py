@@ -16,6 +16,7 @@ from profilemesh.connection import StorageTarget, duckdb_file_exists
 from profilemesh.dbt_invoke import DbtSession, OperationOutcome, raise_for_outcome, summarize_dbt_error
 from profilemesh.errors import MigrationFailed, UsageError
 from profilemesh.migrate.ledger import connect
+from profilemesh.package import migration_files
 
 DEFAULT_LOCK_TIMEOUT = 60.0
 
@@ -53,6 +54,7 @@ def apply(
     """
     if target_version is not None and target_version < 0:
         raise UsageError("--target must be 0 or more")
+    migration_files(package)  # a malformed package fails here, before any connection
     _check_reachable(target)
     args = {"target_version": target_version, "dry_run": dry_run, **_engine_args(lock_timeout)}
     if dry_run and not duckdb_file_exists(target.connection):

@@ -21,13 +21,13 @@
     {%- set definition = macro_fn() -%}
     {%- set expected = (loop.index) -%}
     {%- if definition.version != expected or name != prefix ~ '%04d' % expected -%}
-      {%- do exceptions.raise_compiler_error("ProfileMesh: migrations must be numbered 1, 2, 3... without gaps; found "
-          ~ name ~ " (version " ~ definition.version ~ ") where version " ~ expected ~ " was expected") -%}
+      {%- do profilemesh.fail("migrations must be numbered 1, 2, 3... without gaps; found " ~ name
+          ~ " (version " ~ definition.version ~ ") where version " ~ expected ~ " was expected", 'usage') -%}
     {%- endif -%}
     {%- set step_ids = [] -%}
     {%- for step in definition.steps -%}
       {%- if step.id in step_ids -%}
-        {%- do exceptions.raise_compiler_error("ProfileMesh: migration " ~ expected ~ " repeats step id " ~ step.id) -%}
+        {%- do profilemesh.fail("migration " ~ expected ~ " repeats step id " ~ step.id, 'usage') -%}
       {%- endif -%}
       {%- do step_ids.append(step.id) -%}
     {%- endfor -%}

@@ -1,0 +1,150 @@
+"""Checksums catch edited migrations (but not CRLF checkouts); failed and interrupted attempts are
+recorded, block apply, and `repair` converges."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import Store, copy_package, run_cli
+
+from profilemesh.errors import CheckFailed, UsageError
+from profilemesh.migrate import apply, migration_status, repair, validate
+from profilemesh.migrate.ledger import read_ledger
+
+BASELINE = Path("dbt_profilemesh/macros/migrations/V0001__baseline.sql")
+
+BROKEN_V3 = """{% macro profilemesh_migration_0003() %}
+  {%- do return({'version': 3, 'description': 'a migration whose second step fails', 'steps': [
+      {'id': 'add_note', 'op': 'add_column', 'table': 'runs', 'column': {'name': 'note', 'type': 'text'}},
+      {'id': 'broken_backfill', 'op': 'backfill_float', 'table': 'runs', 'source': 'no_such_column',
+       'target': 'note'},
+  ]}) -%}
+{% endmacro %}
+"""
+
+GOOD_V3 = """{% macro profilemesh_migration_0003() %}
+  {%- do return({'version': 3, 'description': 'two new columns', 'steps': [
+      {'id': 'add_note', 'op': 'add_column', 'table': 'runs', 'column': {'name': 'note', 'type': 'text'}},
+      {'id': 'add_owner', 'op': 'add_column', 'table': 'runs', 'column': {'name': 'owner', 'type': 'varchar(100)'}},
+  ]}) -%}
+{% endmacro %}
+"""
+
+
+def columns_of(store: Store, table: str) -> set[str]:
+    ph = "%s" if store.kind == "postgres" else "?"
+    rows = store.sql(
+        f"SELECT column_name FROM information_schema.columns WHERE table_schema = {ph} AND table_name = {ph}",
+        [store.schema, table],
+    )
+    return {r[0] for r in rows}
+
+
+def test_edited_migration_fails_validate_and_apply_but_crlf_checkout_passes(store: Store, tmp_path: Path) -> None:
+    package = copy_package(tmp_path / "pkg")
+    apply(store.target, target_version=1, package=package)
+    original = (package / BASELINE).read_bytes()
+
+    (package / BASELINE).write_bytes(original.replace(b"'varchar(50)'", b"'varchar(60)'"))
+    report = validate(store.target, package=package)
+    assert not report.valid
+    assert any("migration 1" in p and "was edited after it was applied" in p for p in report.problems)
+    with pytest.raises(CheckFailed, match="migration 1 was edited"):
+        apply(store.target, package=package)
+
+    crlf = original.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    assert crlf != original
+    (package / BASELINE).write_bytes(b"\xef\xbb\xbf" + crlf)  # and a BOM, as some editors add
+    assert validate(store.target, package=package).problems == []
+    assert apply(store.target, package=package)["to_version"] == 2
+
+
+def test_failed_migration_is_recorded_blocks_apply_and_repair_rolls_back(store: Store, tmp_path: Path) -> None:
+    package = copy_package(tmp_path / "pkg")
+    apply(store.target, package=package)
+    (package / "dbt_profilemesh/macros/migrations/V0003__broken.sql").write_text(BROKEN_V3)
+    env = {"PROFILEMESH_PACKAGE_DIR": str(package)}
+    config = str(store.config_path)
+
+    failed = run_cli("migrate", "apply", "-c", config, env=env)
+    assert failed.exit_code == 3
+    assert "migration 3 failed at step broken_backfill" in failed.stderr
+    assert "no_such_column" in failed.stderr and failed.stderr.count("\n") == 1
+    last = read_ledger(store.target).attempts[-1]
+    assert (last["version"], last["status"], last["failed_step"]) == (3, "failed", "broken_backfill")
+    assert "no_such_column" in last["error_message"]
+    assert "note" not in columns_of(store, "profilemesh_runs")  # the transaction took step 1 back too
+
+    status = run_cli("migrate", "status", "-c", config, "--format", "json", env=env)
+    assert status.exit_code == 1
+    assert json.loads(status.stdout)["state"] == "failed_attempt"
+
+    refused = run_cli("migrate", "apply", "-c", config, env=env)
+    assert refused.exit_code == 1
+    assert "run `profilemesh migrate repair`" in refused.stderr
+
+    repaired = run_cli("migrate", "repair", "-c", config, env=env)
+    assert repaired.exit_code == 0, repaired.stderr
+    assert "rolled back version 3 (0 of 2 steps had taken effect)" in repaired.stdout
+    attempts = read_ledger(store.target).attempts
+    assert attempts[-1]["operation"] == "repair" and attempts[-1]["status"] == "rolled_back"
+    assert attempts[-2]["resolved_by"] == attempts[-1]["attempt_id"]
+    assert migration_status(store.target, package=package).state == "behind"
+
+    (package / "dbt_profilemesh/macros/migrations/V0003__broken.sql").write_text(GOOD_V3)
+    assert apply(store.target, package=package)["to_version"] == 3
+    assert {"note", "owner"} <= columns_of(store, "profilemesh_runs")
+    assert run_cli("migrate", "repair", "-c", config, env=env).stdout.startswith("nothing to repair")
+
+
+def _interrupted_attempt(store: Store, package: Path) -> None:
+    """The state a crash leaves on a warehouse without transactional DDL: a 'started' row for v3
+    and its first step in place."""
+    (package / "dbt_profilemesh/macros/migrations/V0003__two_columns.sql").write_text(GOOD_V3)
+    apply(store.target, target_version=2, package=package)
+    store.sql(
+        f"INSERT INTO {store.qualified('profilemesh_schema_version')} (attempt_id, version, checksum, operation, "
+        "status, started_at, steps_total, steps_completed) "
+        "VALUES (3, 3, 'pm1:00000000000000000000000000000000', 'apply', 'started', '2026-01-01 00:00:00', 2, 1)"
+    )
+    store.sql(f"ALTER TABLE {store.qualified('profilemesh_runs')} ADD COLUMN note TEXT")
+
+
+def test_repair_finishes_an_interrupted_attempt(store: Store, tmp_path: Path) -> None:
+    package = copy_package(tmp_path / "pkg")
+    _interrupted_attempt(store, package)
+    with pytest.raises(CheckFailed, match="did not finish"):
+        apply(store.target, package=package)
+
+    result = repair(store.target, package=package)
+    assert result["outcome"] == "succeeded" and result["effective_steps"] == ["add_note"]
+    assert [a["action"] for a in result["actions"]] == ["already in place", "applied"]
+    assert {"note", "owner"} <= columns_of(store, "profilemesh_runs")
+    status = migration_status(store.target, package=package)
+    assert (status.db_version, status.state) == (3, "up_to_date")
+    assert validate(store.target, package=package).problems == []
+
+
+def test_repair_rollback_undoes_the_steps_that_took_effect(store: Store, tmp_path: Path) -> None:
+    package = copy_package(tmp_path / "pkg")
+    _interrupted_attempt(store, package)
+    plan = repair(store.target, rollback=True, dry_run=True, package=package)
+    assert any("DROP COLUMN" in s for s in plan["statements"])
+    assert "note" in columns_of(store, "profilemesh_runs")  # the dry run changed nothing
+
+    result = repair(store.target, rollback=True, package=package)
+    assert result["outcome"] == "rolled_back"
+    assert "note" not in columns_of(store, "profilemesh_runs")
+    assert migration_status(store.target, package=package).db_version == 2
+    assert apply(store.target, package=package)["to_version"] == 3
+
+
+def test_apply_failure_outside_an_attempt_records_nothing(store: Store, tmp_path: Path) -> None:
+    package = copy_package(tmp_path / "pkg")
+    gap = package / "dbt_profilemesh/macros/migrations/V0005__gap.sql"
+    gap.write_text(GOOD_V3.replace("0003", "0005").replace("'version': 3", "'version': 5"))
+    with pytest.raises(UsageError, match="without gaps"):
+        apply(store.target, package=package)
+    assert read_ledger(store.target).attempts == []
