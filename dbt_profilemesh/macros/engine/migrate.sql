@@ -10,8 +10,9 @@
     {%- do profilemesh.fail('target version ' ~ target_v ~ ' does not exist: this package knows versions 1 to ' ~ head, 'usage') -%}
   {%- endif -%}
 
-  {%- do profilemesh.ensure_schema(ctx) -%}
+  {#- The lock first: even CREATE SCHEMA IF NOT EXISTS races between concurrent sessions on PostgreSQL. -#}
   {%- do profilemesh.acquire_migration_lock(ctx, lock_timeout) -%}
+  {%- do profilemesh.ensure_schema(ctx) -%}
   {%- do profilemesh.begin(ctx) -%}
   {%- set ledger_existed = profilemesh.ensure_ledger(ctx) -%}
   {%- do profilemesh.commit(ctx) -%}

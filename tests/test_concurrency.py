@@ -1,0 +1,80 @@
+"""Concurrent `migrate apply` processes: each migration is applied exactly once."""
+
+from __future__ import annotations
+
+from conftest import Store, spawn_cli
+
+from profilemesh.migrate.ledger import read_ledger
+from profilemesh.package import head_version
+
+HEAD = head_version()
+
+
+def _run_together(store: Store, count: int, lock_timeout: str) -> list[tuple[int, str]]:
+    processes = [spawn_cli("migrate", "apply", "-c", str(store.config_path), "--lock-timeout", lock_timeout)
+                 for _ in range(count)]
+    return [(p.wait(timeout=240), p.communicate()[1]) for p in processes]
+
+
+def _assert_each_version_applied_once(store: Store) -> None:
+    attempts = read_ledger(store.target).attempts
+    assert sorted(a["version"] for a in attempts) == list(range(1, HEAD + 1)), attempts
+    assert all(a["status"] == "succeeded" for a in attempts)
+    assert len({a["applied_by"] for a in attempts}) >= 1
+
+
+def test_concurrent_applies_on_postgres_apply_each_migration_once(pg_store: Store) -> None:
+    outcomes = _run_together(pg_store, 4, "120")
+    assert [code for code, _ in outcomes] == [0] * 4, outcomes
+    _assert_each_version_applied_once(pg_store)
+
+
+def test_concurrent_applies_on_duckdb_wait_for_the_file_or_report_busy(duck_store: Store) -> None:
+    outcomes = _run_together(duck_store, 3, "120")
+    # The file lock serialises them: the first applies, the others wait and find nothing to do.
+    assert [code for code, _ in outcomes] == [0] * 3, outcomes
+    _assert_each_version_applied_once(duck_store)
+
+
+def test_duckdb_busy_file_fails_within_the_lock_timeout(duck_store: Store) -> None:
+    import time
+
+    import duckdb
+
+    holder = duckdb.connect(duck_store.target.connection.filepath)  # another process-like holder
+    try:
+        started = time.monotonic()
+        process = spawn_cli("migrate", "apply", "-c", str(duck_store.config_path), "--lock-timeout", "2")
+        code = process.wait(timeout=120)
+        elapsed = time.monotonic() - started
+        stderr = process.communicate()[1]
+    finally:
+        holder.close()
+    assert code == 3
+    assert "store busy" in stderr and "waited 2 s" in stderr
+    assert elapsed >= 2
+    assert stderr.count("\n") == 1
+
+
+def test_postgres_lock_held_elsewhere_makes_apply_wait_then_report_the_holder(pg_store: Store) -> None:
+    import json
+
+    from conftest import run_cli
+
+    holder = pg_store.pg.connect(pg_store.database, application_name="someone else")
+    holder.autocommit = True
+    with holder.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(20557, hashtext(%s)), pg_backend_pid()",
+                    [f"{pg_store.schema}.profilemesh_schema_version"])
+        acquired, pid = cur.fetchone()
+    assert acquired
+    try:
+        status = run_cli("migrate", "status", "-c", str(pg_store.config_path), "--format", "json")
+        assert json.loads(status.stdout)["lock_holder"]["pid"] == pid
+        busy = run_cli("migrate", "apply", "-c", str(pg_store.config_path), "--lock-timeout", "1")
+        assert busy.exit_code == 3
+        assert f"store busy: the migration lock is held by pid {pid} (someone else" in busy.stderr
+    finally:
+        holder.close()  # the session ends, so does its lock: no stale lock after a crash
+    assert run_cli("migrate", "apply", "-c", str(pg_store.config_path), "--lock-timeout", "5").exit_code == 0
+    _assert_each_version_applied_once(pg_store)
