@@ -28,6 +28,7 @@ from profilemesh.connection import StorageTarget, resolve_storage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PG_SUPERUSER = "postgres"
+PG_PASSWORD = "postgres"  # loopback TCP connections need a password, so wrong passwords are really refused
 
 
 def _pg_bindir() -> Path:
@@ -57,7 +58,14 @@ class PgServer:
     port: int
 
     def connect(self, dbname: str = "postgres", **kwargs: Any):
-        params = {"host": self.host, "port": self.port, "user": PG_SUPERUSER, "dbname": dbname, **kwargs}
+        params = {
+            "host": self.host,
+            "port": self.port,
+            "user": PG_SUPERUSER,
+            "password": PG_PASSWORD,
+            "dbname": dbname,
+            **kwargs,
+        }
         return psycopg2.connect(**params)
 
 
@@ -73,13 +81,25 @@ def pg_server() -> Iterator[PgServer]:
     port = _free_port()
     if os.geteuid() == 0:
         shutil.chown(root, user="postgres")
-    subprocess.run(
-        _as_cluster_owner(
-            [str(bindir / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, "-A", "trust", "--no-sync", "-E", "UTF8"]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    pwfile = root / "pwfile"
+    pwfile.write_text(PG_PASSWORD)
+    if os.geteuid() == 0:
+        shutil.chown(pwfile, user="postgres")
+    initdb = [
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        PG_SUPERUSER,
+        "--pwfile",
+        str(pwfile),
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "--no-sync",
+        "-E",
+        "UTF8",
+    ]
+    subprocess.run(_as_cluster_owner(initdb), check=True, capture_output=True)
     options = f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=200"
     subprocess.run(
         _as_cluster_owner(
@@ -179,6 +199,7 @@ def make_postgres_store(directory: Path, pg: PgServer, schema: str = "profilemes
                     "port": pg.port,
                     "database": database,
                     "username": PG_SUPERUSER,
+                    "password": PG_PASSWORD,
                     "schema": schema,
                 }
             },

@@ -11,8 +11,10 @@ HEAD = head_version()
 
 
 def _run_together(store: Store, count: int, lock_timeout: str) -> list[tuple[int, str]]:
-    processes = [spawn_cli("migrate", "apply", "-c", str(store.config_path), "--lock-timeout", lock_timeout)
-                 for _ in range(count)]
+    processes = [
+        spawn_cli("migrate", "apply", "-c", str(store.config_path), "--lock-timeout", lock_timeout)
+        for _ in range(count)
+    ]
     return [(p.wait(timeout=240), p.communicate()[1]) for p in processes]
 
 
@@ -64,8 +66,10 @@ def test_postgres_lock_held_elsewhere_makes_apply_wait_then_report_the_holder(pg
     holder = pg_store.pg.connect(pg_store.database, application_name="someone else")
     holder.autocommit = True
     with holder.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(20557, hashtext(%s)), pg_backend_pid()",
-                    [f"{pg_store.schema}.profilemesh_schema_version"])
+        cur.execute(
+            "SELECT pg_try_advisory_lock(20557, hashtext(%s)), pg_backend_pid()",
+            [f"{pg_store.schema}.profilemesh_schema_version"],
+        )
         acquired, pid = cur.fetchone()
     assert acquired
     try:

@@ -25,7 +25,7 @@ def _profile_output(store: Store) -> dict:
         "host": c.host,
         "port": c.port,
         "user": c.username,
-        "password": "",
+        "password": c.password,
         "dbname": c.database,
         "schema": c.schema,
         "threads": 1,
