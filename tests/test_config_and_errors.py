@@ -44,7 +44,8 @@ def test_malformed_yaml_names_the_file_and_line(tmp_path: Path) -> None:
         ("storage:\n  connection:\n    type: duckdb\n    hots: x\n", "storage.connection.hots", "unknown key"),
         ("storage:\n  connection:\n    type: oracle\n", "storage.connection.type", "not one of"),
         (
-            "storage:\n  connection:\n    type: postgres\n    host: h\n    database: d\n    username: u\n    port: abc\n",
+            "storage:\n  connection:\n    type: postgres\n    host: h\n    database: d\n"
+            "    username: u\n    port: abc\n",
             "storage.connection.port",
             "port number",
         ),
