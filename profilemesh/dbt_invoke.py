@@ -47,6 +47,7 @@ class OperationOutcome:
     success: bool
     payloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     error: str | None = None
+    invocation_id: str | None = None
 
     def last(self, kind: str) -> dict[str, Any] | None:
         for payload_kind, payload in reversed(self.payloads):
@@ -76,15 +77,20 @@ class DbtSession:
         delay = 0.1
         while True:
             outcome = self._invoke(macro, args or {})
-            busy = _duckdb_busy_pid(outcome) if self.target.dialect == "duckdb" else None
-            if busy is None:
-                return outcome
-            if time.monotonic() >= deadline:
-                holder = f"process {busy}" if busy else "another process"
-                raise StoreBusy(
-                    f"store busy: {self.target.connection.filepath} is held by {holder}; "
-                    f"waited {lock_timeout:g} s (raise --lock-timeout to wait longer)"
-                )
+            if _lease_busy(outcome):
+                # Snowflake's lease is tried once per invocation; the waiting happens here.
+                if time.monotonic() >= deadline:
+                    return outcome
+            else:
+                busy = _duckdb_busy_pid(outcome) if self.target.dialect == "duckdb" else None
+                if busy is None:
+                    return outcome
+                if time.monotonic() >= deadline:
+                    holder = f"process {busy}" if busy else "another process"
+                    raise StoreBusy(
+                        f"store busy: {self.target.connection.filepath} is held by {holder}; "
+                        f"waited {lock_timeout:g} s (raise --lock-timeout to wait longer)"
+                    )
             time.sleep(min(delay, max(deadline - time.monotonic(), 0.0)))
             delay = min(delay * 2, 1.0)
 
@@ -95,6 +101,7 @@ class DbtSession:
 
         def on_event(event: Any) -> None:
             name = event.info.name
+            outcome.invocation_id = outcome.invocation_id or getattr(event.info, "invocation_id", None)
             if name in ("JinjaLogDebug", "JinjaLogInfo"):
                 match = _SENTINEL.search(event.data.msg)
                 if match:
@@ -192,6 +199,15 @@ def summarize_dbt_error(text: str) -> str:
 
 def _exception_text(exc: BaseException | None) -> str | None:
     return None if exc is None else str(exc)
+
+
+def _lease_busy(outcome: OperationOutcome) -> bool:
+    error = outcome.last("error")
+    return (
+        error is not None
+        and error.get("kind") == "busy"
+        and error["message"].startswith("store busy: the migration lease")
+    )
 
 
 def _duckdb_busy_pid(outcome: OperationOutcome) -> str | None:

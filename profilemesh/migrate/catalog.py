@@ -19,6 +19,8 @@ def type_family(sql_type: Any) -> str:
     name = type(sql_type).__name__.upper()
     if name in ("VARIANT", "OBJECT", "ARRAY", "JSON", "JSONB"):
         return "json"
+    if name.startswith("TIMESTAMP"):  # Snowflake's TIMESTAMP_NTZ/LTZ/TZ are not DateTime subclasses
+        return "timestamp"
     if isinstance(sql_type, sa.Integer):
         return "integer"
     if isinstance(sql_type, sa.Float):

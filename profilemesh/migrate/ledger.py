@@ -120,8 +120,14 @@ def _storage_table_names(target: StorageTarget) -> list[str]:
     return [s.runs_table, s.results_table, s.events_table, s.table_state_table]
 
 
+LEASE_TABLE = "profilemesh_migration_lock"
+
+
 def lock_holder(target: StorageTarget) -> dict[str, Any] | None:
-    """Who holds the migration lock now (PostgreSQL), or None."""
+    """Who holds the migration lock now (PostgreSQL session lock, Snowflake lease), or None.
+    On DuckDB the holder of the file shows up as "store busy" when the file is opened."""
+    if target.dialect == "snowflake":
+        return _lease_holder(target)
     if target.dialect != "postgres":
         return None
     query = sa.text(
@@ -140,3 +146,24 @@ def lock_holder(target: StorageTarget) -> dict[str, Any] | None:
         "since": row.backend_start,
         "client": None if row.client_addr is None else str(row.client_addr),
     }
+
+
+def _lease_holder(target: StorageTarget) -> dict[str, Any] | None:
+    with connect(target) as conn:
+        if not sa.inspect(conn).has_table(LEASE_TABLE, schema=target.schema):
+            return None
+        lease = sa.table(
+            LEASE_TABLE,
+            sa.column("holder"),
+            sa.column("acquired_at"),
+            sa.column("expires_at"),
+            sa.column("token"),
+            schema=target.schema,
+        )
+        query = sa.select(lease.c.holder, lease.c.acquired_at, lease.c.expires_at).where(
+            lease.c.token.is_not(None), lease.c.expires_at >= sa.func.sysdate()
+        )
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    return {"pid": None, "application": row.holder, "since": row.acquired_at, "expires_at": row.expires_at}

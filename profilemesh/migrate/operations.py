@@ -107,7 +107,12 @@ def _record_failed_attempt(session: DbtSession, outcome: OperationOutcome, lock_
     error = summarize_dbt_error(outcome.error or "unknown error")
     recorded = session.run_operation(
         "profilemesh_migrate_record_failure",
-        {"attempt_id": attempt["attempt_id"], "failed_step": failed_step, "error_message": error},
+        {
+            "attempt_id": attempt["attempt_id"],
+            "failed_step": failed_step,
+            "error_message": error,
+            "takeover_token": outcome.invocation_id,
+        },
         lock_timeout=lock_timeout,
     )
     note = "recorded" if recorded.success else "left as 'started' (recording the failure failed too)"

@@ -47,3 +47,58 @@
 {% macro postgres__release_migration_lock(ctx) %}
   {%- do run_query('SELECT pg_advisory_unlock(' ~ profilemesh.advisory_lock_key() ~ ')') -%}
 {% endmacro %}
+
+{#- Snowflake has no advisory locks and does not enforce primary keys: the lock is a lease row,
+    taken by compare-and-set (an UPDATE that only matches a free or expired lease; DML on one table
+    is serialised), renewed before every step (heartbeat), and checked before every step (fencing:
+    a holder whose lease was taken over stops). Waiting is done by the CLI, which retries a 'busy'. -#}
+{% macro lock_ttl_seconds() %}{{ return(var('profilemesh_lock_ttl_seconds', 300) | int) }}{% endmacro %}
+
+{% macro snowflake__acquire_migration_lock(ctx, lock_timeout) %}
+  {%- if ctx.dry_run -%}{%- do return(none) -%}{%- endif -%}
+  {%- set lock = profilemesh.storage_relation('migration_lock') -%}
+  {%- set token = invocation_id -%}
+  {%- do ctx.update({'lease_token': token}) -%}
+  {%- do run_query('CREATE SCHEMA IF NOT EXISTS ' ~ profilemesh.schema_reference(lock)) -%}
+  {%- do run_query('CREATE TABLE IF NOT EXISTS ' ~ lock ~ ' (lock_name VARCHAR(100), holder VARCHAR(255), '
+      ~ 'token VARCHAR(64), acquired_at TIMESTAMP_NTZ, expires_at TIMESTAMP_NTZ, heartbeat_at TIMESTAMP_NTZ)') -%}
+  {%- do run_query('INSERT INTO ' ~ lock ~ " (lock_name) SELECT 'migrate' WHERE NOT EXISTS (SELECT 1 FROM "
+      ~ lock ~ " WHERE lock_name = 'migrate')") -%}
+  {%- do run_query('UPDATE ' ~ lock ~ ' SET holder = ' ~ profilemesh.sql_literal(ctx.applied_by[:255])
+      ~ ', token = ' ~ profilemesh.sql_literal(token) ~ ', acquired_at = sysdate(), heartbeat_at = sysdate()'
+      ~ ', expires_at = dateadd(second, ' ~ profilemesh.lock_ttl_seconds() ~ ', sysdate())'
+      ~ " WHERE lock_name = 'migrate' AND (token IS NULL OR expires_at < sysdate()"
+      ~ (' OR token = ' ~ profilemesh.sql_literal(ctx.takeover_token) if ctx.get('takeover_token') else '') ~ ')') -%}
+  {#- Ours only if every lease row (a lost race can seed two) carries our token. -#}
+  {%- set others = run_query('SELECT holder, expires_at FROM ' ~ lock ~ " WHERE lock_name = 'migrate' AND "
+      ~ '(token IS NULL OR token <> ' ~ profilemesh.sql_literal(token) ~ ')') -%}
+  {%- if others.rows -%}
+    {%- do run_query('UPDATE ' ~ lock ~ ' SET holder = NULL, token = NULL, expires_at = NULL WHERE token = '
+        ~ profilemesh.sql_literal(token)) -%}
+    {%- do profilemesh.fail('store busy: the migration lease is held by ' ~ others.rows[0][0] ~ ' until '
+        ~ others.rows[0][1] ~ ' UTC', 'busy') -%}
+  {%- endif -%}
+{% endmacro %}
+
+{% macro snowflake__release_migration_lock(ctx) %}
+  {%- if ctx.dry_run -%}{%- do return(none) -%}{%- endif -%}
+  {%- do run_query('UPDATE ' ~ profilemesh.storage_relation('migration_lock') ~ ' SET holder = NULL, token = NULL, '
+      ~ 'expires_at = NULL WHERE token = ' ~ profilemesh.sql_literal(ctx.lease_token)) -%}
+{% endmacro %}
+
+{#- Before every step: extend our lease, and stop if it is no longer ours. -#}
+{% macro renew_migration_lock(ctx) %}
+  {{- return(adapter.dispatch('renew_migration_lock', 'profilemesh')(ctx)) -}}
+{% endmacro %}
+{% macro default__renew_migration_lock(ctx) %}{{ return(none) }}{% endmacro %}
+{% macro snowflake__renew_migration_lock(ctx) %}
+  {%- if ctx.dry_run -%}{%- do return(none) -%}{%- endif -%}
+  {%- set lock = profilemesh.storage_relation('migration_lock') -%}
+  {%- set mine = profilemesh.sql_literal(ctx.lease_token) -%}
+  {%- do run_query('UPDATE ' ~ lock ~ ' SET heartbeat_at = sysdate(), expires_at = dateadd(second, '
+      ~ profilemesh.lock_ttl_seconds() ~ ', sysdate()) WHERE token = ' ~ mine ~ ' AND expires_at >= sysdate()') -%}
+  {%- set held = run_query('SELECT count(*) FROM ' ~ lock ~ ' WHERE token = ' ~ mine ~ ' AND expires_at >= sysdate()') -%}
+  {%- if held.rows[0][0] | int == 0 -%}
+    {%- do profilemesh.fail('lost the migration lease (it expired and may have been taken over); stopping before the next step', 'busy') -%}
+  {%- endif -%}
+{% endmacro %}

@@ -76,6 +76,7 @@
     {%- do profilemesh.emit('step', {'attempt_id': attempt_id, 'version': migration.version, 'step': step.id,
         'index': loop.index, 'total': loop.length}) -%}
     {%- do profilemesh.say('version ' ~ migration.version ~ ' step ' ~ loop.index ~ '/' ~ loop.length ~ ': ' ~ step.id) -%}
+    {%- do profilemesh.renew_migration_lock(ctx) -%}
     {%- if profilemesh.step_effective(step) -%}
       {%- do results.append({'step': step.id, 'action': 'skipped (already in place)'}) -%}
     {%- else -%}
@@ -106,7 +107,7 @@
   {%- for step in baseline.steps if step.op == 'create_table' -%}
     {%- set relation = profilemesh.step_relation(step) -%}
     {%- set columns = {} -%}
-    {%- for column in adapter.get_columns_in_relation(relation) -%}{%- do columns.update({column.name | lower: column}) -%}{%- endfor -%}
+    {%- for column in profilemesh.describe_columns(relation) -%}{%- do columns.update({column.name: column}) -%}{%- endfor -%}
     {%- if columns -%}
       {%- do found.append(relation.identifier) -%}
       {%- for expected in step.columns -%}
@@ -125,13 +126,15 @@
   {%- do return(found) -%}
 {% endmacro %}
 
+{#- A loose family check on information_schema's data_type, enough to refuse a table that only
+    shares a name with ProfileMesh's. -#}
 {% macro type_compatible(logical, column) %}
   {%- set t = logical | lower -%}
-  {%- set dtype = column.data_type | lower -%}
-  {%- if t in ('integer', 'bigint', 'identity') -%}{%- do return(column.is_integer() or column.is_numeric()) -%}
-  {%- elif t == 'float' -%}{%- do return(column.is_number()) -%}
+  {%- set dtype = column.data_type -%}
+  {%- if t in ('integer', 'bigint', 'identity') -%}{%- do return(modules.re.search('int|number|numeric|decimal', dtype) is not none) -%}
+  {%- elif t == 'float' -%}{%- do return(modules.re.search('double|float|real|number|numeric|decimal', dtype) is not none) -%}
   {%- elif t == 'timestamp' -%}{%- do return('timestamp' in dtype or 'datetime' in dtype) -%}
-  {%- elif t == 'json' -%}{%- do return(column.is_string() or 'variant' in dtype or 'json' in dtype) -%}
-  {%- else -%}{%- do return(column.is_string()) -%}
+  {%- elif t == 'json' -%}{%- do return(modules.re.search('char|text|string|variant|json|object', dtype) is not none) -%}
+  {%- else -%}{%- do return(modules.re.search('char|text|string', dtype) is not none) -%}
   {%- endif -%}
 {% endmacro %}

@@ -48,6 +48,7 @@
       {%- if step.id in effective -%}
         {%- do actions.append({'step': step.id, 'action': 'already in place'}) -%}
       {%- else -%}
+        {%- do profilemesh.renew_migration_lock(ctx) -%}
         {%- for sql in profilemesh.step_statements(step) -%}{%- do profilemesh.run_sql(ctx, sql) -%}{%- endfor -%}
         {%- do actions.append({'step': step.id, 'action': 'applied'}) -%}
       {%- endif -%}
@@ -73,8 +74,11 @@
 
 {#- Called by the CLI after an apply failed: the attempt's 'started' row becomes 'failed' with the
     step and the error. (dbt macros cannot catch errors, so this is a second operation.) -#}
-{% macro profilemesh_migrate_record_failure(attempt_id, failed_step=none, error_message=none, lock_timeout=30) %}
+{#- takeover_token: the failed invocation's lease (Snowflake), which it could not release itself. -#}
+{% macro profilemesh_migrate_record_failure(attempt_id, failed_step=none, error_message=none, lock_timeout=30,
+                                           takeover_token=none) %}
   {%- set ctx = profilemesh.engine_context(false, none, none) -%}
+  {%- do ctx.update({'takeover_token': takeover_token}) -%}
   {%- do profilemesh.acquire_migration_lock(ctx, lock_timeout) -%}
   {%- do profilemesh.begin(ctx) -%}
   {%- do profilemesh.run_sql(ctx, 'UPDATE ' ~ profilemesh.storage_relation('schema_version') ~ ' SET '

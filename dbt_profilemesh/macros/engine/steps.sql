@@ -29,9 +29,30 @@
 {#- Lower-cased column names of a relation; empty when the table does not exist. -#}
 {% macro existing_columns(relation) %}
   {%- set names = [] -%}
-  {%- for column in adapter.get_columns_in_relation(relation) -%}{%- do names.append(column.name | lower) -%}{%- endfor -%}
+  {%- for column in profilemesh.describe_columns(relation) -%}{%- do names.append(column.name) -%}{%- endfor -%}
   {%- do return(names) -%}
 {% endmacro %}
+
+{#- [{name, data_type}] (both lower-cased) from information_schema, the one catalog view every
+    supported warehouse has; dbt's get_columns_in_relation differs per adapter in how it reports a
+    missing table. -#}
+{% macro describe_columns(relation) %}
+  {%- set result = run_query('SELECT column_name, data_type FROM ' ~ relation.information_schema('columns')
+      ~ ' WHERE table_schema = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.schema))
+      ~ ' AND table_name = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.identifier))
+      ~ ' ORDER BY ordinal_position') -%}
+  {%- set columns = [] -%}
+  {%- for row in result.rows -%}
+    {%- do columns.append({'name': row[0] | lower, 'data_type': row[1] | lower}) -%}
+  {%- endfor -%}
+  {%- do return(columns) -%}
+{% endmacro %}
+
+{#- How the catalog spells a name the adapter renders: as is where identifiers are quoted
+    (PostgreSQL, DuckDB), upper case where they are not (Snowflake). -#}
+{% macro catalog_identifier(name) %}{{ return(adapter.dispatch('catalog_identifier', 'profilemesh')(name)) }}{% endmacro %}
+{% macro default__catalog_identifier(name) %}{{ return(name) }}{% endmacro %}
+{% macro snowflake__catalog_identifier(name) %}{{ return(name.upper()) }}{% endmacro %}
 
 {% macro step_effective(step) %}
   {%- set relation = profilemesh.step_relation(step) -%}
