@@ -91,10 +91,10 @@ def create_engine(conn: ConnectionConfig, *, read_only: bool = False) -> Engine:
         return sa.create_engine(
             url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}, poolclass=sa.pool.NullPool
         )
-    return sa.create_engine(url, connect_args=_snowflake_connect_args(conn), poolclass=sa.pool.NullPool)
+    return sa.create_engine(url, connect_args=snowflake_connect_args(conn), poolclass=sa.pool.NullPool)
 
 
-def _snowflake_connect_args(conn: ConnectionConfig) -> dict[str, Any]:
+def snowflake_connect_args(conn: ConnectionConfig) -> dict[str, Any]:
     args: dict[str, Any] = {
         "account": conn.account or "fakesnow",
         "user": conn.username,

@@ -146,6 +146,18 @@ class Store:
                     return cur.fetchall() if cur.description else []
             finally:
                 conn.close()
+        if self.kind == "snowflake":
+            import snowflake.connector
+
+            from profilemesh.connection import snowflake_connect_args
+
+            conn = snowflake.connector.connect(**snowflake_connect_args(self.target.connection))
+            try:
+                cur = conn.cursor()
+                cur.execute(statement, params)
+                return cur.fetchall() if cur.description else []
+            finally:
+                conn.close()
         import duckdb
 
         conn = duckdb.connect(self.target.connection.filepath)
@@ -156,11 +168,20 @@ class Store:
             conn.close()
 
     @property
+    def ph(self) -> str:
+        """The placeholder of this store's driver."""
+        return "?" if self.kind == "duckdb" else "%s"
+
+    @property
     def schema(self) -> str:
         return self.target.schema
 
+    def ident(self, name: str) -> str:
+        """A quoted identifier naming what ProfileMesh creates (upper case on Snowflake, which folds)."""
+        return f'"{name.upper()}"' if self.kind == "snowflake" else f'"{name}"'
+
     def qualified(self, table: str) -> str:
-        return f'"{self.schema}"."{table}"'
+        return f'"{self.schema}".{self.ident(table)}'
 
 
 def _write_yaml(path: Path, data: dict[str, Any]) -> Path:
@@ -274,3 +295,74 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+# --- Snowflake: the fakesnow emulator in server mode, or a real account when SNOWFLAKE_* is set ---
+
+SNOWFLAKE_ENV = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD", "SNOWFLAKE_DATABASE")
+
+
+def real_snowflake() -> bool:
+    return all(os.environ.get(name) for name in SNOWFLAKE_ENV)
+
+
+@pytest.fixture(scope="session")
+def snowflake_endpoint() -> Iterator[dict[str, Any]]:
+    """Connection settings shared by every Snowflake store of the session."""
+    if real_snowflake():
+        yield {
+            "type": "snowflake",
+            "account": os.environ["SNOWFLAKE_ACCOUNT"],
+            "username": os.environ["SNOWFLAKE_USER"],
+            "password": os.environ["SNOWFLAKE_PASSWORD"],
+            "database": os.environ["SNOWFLAKE_DATABASE"],
+            **{
+                k: os.environ[f"SNOWFLAKE_{k.upper()}"]
+                for k in ("warehouse", "role")
+                if os.environ.get(f"SNOWFLAKE_{k.upper()}")
+            },
+        }
+        return
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fakesnow", "-s", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    def listening() -> bool:
+        with contextlib.closing(socket.socket()) as sock:
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        if not wait_for(listening, timeout=60):
+            raise RuntimeError("the fakesnow emulator did not start")
+        yield {
+            "type": "snowflake",
+            "account": "fakesnow",
+            "username": "fake",
+            "password": "snow",
+            "database": "PMTEST",
+            "extra_params": {"host": "127.0.0.1", "port": port, "protocol": "http"},
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def make_snowflake_store(directory: Path, endpoint: dict[str, Any]) -> Store:
+    suffix = uuid.uuid4().hex[:10].upper()
+    connection = dict(endpoint)
+    if real_snowflake():
+        connection["schema"] = f"PM_TEST_{suffix}"
+    else:  # the emulator keeps each database apart; a fresh one per test
+        connection["database"] = f"PM_{suffix}"
+        connection["schema"] = "PROFILEMESH"
+    path = _write_yaml(directory / "profilemesh.yml", {"environment": "test", "storage": {"connection": connection}})
+    return Store("snowflake", path, resolve_storage(load_config(path)))
+
+
+@pytest.fixture
+def sf_store(tmp_path: Path, snowflake_endpoint: dict[str, Any]) -> Iterator[Store]:
+    store = make_snowflake_store(tmp_path, snowflake_endpoint)
+    yield store
+    if real_snowflake():
+        store.sql(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')

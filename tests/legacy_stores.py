@@ -49,9 +49,32 @@ TABLE_STATE = [
 
 
 def _types(store: Store) -> dict[str, str]:
+    if store.kind == "snowflake":
+        return {
+            "float": "FLOAT",
+            "ts": "TIMESTAMP_NTZ",
+            "text": "TEXT",
+            "now": "SYSDATE()",
+            "json": "VARIANT",
+            "json_in": "PARSE_JSON(%s)",
+        }
     if store.kind == "postgres":
-        return {"float": "FLOAT", "id": "SERIAL", "ts": "TIMESTAMP", "text": "TEXT", "now": "CURRENT_TIMESTAMP"}
-    return {"float": "DOUBLE", "id": "INTEGER", "ts": "TIMESTAMP", "text": "TEXT", "now": "CURRENT_TIMESTAMP"}
+        return {
+            "float": "FLOAT",
+            "ts": "TIMESTAMP",
+            "text": "TEXT",
+            "now": "CURRENT_TIMESTAMP",
+            "json": "TEXT",
+            "json_in": "%s",
+        }
+    return {
+        "float": "DOUBLE",
+        "ts": "TIMESTAMP",
+        "text": "TEXT",
+        "now": "CURRENT_TIMESTAMP",
+        "json": "TEXT",
+        "json_in": "?",
+    }
 
 
 def create_legacy_store(
@@ -69,7 +92,9 @@ def create_legacy_store(
         run_id VARCHAR(36) NOT NULL, dataset_name VARCHAR(255) NOT NULL, schema_name VARCHAR(255),
         profiled_at {t["ts"]} NOT NULL, environment VARCHAR(50), status VARCHAR(20), row_count INTEGER,
         column_count INTEGER, PRIMARY KEY (run_id, dataset_name))""")
-    if store.kind == "duckdb":
+    if store.kind == "snowflake":
+        id_column = "id INTEGER AUTOINCREMENT NOT NULL"
+    elif store.kind == "duckdb":
         store.sql(f'CREATE SEQUENCE "{store.schema}".legacy_results_seq')
         id_column = f"id INTEGER DEFAULT nextval('{store.schema}.legacy_results_seq') NOT NULL"
     else:
@@ -79,7 +104,7 @@ def create_legacy_store(
         schema_name VARCHAR(255), column_name VARCHAR(255) NOT NULL, column_type VARCHAR(100),
         metric_name VARCHAR(100) NOT NULL, metric_value {t["text"]}, profiled_at {t["ts"]} NOT NULL,
         PRIMARY KEY (id))""")
-    ph = "%s" if store.kind == "postgres" else "?"
+    ph = store.ph
     for row in RUNS:
         store.sql(f"INSERT INTO {q(runs_table)} VALUES ({', '.join([ph] * 8)})", list(row))
     for row in RESULTS:
@@ -95,7 +120,7 @@ def create_legacy_store(
         event_id VARCHAR(36) NOT NULL, event_type VARCHAR(100) NOT NULL, {run_id_column}
         table_name VARCHAR(255), column_name VARCHAR(255), metric_name VARCHAR(100),
         baseline_value {t["float"]}, current_value {t["float"]}, change_percent {t["float"]},
-        drift_severity VARCHAR(20), timestamp {t["ts"]} NOT NULL, metadata {t["text"]},
+        drift_severity VARCHAR(20), timestamp {t["ts"]} NOT NULL, metadata {t["json"]},
         created_at {t["ts"]} DEFAULT {t["now"]}, PRIMARY KEY (event_id))""")
     store.sql(f"""CREATE TABLE {q("profilemesh_table_state")} (
         schema_name VARCHAR(255), table_name VARCHAR(255) NOT NULL, last_run_id VARCHAR(36),
@@ -106,7 +131,7 @@ def create_legacy_store(
         store.sql(
             f"INSERT INTO {q('profilemesh_events')} (event_id, event_type, table_name, column_name, "
             f"metric_name, baseline_value, current_value, change_percent, drift_severity, timestamp, metadata) "
-            f"VALUES ({', '.join([ph] * 11)})",
+            f"SELECT {', '.join([ph] * 10)}, {t['json_in']}",
             list(row),
         )
     for row in TABLE_STATE:
@@ -114,5 +139,5 @@ def create_legacy_store(
 
 
 def snapshot_rows(store: Store, table: str, columns: list[str], order_by: str) -> list[tuple]:
-    cols = ", ".join(f'"{c}"' for c in columns)
-    return store.sql(f'SELECT {cols} FROM {store.qualified(table)} ORDER BY "{order_by}"')
+    cols = ", ".join(store.ident(c) for c in columns)
+    return store.sql(f"SELECT {cols} FROM {store.qualified(table)} ORDER BY {store.ident(order_by)}")

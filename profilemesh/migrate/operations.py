@@ -79,7 +79,10 @@ def repair(
     _check_reachable(target)
     session = DbtSession(target, debug=debug, package=package)
     args = {"rollback": rollback, "dry_run": dry_run, **_engine_args(lock_timeout)}
-    return raise_for_outcome(session.run_operation("profilemesh_migrate_repair", args, lock_timeout=lock_timeout))
+    outcome = session.run_operation("profilemesh_migrate_repair", args, lock_timeout=lock_timeout)
+    if not outcome.success:
+        _record_failed_attempt(session, outcome, lock_timeout)
+    return raise_for_outcome(outcome)
 
 
 def describe(
@@ -100,8 +103,13 @@ def _check_reachable(target: StorageTarget) -> None:
 def _record_failed_attempt(session: DbtSession, outcome: OperationOutcome, lock_timeout: float) -> None:
     """A step failed inside an attempt: mark the attempt failed, then raise MigrationFailed."""
     attempt = outcome.last("attempt")
-    if attempt is None or outcome.last("error") is not None:
-        return  # failed before any attempt started, or the engine refused: nothing to record
+    if outcome.last("error") is not None:
+        return  # the engine refused, and handed back what it held
+    if attempt is None:
+        if session.target.dialect == "snowflake" and outcome.invocation_id:
+            # A SQL error outside any attempt: hand back the lease now rather than after its TTL.
+            session.run_operation("profilemesh_migrate_release_lease", {"token": outcome.invocation_id})
+        return
     step = outcome.last("step")
     failed_step = step["step"] if step and step["attempt_id"] == attempt["attempt_id"] else None
     error = summarize_dbt_error(outcome.error or "unknown error")
@@ -116,9 +124,11 @@ def _record_failed_attempt(session: DbtSession, outcome: OperationOutcome, lock_
         lock_timeout=lock_timeout,
     )
     note = "recorded" if recorded.success else "left as 'started' (recording the failure failed too)"
+    what = "repair of migration" if attempt.get("operation") == "repair" else "migration"
+    hint = "run `profilemesh migrate repair --rollback`" if what != "migration" else "run `profilemesh migrate repair`"
     raise MigrationFailed(
-        f"migration {attempt['version']} failed at step {failed_step}: {error} "
-        f"(attempt {attempt['attempt_id']} {note}; run `profilemesh migrate repair`)"
+        f"{what} {attempt['version']} failed at step {failed_step}: {error} "
+        f"(attempt {attempt['attempt_id']} {note}; {hint})"
     )
 
 

@@ -22,11 +22,13 @@
 {% macro snowflake__transactional_ddl() %}{{ return(false) }}{% endmacro %}
 
 {% macro begin(ctx) %}
+  {%- if not profilemesh.transactional_ddl() -%}{{ return(none) }}{%- endif -%}
   {%- do ctx.statements.append('BEGIN') -%}
   {%- if not ctx.dry_run -%}{%- do adapter.dispatch('begin_transaction', 'profilemesh')() -%}{%- endif -%}
 {% endmacro %}
 
 {% macro commit(ctx) %}
+  {%- if not profilemesh.transactional_ddl() -%}{{ return(none) }}{%- endif -%}
   {%- do ctx.statements.append('COMMIT') -%}
   {%- if not ctx.dry_run -%}{%- do adapter.dispatch('commit_transaction', 'profilemesh')() -%}{%- endif -%}
 {% endmacro %}
@@ -41,9 +43,6 @@
 {% macro duckdb__begin_transaction() %}{%- do adapter.execute('SELECT 1', auto_begin=true) -%}{% endmacro %}
 {% macro duckdb__commit_transaction() %}{%- do adapter.commit() -%}{% endmacro %}
 
-{#- Snowflake: every statement commits on its own (DDL would commit an open transaction anyway). -#}
-{% macro snowflake__begin_transaction() %}{{ return(none) }}{% endmacro %}
-{% macro snowflake__commit_transaction() %}{{ return(none) }}{% endmacro %}
 
 {% macro ensure_schema(ctx) %}
   {%- set relation = profilemesh.storage_relation('schema_version') -%}

@@ -17,12 +17,12 @@
   {%- set ledger_existed = profilemesh.ensure_ledger(ctx) -%}
   {%- do profilemesh.commit(ctx) -%}
   {%- set state = profilemesh.ledger_state(profilemesh.read_attempts(ledger_existed)) -%}
-  {%- do profilemesh.check_can_apply(state, migrations, head, target_v) -%}
+  {%- do profilemesh.check_can_apply(ctx, state, migrations, head, target_v) -%}
 
   {%- set applied = [] -%}
   {%- set ns = {'next_id': state.next_attempt_id, 'adopted': []} -%}
   {%- if state.current == 0 and target_v >= 1 -%}
-    {%- do ns.update({'adopted': profilemesh.adoptable_tables(migrations[0])}) -%}
+    {%- do ns.update({'adopted': profilemesh.adoptable_tables(ctx, migrations[0])}) -%}
   {%- endif -%}
   {%- for migration in migrations[state.current:target_v] -%}
     {%- set operation = 'adopt' if (migration.version == 1 and ns.adopted) else 'apply' -%}
@@ -39,23 +39,23 @@
 {% endmacro %}
 
 {#- Refusals, each with the command that gets the user unstuck. -#}
-{% macro check_can_apply(state, migrations, head, target_v) %}
+{% macro check_can_apply(ctx, state, migrations, head, target_v) %}
   {%- for attempt in state.unresolved -%}
     {%- do profilemesh.fail('attempt ' ~ attempt.attempt_id ~ ' (' ~ attempt.operation ~ ' of version ' ~ attempt.version ~ ') '
         ~ ('failed at step ' ~ attempt.failed_step if attempt.status == 'failed' else 'did not finish')
-        ~ '; run `profilemesh migrate repair` before applying again') -%}
+        ~ '; run `profilemesh migrate repair` before applying again', ctx=ctx) -%}
   {%- endfor -%}
   {%- if state.current > head -%}
-    {%- do profilemesh.fail('storage is at version ' ~ state.current ~ ', ahead of this ProfileMesh (head ' ~ head ~ '): upgrade profilemesh') -%}
+    {%- do profilemesh.fail('storage is at version ' ~ state.current ~ ', ahead of this ProfileMesh (head ' ~ head ~ '): upgrade profilemesh', ctx=ctx) -%}
   {%- endif -%}
   {%- if target_v < state.current -%}
-    {%- do profilemesh.fail('storage is at version ' ~ state.current ~ '; downgrading to ' ~ target_v ~ ' is not supported') -%}
+    {%- do profilemesh.fail('storage is at version ' ~ state.current ~ '; downgrading to ' ~ target_v ~ ' is not supported', ctx=ctx) -%}
   {%- endif -%}
   {%- for version, attempt in state.applied.items() -%}
     {%- set code = migrations[version - 1] -%}
     {%- if attempt.checksum != code.checksum -%}
       {%- do profilemesh.fail('migration ' ~ version ~ ' was edited after it was applied (checksum ' ~ attempt.checksum
-          ~ ' recorded, ' ~ code.checksum ~ ' in the code); run `profilemesh migrate validate`') -%}
+          ~ ' recorded, ' ~ code.checksum ~ ' in the code); run `profilemesh migrate validate`', ctx=ctx) -%}
     {%- endif -%}
   {%- endfor -%}
 {% endmacro %}
@@ -101,7 +101,7 @@
 {#- A store written before versioning has some storage tables and no ledger rows. Its tables are
     checked against the baseline before it is adopted as version 1; a table that lacks a baseline
     column or holds it with an incompatible type stops the adoption, and nothing is changed. -#}
-{% macro adoptable_tables(baseline) %}
+{% macro adoptable_tables(ctx, baseline) %}
   {%- set found = [] -%}
   {%- set problems = [] -%}
   {%- for step in baseline.steps if step.op == 'create_table' -%}
@@ -121,7 +121,7 @@
     {%- endif -%}
   {%- endfor -%}
   {%- if problems -%}
-    {%- do profilemesh.fail('cannot adopt the existing ProfileMesh tables as version 1: ' ~ problems | join('; ')) -%}
+    {%- do profilemesh.fail('cannot adopt the existing ProfileMesh tables as version 1: ' ~ problems | join('; '), ctx=ctx) -%}
   {%- endif -%}
   {%- do return(found) -%}
 {% endmacro %}

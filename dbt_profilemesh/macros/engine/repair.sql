@@ -19,7 +19,7 @@
   {%- set failed = state.unresolved[-1] -%}
   {%- if failed.version > migrations | length -%}
     {%- do profilemesh.fail('attempt ' ~ failed.attempt_id ~ ' was for version ' ~ failed.version
-        ~ ', which this ProfileMesh does not know: repair it with the version that ran it') -%}
+        ~ ', which this ProfileMesh does not know: repair it with the version that ran it', ctx=ctx) -%}
   {%- endif -%}
   {%- set migration = migrations[failed.version - 1] -%}
   {%- set effective = [] -%}
@@ -29,6 +29,7 @@
 
   {%- set started = modules.datetime.datetime.now() -%}
   {%- set attempt = profilemesh.new_attempt(ctx, state.next_attempt_id, migration, 'repair') -%}
+  {%- do profilemesh.emit('attempt', {'attempt_id': attempt.attempt_id, 'version': migration.version, 'operation': 'repair'}) -%}
   {%- do profilemesh.begin(ctx) -%}
   {%- do profilemesh.insert_attempt(ctx, attempt) -%}
   {%- do profilemesh.commit(ctx) -%}
@@ -38,6 +39,8 @@
   {%- if not effective or rollback -%}
     {%- set outcome = 'rolled_back' -%}
     {%- for step in migration.steps | reverse if step.id in effective -%}
+      {%- do profilemesh.emit('step', {'attempt_id': attempt.attempt_id, 'version': migration.version, 'step': step.id}) -%}
+      {%- do profilemesh.renew_migration_lock(ctx) -%}
       {%- for sql in profilemesh.step_undo_statements(step) -%}{%- do profilemesh.run_sql(ctx, sql) -%}{%- endfor -%}
       {%- do actions.append({'step': step.id, 'action': 'undone'}) -%}
     {%- endfor -%}
@@ -48,6 +51,7 @@
       {%- if step.id in effective -%}
         {%- do actions.append({'step': step.id, 'action': 'already in place'}) -%}
       {%- else -%}
+        {%- do profilemesh.emit('step', {'attempt_id': attempt.attempt_id, 'version': migration.version, 'step': step.id}) -%}
         {%- do profilemesh.renew_migration_lock(ctx) -%}
         {%- for sql in profilemesh.step_statements(step) -%}{%- do profilemesh.run_sql(ctx, sql) -%}{%- endfor -%}
         {%- do actions.append({'step': step.id, 'action': 'applied'}) -%}
@@ -91,4 +95,12 @@
   {%- do profilemesh.commit(ctx) -%}
   {%- do profilemesh.release_migration_lock(ctx) -%}
   {%- do profilemesh.emit('result', {'operation': 'record_failure', 'attempt_id': attempt_id | int}) -%}
+{% endmacro %}
+
+{#- Hands back a lease left by an operation that died on a SQL error (Snowflake; a no-op elsewhere). -#}
+{% macro profilemesh_migrate_release_lease(token) %}
+  {%- set ctx = profilemesh.engine_context(false, none, none) -%}
+  {%- do ctx.update({'lease_token': token}) -%}
+  {%- do profilemesh.release_migration_lock(ctx) -%}
+  {%- do profilemesh.emit('result', {'operation': 'release_lease'}) -%}
 {% endmacro %}

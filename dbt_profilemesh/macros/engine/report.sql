@@ -12,7 +12,10 @@
 
 {#- kind: 'refused' (the store's state forbids it: exit 1), 'busy' (lock held: exit 3),
     'usage' (bad arguments: exit 2). The CLI reads the kind from the emitted event. -#}
-{% macro fail(message, kind='refused') %}
+{#- With ctx, a lease this operation holds (Snowflake) is handed back first: a refusal must not leave
+    the store locked until the lease expires. -#}
+{% macro fail(message, kind='refused', ctx=none) %}
+  {%- if ctx is not none and ctx.get('lease_token') -%}{%- do profilemesh.release_migration_lock(ctx) -%}{%- endif -%}
   {%- do profilemesh.emit('error', {'message': message, 'kind': kind}) -%}
   {%- do exceptions.raise_compiler_error('ProfileMesh: ' ~ message) -%}
 {% endmacro %}

@@ -67,7 +67,7 @@
     {%- if not columns -%}{%- do return(false) -%}{%- endif -%}
     {%- do return(profilemesh.index_exists(relation, profilemesh.index_name(relation, step.suffix))) -%}
   {%- elif step.op == 'backfill_float' -%}
-    {%- if step.target | lower not in columns -%}{%- do return(false) -%}{%- endif -%}
+    {%- if step.target | lower not in columns or step.source | lower not in columns -%}{%- do return(false) -%}{%- endif -%}
     {%- set pending = run_query('SELECT COUNT(*) FROM ' ~ relation ~ ' WHERE ' ~ profilemesh.quote_column(step.target)
         ~ ' IS NULL AND ' ~ profilemesh.safe_cast_float(profilemesh.quote_column(step.source)) ~ ' IS NOT NULL') -%}
     {%- do return(pending.rows[0][0] | int == 0) -%}

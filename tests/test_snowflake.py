@@ -1,0 +1,157 @@
+"""Snowflake, against the fakesnow emulator (or a real account when SNOWFLAKE_ACCOUNT, _USER, _PASSWORD
+and _DATABASE are set). The same engine runs here without transactional DDL: every step is probed,
+progress is committed step by step, and the migration lock is a lease row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import Store, copy_package, make_snowflake_store, run_cli
+from legacy_stores import NUMERIC_EXPECTED, RESULTS, RUNS, create_legacy_store, snapshot_rows
+from test_checksums_and_repair import BASELINE, BROKEN_V3
+
+from profilemesh.errors import CheckFailed, MigrationFailed
+from profilemesh.migrate import apply, migration_status, repair, validate
+from profilemesh.migrate.catalog import live_catalog
+from profilemesh.migrate.ledger import connect, read_ledger
+from profilemesh.migrate.operations import describe
+from profilemesh.package import head_version
+
+pytestmark = pytest.mark.snowflake
+HEAD = head_version()
+
+
+def test_empty_store_to_head_then_no_op_and_valid(sf_store: Store) -> None:
+    config = str(sf_store.config_path)
+    assert run_cli("migrate", "status", "-c", config).exit_code == 1
+    result = run_cli("migrate", "apply", "-c", config)
+    assert result.exit_code == 0, result.stderr
+    attempts = read_ledger(sf_store.target).attempts
+    assert [(a["version"], a["status"], a["dialect"]) for a in attempts] == [
+        (v, "succeeded", "snowflake") for v in range(1, HEAD + 1)
+    ]
+    assert apply(sf_store.target)["applied"] == []
+    assert run_cli("migrate", "status", "-c", config).exit_code == 0
+    report = validate(sf_store.target)
+    assert report.problems == [], report.problems
+    types = dict(
+        sf_store.sql(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+            [sf_store.schema, "PROFILEMESH_EVENTS"],
+        )
+    )
+    assert types["METADATA"] == "VARIANT" and types["TIMESTAMP"] == "TIMESTAMP_NTZ"
+
+
+def test_dry_run_changes_nothing(sf_store: Store) -> None:
+    result = run_cli("migrate", "apply", "--dry-run", "-c", str(sf_store.config_path))
+    assert result.exit_code == 0, result.stderr
+    assert "TIMESTAMP_NTZ" in result.stdout and "VARIANT" in result.stdout
+    assert "CREATE INDEX" not in result.stdout  # Snowflake standard tables have no indexes
+    assert "BEGIN" not in result.stdout  # DDL auto-commits there: no pretend transactions
+    assert not read_ledger(sf_store.target).exists
+
+
+def test_legacy_store_is_adopted_with_data_kept(sf_store: Store) -> None:
+    create_legacy_store(sf_store, events_with_run_id=False)
+    runs_before = snapshot_rows(sf_store, "profilemesh_runs", ["run_id", "dataset_name", "row_count"], "dataset_name")
+    assert migration_status(sf_store.target).state == "unversioned"
+    result = apply(sf_store.target)
+    assert result["adopted_tables"]
+    assert (
+        snapshot_rows(sf_store, "profilemesh_runs", ["run_id", "dataset_name", "row_count"], "dataset_name")
+        == runs_before
+    )
+    assert len(runs_before) == len(RUNS)
+    numeric = dict(
+        sf_store.sql(f"SELECT metric_name, metric_value_numeric FROM {sf_store.qualified('profilemesh_results')}")
+    )
+    assert len(numeric) == len(RESULTS)
+    for metric, value in NUMERIC_EXPECTED.items():
+        assert numeric[metric] == pytest.approx(value)
+    assert numeric["top_value"] is None and numeric["histogram"] is None
+
+
+def test_fresh_and_upgraded_legacy_catalogs_match(tmp_path: Path, snowflake_endpoint) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    fresh = make_snowflake_store(tmp_path / "a", snowflake_endpoint)
+    legacy = make_snowflake_store(tmp_path / "b", snowflake_endpoint)
+    apply(fresh.target)
+    create_legacy_store(legacy)
+    apply(legacy.target)
+
+    def catalog(store: Store) -> dict:
+        code = describe(store.target)
+        with connect(store.target) as conn:
+            return live_catalog(conn, code["relations"], sorted(code["catalog"]))
+
+    assert catalog(fresh) == catalog(legacy)
+
+
+def test_edited_migration_detected_and_crlf_accepted(sf_store: Store, tmp_path: Path) -> None:
+    package = copy_package(tmp_path / "pkg")
+    apply(sf_store.target, target_version=1, package=package)
+    original = (package / BASELINE).read_bytes()
+    (package / BASELINE).write_bytes(original.replace(b"'varchar(50)'", b"'varchar(51)'"))
+    assert any("was edited" in p for p in validate(sf_store.target, package=package).problems)
+    (package / BASELINE).write_bytes(original.replace(b"\n", b"\r\n"))
+    assert validate(sf_store.target, package=package).problems == []
+
+
+def test_failed_step_leaves_partial_effect_and_repair_rolls_it_back(sf_store: Store, tmp_path: Path) -> None:
+    """Without transactional DDL the first step of a failed migration stays applied: the ledger says
+    how far it got, finishing it fails again, and repair --rollback undoes it."""
+    package = copy_package(tmp_path / "pkg")
+    apply(sf_store.target, package=package)
+    (package / "dbt_profilemesh/macros/migrations/V0003__broken.sql").write_text(BROKEN_V3)
+    with pytest.raises(MigrationFailed, match="failed at step broken_backfill"):
+        apply(sf_store.target, package=package, lock_timeout=5)
+    failed = read_ledger(sf_store.target).attempts[-1]
+    assert (failed["status"], failed["steps_completed"], failed["failed_step"]) == ("failed", 1, "broken_backfill")
+    columns = {
+        r[0]
+        for r in sf_store.sql(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+            [sf_store.schema, "PROFILEMESH_RUNS"],
+        )
+    }
+    assert "NOTE" in columns  # the step before the failure took effect
+
+    with pytest.raises(CheckFailed, match="repair"):
+        apply(sf_store.target, package=package, lock_timeout=5)
+    with pytest.raises(MigrationFailed):
+        repair(sf_store.target, package=package, lock_timeout=5)  # finishing runs into the same error
+    result = repair(sf_store.target, rollback=True, package=package, lock_timeout=5)
+    assert result["outcome"] == "rolled_back" and result["effective_steps"] == ["add_note"]
+    assert len(result["resolved_attempts"]) == 2  # the failed apply and the failed repair
+    assert migration_status(sf_store.target, package=package).state == "behind"
+
+
+def _lease(store: Store, holder: str, expires_in_seconds: int) -> None:
+    lock = store.qualified("profilemesh_migration_lock")
+    store.sql(
+        f"UPDATE {lock} SET holder = %s, token = 'someone-else', acquired_at = sysdate(), "
+        f"expires_at = dateadd(second, {int(expires_in_seconds)}, sysdate()) WHERE lock_name = 'migrate'",
+        [holder],
+    )
+
+
+def test_lease_contract_busy_while_held_takeover_after_expiry(sf_store: Store) -> None:
+    apply(sf_store.target, target_version=1)  # creates the lease table, released afterwards
+    lock = sf_store.qualified("profilemesh_migration_lock")
+    assert sf_store.sql(f"SELECT holder, token FROM {lock}") == [(None, None)]
+
+    _lease(sf_store, "ops@elsewhere:42", 600)
+    status = run_cli("migrate", "status", "-c", str(sf_store.config_path), "--format", "json")
+    assert json.loads(status.stdout)["lock_holder"]["application"] == "ops@elsewhere:42"
+    busy = run_cli("migrate", "apply", "-c", str(sf_store.config_path), "--lock-timeout", "1")
+    assert busy.exit_code == 3
+    assert "store busy: the migration lease is held by ops@elsewhere:42" in busy.stderr
+    assert migration_status(sf_store.target).db_version == 1
+
+    _lease(sf_store, "ops@elsewhere:42", -1)  # its TTL ran out: the next apply takes over
+    assert apply(sf_store.target, lock_timeout=5)["to_version"] == HEAD
+    assert sf_store.sql(f"SELECT holder, token FROM {lock}") == [(None, None)]
