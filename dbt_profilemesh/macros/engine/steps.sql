@@ -37,8 +37,8 @@
     supported warehouse has; dbt's get_columns_in_relation differs per adapter in how it reports a
     missing table. -#}
 {% macro describe_columns(relation) %}
-  {%- set result = run_query('SELECT column_name, data_type FROM ' ~ relation.information_schema('columns')
-      ~ ' WHERE table_schema = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.schema))
+  {%- set result = run_query('SELECT column_name, data_type FROM ' ~ profilemesh.columns_view(relation)
+      ~ ' AND table_schema = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.schema))
       ~ ' AND table_name = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.identifier))
       ~ ' ORDER BY ordinal_position') -%}
   {%- set columns = [] -%}
@@ -46,6 +46,14 @@
     {%- do columns.append({'name': row[0] | lower, 'data_type': row[1] | lower}) -%}
   {%- endfor -%}
   {%- do return(columns) -%}
+{% endmacro %}
+
+{#- information_schema.columns narrowed to the relation's database: a per-database view on PostgreSQL
+    and Snowflake, one system-wide view on DuckDB. -#}
+{% macro columns_view(relation) %}{{ return(adapter.dispatch('columns_view', 'profilemesh')(relation)) }}{% endmacro %}
+{% macro default__columns_view(relation) %}{{ return(relation.information_schema('columns') ~ ' WHERE 1 = 1') }}{% endmacro %}
+{% macro duckdb__columns_view(relation) %}
+  {{- return('information_schema.columns WHERE table_catalog = ' ~ profilemesh.sql_literal(relation.database)) -}}
 {% endmacro %}
 
 {#- How the catalog spells a name the adapter renders: as is where identifiers are quoted
