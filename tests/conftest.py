@@ -306,10 +306,16 @@ def real_snowflake() -> bool:
     return all(os.environ.get(name) for name in SNOWFLAKE_ENV)
 
 
-@pytest.fixture(scope="session")
-def snowflake_endpoint() -> Iterator[dict[str, Any]]:
-    """Connection settings shared by every Snowflake store of the session."""
-    if real_snowflake():
+@pytest.fixture(scope="session", params=["emulator", "account"])
+def snowflake_endpoint(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """Connection settings shared by every Snowflake store of the session: the fakesnow emulator
+    always, and a real account when SNOWFLAKE_ACCOUNT, _USER, _PASSWORD and _DATABASE are set."""
+    if request.param == "account":
+        if not real_snowflake():
+            pytest.skip(
+                "real Snowflake lane: SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_PASSWORD and "
+                "SNOWFLAKE_DATABASE are not set"
+            )
         yield {
             "type": "snowflake",
             "account": os.environ["SNOWFLAKE_ACCOUNT"],
@@ -351,7 +357,7 @@ def snowflake_endpoint() -> Iterator[dict[str, Any]]:
 def make_snowflake_store(directory: Path, endpoint: dict[str, Any]) -> Store:
     suffix = uuid.uuid4().hex[:10].upper()
     connection = dict(endpoint)
-    if real_snowflake():
+    if connection["account"] != "fakesnow":
         connection["schema"] = f"PM_TEST_{suffix}"
     else:  # the emulator keeps each database apart; a fresh one per test
         connection["database"] = f"PM_{suffix}"
@@ -364,5 +370,5 @@ def make_snowflake_store(directory: Path, endpoint: dict[str, Any]) -> Store:
 def sf_store(tmp_path: Path, snowflake_endpoint: dict[str, Any]) -> Iterator[Store]:
     store = make_snowflake_store(tmp_path, snowflake_endpoint)
     yield store
-    if real_snowflake():
+    if snowflake_endpoint["account"] != "fakesnow":
         store.sql(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')

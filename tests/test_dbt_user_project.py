@@ -18,6 +18,17 @@ HEAD = head_version()
 
 def _profile_output(store: Store) -> dict:
     c = store.target.connection
+    if store.kind == "snowflake":
+        return {
+            "type": "snowflake",
+            "account": c.account,
+            "user": c.username,
+            "password": c.password,
+            "database": c.database,
+            "schema": c.schema,
+            "threads": 1,
+            **c.extra_params,
+        }
     if store.kind == "duckdb":
         return {"type": "duckdb", "path": c.filepath, "schema": c.schema, "keep_open": False, "threads": 1}
     return {
@@ -34,6 +45,10 @@ def _profile_output(store: Store) -> dict:
 
 @pytest.fixture
 def user_project(store: Store, tmp_path: Path) -> Path:
+    return make_user_project(store, tmp_path)
+
+
+def make_user_project(store: Store, tmp_path: Path) -> Path:
     project = tmp_path / "analytics"
     (project / "models").mkdir(parents=True)
     (project / "dbt_project.yml").write_text(
@@ -113,3 +128,16 @@ def test_run_operation_dry_run_from_a_user_project_changes_nothing(store: Store,
     assert "planned version 1" in log
     if store.kind == "postgres":
         assert not read_ledger(store.target).exists
+
+
+@pytest.mark.snowflake
+def test_version_gate_and_run_operation_on_snowflake(sf_store: Store, tmp_path: Path) -> None:
+    project = make_user_project(sf_store, tmp_path)
+    assert dbt(project, "deps")[0]
+    ok, log = dbt(project, "run", "-s", "latest_runs")
+    assert not ok and f"ProfileMesh storage is at version 0, this package needs {HEAD}" in log
+    ok, log = dbt(project, "run-operation", "profilemesh_migrate")
+    assert ok, log
+    assert read_ledger(sf_store.target).current_version == HEAD
+    ok, log = dbt(project, "run", "-s", "latest_runs")
+    assert ok, log

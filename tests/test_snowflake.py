@@ -155,3 +155,16 @@ def test_lease_contract_busy_while_held_takeover_after_expiry(sf_store: Store) -
     _lease(sf_store, "ops@elsewhere:42", -1)  # its TTL ran out: the next apply takes over
     assert apply(sf_store.target, lock_timeout=5)["to_version"] == HEAD
     assert sf_store.sql(f"SELECT holder, token FROM {lock}") == [(None, None)]
+
+
+def test_concurrent_applies_apply_each_migration_once(sf_store: Store) -> None:
+    from conftest import spawn_cli
+
+    processes = [
+        spawn_cli("migrate", "apply", "-c", str(sf_store.config_path), "--lock-timeout", "120") for _ in range(3)
+    ]
+    outcomes = [(p.wait(timeout=300), p.communicate()[1]) for p in processes]
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    attempts = read_ledger(sf_store.target).attempts
+    assert sorted(a["version"] for a in attempts) == list(range(1, HEAD + 1))
+    assert all(a["status"] == "succeeded" for a in attempts)
