@@ -18,7 +18,7 @@ import json
 import os
 import re
 import shutil
-import sys
+import logging
 import tempfile
 import threading
 import time
@@ -33,6 +33,8 @@ from profilemesh.errors import CheckFailed, DatabaseError, StoreBusy, UsageError
 from profilemesh.package import package_dir
 
 _RUNNER_LOCK = threading.Lock()
+# dbt's own log, shown with --debug (the CLI routes this logger to stderr).
+_dbt_log = logging.getLogger("profilemesh.dbt")
 _SENTINEL = re.compile(r"<<profilemesh:(\w+)>>(.*)<</profilemesh>>", re.DOTALL)
 _DUCKDB_BUSY = re.compile(r"Could not set lock on file .*?(?:\(PID (\d+)\))?", re.DOTALL)
 PROFILE_NAME = "profilemesh"
@@ -110,7 +112,7 @@ class DbtSession:
             if name in ("RunningOperationCaughtError", "RunningOperationUncaughtError"):
                 outcome.error = str(event.data.exc)
             if self.debug and event.info.level in ("info", "warn", "error"):
-                print(event.info.msg, file=sys.stderr)
+                _dbt_log.info("%s", event.info.msg)
 
         workdir = self._private_dir()
         argv = [

@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 check failed, 2 usage or config error, 3 connection or datab
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 
@@ -23,6 +24,8 @@ EXIT_INTERNAL = 1
 def cli(ctx: click.Context, debug: bool) -> None:
     """ProfileMesh: profiling and drift detection with a versioned storage layer in your warehouse."""
     ctx.obj = {"debug": debug}
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
 
 
 def _register() -> None:
