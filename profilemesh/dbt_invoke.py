@@ -15,10 +15,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
-import logging
 import tempfile
 import threading
 import time
