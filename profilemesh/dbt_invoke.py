@@ -111,8 +111,8 @@ class DbtSession:
                     return
             if name in ("RunningOperationCaughtError", "RunningOperationUncaughtError"):
                 outcome.error = str(event.data.exc)
-            if self.debug and event.info.level in ("info", "warn", "error"):
-                _dbt_log.info("%s", event.info.msg)
+            if self.debug:
+                _dbt_log.debug("%s", event.info.msg)
 
         workdir = self._private_dir()
         argv = [
@@ -134,10 +134,11 @@ class DbtSession:
             str(workdir / "target"),
             "--log-path",
             str(workdir / "logs"),
+            # dbt's console log would mix with our output; with --debug it reaches stderr via logging.
             "--log-level",
-            "debug" if self.debug else "none",
+            "none",
             "--log-level-file",
-            "debug" if self.debug else "none",
+            "none",
             "--no-send-anonymous-usage-stats",
             "--no-use-colors",
         ]
