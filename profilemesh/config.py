@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from profilemesh.errors import ConfigError
+from profilemesh.profiling.settings import DriftSettings, ProfilingSettings, parse_drift, parse_profiling
 
 DEFAULT_CONFIG_FILE = "profilemesh.yml"
 DEFAULT_DUCKDB_FILE = "profilemesh.duckdb"
@@ -47,8 +48,7 @@ _STORAGE_KEYS = {
     "dbt_target",
     "profiles_dir",
 }
-# Sections other commands own; validated by them.
-_TOP_LEVEL_KEYS = {"environment", "source", "storage", "profiling", "drift_detection", "retry"}
+_TOP_LEVEL_KEYS = {"environment", "source", "storage", "profiling", "drift_detection"}
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TABLE_NAME_PATTERN = re.compile(r"^[^\x00]{1,255}$")
 
@@ -105,6 +105,8 @@ class Config:
     environment: str
     storage: StorageConfig
     source: ConnectionConfig | None = None
+    profiling: ProfilingSettings = field(default_factory=ProfilingSettings)
+    drift: DriftSettings = field(default_factory=DriftSettings)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -216,7 +218,15 @@ def _build(data: dict[str, Any], shown: str, base_dir: Path) -> Config:
     source = None
     if data.get("source") is not None:
         source = parse_connection(data["source"], shown, "source", base_dir)
-    return Config(path=shown, environment=environment, storage=storage, source=source, raw=data)
+    return Config(
+        path=shown,
+        environment=environment,
+        storage=storage,
+        source=source,
+        profiling=parse_profiling(data.get("profiling"), shown),
+        drift=parse_drift(data.get("drift_detection"), shown),
+        raw=data,
+    )
 
 
 def parse_connection(data: Any, shown: str, key: str, base_dir: Path) -> ConnectionConfig:

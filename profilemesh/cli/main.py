@@ -30,8 +30,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     from profilemesh.cli.migrate import migrate
+    from profilemesh.cli.profile import profile
 
     cli.add_command(migrate)
+    cli.add_command(profile)
 
 
 _register()

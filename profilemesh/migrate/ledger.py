@@ -70,7 +70,7 @@ def connect(target: StorageTarget, *, read_only: bool = True) -> Iterator[Connec
         with engine.connect() as conn:
             yield conn
     except sa.exc.DBAPIError as exc:
-        raise _database_error(target, exc) from exc
+        raise database_error(target, exc) from exc
     finally:
         engine.dispose()
 
@@ -79,7 +79,7 @@ def _engine(target: StorageTarget, *, read_only: bool) -> Engine:
     return create_engine(target.connection, read_only=read_only)
 
 
-def _database_error(target: StorageTarget, exc: sa.exc.DBAPIError) -> DatabaseError:
+def database_error(target: StorageTarget, exc: sa.exc.DBAPIError) -> DatabaseError:
     text = str(exc.orig) if exc.orig is not None else str(exc)
     first = " ".join(text.strip().splitlines()[:1])
     busy = re.search(r"Could not set lock on file.*?(?:\(PID (\d+)\))?", text, re.DOTALL)

@@ -1,0 +1,62 @@
+"""Which metrics a column gets, from its reflected SQLAlchemy type (never from substring matching
+on type names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+# Metrics per family, beyond the counts every column gets.
+FAMILY_METRICS = {
+    "numeric": ("min", "max", "mean", "stddev"),
+    "string": ("min_length", "max_length", "mean_length"),
+    "temporal": ("min", "max"),
+    "boolean": ("true_count",),
+    "other": (),
+}
+COUNT_METRICS = ("count", "null_count", "null_percent")
+DISTINCT_METRICS = ("distinct_count", "distinct_percent")
+
+
+@dataclass(frozen=True)
+class ProfiledColumn:
+    name: str
+    type: sa.types.TypeEngine
+    family: str
+    type_name: str
+    # Equality is defined for the type, so COUNT(DISTINCT) works (not for JSON, arrays, ...).
+    distinct_supported: bool
+
+
+def column_family(sql_type: sa.types.TypeEngine) -> str:
+    if isinstance(sql_type, sa.Boolean):
+        return "boolean"
+    if isinstance(sql_type, sa.Integer | sa.Numeric | sa.Float):
+        return "numeric"
+    if isinstance(sql_type, sa.JSON | sa.ARRAY):
+        return "other"
+    if isinstance(sql_type, sa.String):
+        return "string"
+    if isinstance(sql_type, sa.Date | sa.DateTime | sa.Time):
+        return "temporal"
+    if type(sql_type).__name__.upper().startswith("TIMESTAMP"):  # Snowflake's TIMESTAMP_NTZ and kin
+        return "temporal"
+    return "other"
+
+
+def profiled_column(name: str, sql_type: sa.types.TypeEngine) -> ProfiledColumn:
+    family = column_family(sql_type)
+    try:
+        type_name = str(sql_type)
+    except Exception:  # some dialect types cannot render without a dialect
+        type_name = type(sql_type).__name__
+    distinct_ok = family != "other" or isinstance(sql_type, sa.LargeBinary | sa.Uuid | sa.Enum)
+    return ProfiledColumn(
+        name=name, type=sql_type, family=family, type_name=type_name[:100], distinct_supported=distinct_ok
+    )
+
+
+def metrics_for(column: ProfiledColumn, selected: tuple[str, ...]) -> list[str]:
+    wanted = [*COUNT_METRICS, *(DISTINCT_METRICS if column.distinct_supported else ()), *FAMILY_METRICS[column.family]]
+    return [m for m in wanted if m in selected]

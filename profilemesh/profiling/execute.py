@@ -1,0 +1,91 @@
+"""Running a table's plan and turning the aggregates into metric rows. Only aggregates come back to
+Python: table data never leaves the warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from profilemesh.profiling.planner import TablePlan, column_label
+
+
+@dataclass
+class MetricValue:
+    column_name: str
+    column_type: str
+    metric_name: str
+    text: str | None
+    number: float | None
+
+
+@dataclass
+class TableProfile:
+    schema: str | None
+    table: str
+    row_count: int
+    column_count: int
+    metrics: list[MetricValue] = field(default_factory=list)
+    distinct_mode: str = "exact"
+
+
+def run_plan(conn: Connection, plan: TablePlan) -> TableProfile:
+    for setting in plan.session_settings:
+        conn.execute(sa.text(setting))
+    aggregate = conn.execute(plan.aggregate).mappings().one()
+    distinct: dict[int, Any] = {}
+    if plan.distinct is not None:
+        distinct = {int(row[0]): row[1] for row in conn.execute(plan.distinct)}
+
+    row_count = int(aggregate["row_count"])
+    profile = TableProfile(plan.schema, plan.table, row_count, len(plan.columns), distinct_mode=plan.distinct_mode)
+    for index, column in enumerate(plan.columns):
+        wanted = plan.metrics[column.name]
+        count = int(aggregate[column_label(index, "count")])
+        values: dict[str, Any] = {
+            "count": count,
+            "null_count": row_count - count,
+            "null_percent": _percent(row_count - count, row_count),
+        }
+        if "distinct_count" in wanted or "distinct_percent" in wanted:
+            raw = distinct[index] if index in distinct else aggregate[column_label(index, "distinct_count")]
+            distinct_count = int(raw or 0)
+            values["distinct_count"] = distinct_count
+            values["distinct_percent"] = _percent(distinct_count, count)
+        for metric in wanted:
+            label = column_label(index, metric)
+            if label in aggregate and metric not in values:
+                values[metric] = aggregate[label]
+        for metric in wanted:
+            name = metric
+            if plan.distinct_mode == "approximate" and metric.startswith("distinct_"):
+                name = f"{metric}_approx"  # the store says which distinct counts are estimates
+            profile.metrics.append(MetricValue(column.name, column.type_name, name, *_encode(values.get(metric))))
+    return profile
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part * 100.0 / whole
+
+
+def _encode(value: Any) -> tuple[str | None, float | None]:
+    """(text, number): the text keeps full precision; the number is set only for finite numerics."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return ("true" if value else "false"), None
+    if isinstance(value, int):
+        return str(value), float(value)
+    if isinstance(value, decimal.Decimal):
+        number = float(value)
+        return str(value), number if math.isfinite(number) else None
+    if isinstance(value, float):
+        return repr(value), value if math.isfinite(value) else None
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat(), None
+    return str(value), None
