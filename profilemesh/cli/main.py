@@ -29,11 +29,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
+    from profilemesh.cli.drift import drift
     from profilemesh.cli.migrate import migrate
     from profilemesh.cli.profile import profile
 
     cli.add_command(migrate)
     cli.add_command(profile)
+    cli.add_command(drift)
 
 
 _register()

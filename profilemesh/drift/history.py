@@ -1,0 +1,71 @@
+"""Reading profiled runs back for drift detection. A table's metrics are always read by
+(run_id, schema, table), so the tables of one run never mix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from profilemesh.connection import StorageTarget
+from profilemesh.storage import tables
+
+
+@dataclass(frozen=True)
+class TableRun:
+    run_id: str
+    schema: str | None
+    table: str
+    profiled_at: dt.datetime
+    row_count: int | None
+
+
+@dataclass
+class RunMetrics:
+    run: TableRun
+    numbers: dict[tuple[str, str], float] = field(default_factory=dict)  # (column, metric) -> value
+    column_types: dict[str, str] = field(default_factory=dict)
+
+
+def completed_runs(
+    conn: Connection, target: StorageTarget, *, table: str | None = None, schema: str | None = None
+) -> list[TableRun]:
+    """Completed table runs, oldest first (ties broken by run_id, so the order is stable)."""
+    runs = tables.runs(target)
+    query = sa.select(
+        runs.c.run_id, runs.c.schema_name, runs.c.dataset_name, runs.c.profiled_at, runs.c.row_count
+    ).where(runs.c.status == "completed")
+    if table is not None:
+        query = query.where(runs.c.dataset_name == table)
+    if schema is not None:
+        query = query.where(runs.c.schema_name == schema)
+    query = query.order_by(runs.c.profiled_at, runs.c.run_id)
+    return [
+        TableRun(
+            r.run_id, r.schema_name, r.dataset_name, r.profiled_at, None if r.row_count is None else int(r.row_count)
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def run_exists(conn: Connection, target: StorageTarget, run_id: str) -> bool:
+    runs = tables.runs(target)
+    return conn.execute(sa.select(sa.func.count()).select_from(runs).where(runs.c.run_id == run_id)).scalar_one() > 0
+
+
+def load_metrics(conn: Connection, target: StorageTarget, run: TableRun) -> RunMetrics:
+    results = tables.results(target)
+    schema_match = results.c.schema_name.is_(None) if run.schema is None else results.c.schema_name == run.schema
+    query = sa.select(
+        results.c.column_name, results.c.column_type, results.c.metric_name, results.c.metric_value_numeric
+    ).where(results.c.run_id == run.run_id, results.c.dataset_name == run.table, schema_match)
+    metrics = RunMetrics(run=run)
+    if run.row_count is not None:
+        metrics.numbers[("", "row_count")] = float(run.row_count)
+    for row in conn.execute(query):
+        metrics.column_types[row.column_name] = row.column_type or ""
+        if row.metric_value_numeric is not None:
+            metrics.numbers[(row.column_name, row.metric_name)] = float(row.metric_value_numeric)
+    return metrics

@@ -1,0 +1,71 @@
+"""Drift strategies: pure functions from (baseline, current) numbers to a finding.
+
+- threshold: percent change against the baseline, graded by `thresholds` (5/15/30 by default).
+  Percentages (null_percent, distinct_percent) change in points, graded by `absolute_thresholds`,
+  and so does any metric whose baseline is near zero, where percent change explodes.
+- statistical: the z-score of the current value against the earlier runs (the current run is
+  never part of its own baseline), graded by `z_thresholds`; it needs `min_history` earlier runs.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+from profilemesh.profiling.settings import DriftSettings
+
+SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3}
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    baseline: float
+    current: float
+    change_percent: float | None
+    measure: str  # relative | absolute | zscore
+    score: float  # the graded quantity: percent, points/units, or |z|
+
+
+def grade(score: float, levels: dict[str, float]) -> str | None:
+    for name in ("high", "medium", "low"):
+        if score >= levels[name]:
+            return name
+    return None
+
+
+def is_percentage(metric: str) -> bool:
+    return metric.endswith("_percent") or metric.endswith("_percent_approx")
+
+
+def change_percent(baseline: float, current: float) -> float | None:
+    return None if baseline == 0 else (current - baseline) * 100.0 / abs(baseline)
+
+
+def threshold(metric: str, baseline: float, current: float, settings: DriftSettings) -> Finding | None:
+    if is_percentage(metric) or abs(baseline) <= settings.near_zero:
+        score = abs(current - baseline)
+        severity = grade(score, settings.absolute_thresholds)
+        measure = "absolute"
+    else:
+        score = abs(current - baseline) * 100.0 / abs(baseline)
+        severity = grade(score, settings.thresholds)
+        measure = "relative"
+    if severity is None:
+        return None
+    return Finding(severity, baseline, current, change_percent(baseline, current), measure, round(score, 6))
+
+
+def statistical(metric: str, history: list[float], current: float, settings: DriftSettings) -> Finding | None:
+    """None when there is no drift, or too little history (the caller notes that)."""
+    mean = statistics.fmean(history)
+    spread = statistics.stdev(history) if len(history) > 1 else 0.0
+    if spread == 0 or not math.isfinite(spread):
+        # A constant history: any change is a change; grade it like the threshold strategy does.
+        return None if current == mean else threshold(metric, mean, current, settings)
+    z = abs(current - mean) / spread
+    severity = grade(z, settings.z_thresholds)
+    if severity is None:
+        return None
+    return Finding(severity, mean, current, change_percent(mean, current), "zscore", round(z, 6))
