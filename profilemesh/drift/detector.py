@@ -38,6 +38,7 @@ DRIFT_METRICS = (
     "max",
     "mean_length",
 )
+LOCATION_METRICS = ("min", "max", "mean")
 EVENT_NAMESPACE = uuid.UUID("5b0f9d3e-6a57-4c1b-9a1e-70726f66696c")
 STATISTICAL_HISTORY = 30
 
@@ -178,7 +179,9 @@ def _threshold_findings(current: RunMetrics, reference: list[RunMetrics], config
         values = [m.numbers[(column, metric)] for m in reference if (column, metric) in m.numbers]
         if not values:
             continue
-        finding = threshold(metric, statistics.fmean(values), value, config.drift)
+        spreads = [m.numbers[(column, "stddev")] for m in reference if (column, "stddev") in m.numbers]
+        spread = statistics.fmean(spreads) if metric in LOCATION_METRICS and spreads else None
+        finding = threshold(metric, statistics.fmean(values), value, config.drift, spread)
         if finding:
             out.append(((column, metric), finding))
     return out

@@ -1,8 +1,10 @@
 """Drift strategies: pure functions from (baseline, current) numbers to a finding.
 
 - threshold: percent change against the baseline, graded by `thresholds` (5/15/30 by default).
-  Percentages (null_percent, distinct_percent) change in points, graded by `absolute_thresholds`,
-  and so does any metric whose baseline is near zero, where percent change explodes.
+  Percentages (null_percent, distinct_percent) change in points, graded by `absolute_thresholds`.
+  A location metric (min, max, mean) changes relative to the larger of its baseline and the column's
+  standard deviation: near zero, percent change explodes (a min of 1 -> 0 in a column spread over
+  0..999 is noise, not a -100% drift). A baseline that is still near zero is graded in absolute units.
 - statistical: the z-score of the current value against the earlier runs (the current run is
   never part of its own baseline), graded by `z_thresholds`; it needs `min_history` earlier runs.
 """
@@ -43,15 +45,19 @@ def change_percent(baseline: float, current: float) -> float | None:
     return None if baseline == 0 else (current - baseline) * 100.0 / abs(baseline)
 
 
-def threshold(metric: str, baseline: float, current: float, settings: DriftSettings) -> Finding | None:
-    if is_percentage(metric) or abs(baseline) <= settings.near_zero:
+def threshold(
+    metric: str, baseline: float, current: float, settings: DriftSettings, spread: float | None = None
+) -> Finding | None:
+    """spread: the column's standard deviation in the baseline (location metrics only)."""
+    scale = max(abs(baseline), abs(spread or 0.0))
+    if is_percentage(metric) or scale <= settings.near_zero:
         score = abs(current - baseline)
         severity = grade(score, settings.absolute_thresholds)
         measure = "absolute"
     else:
-        score = abs(current - baseline) * 100.0 / abs(baseline)
+        score = abs(current - baseline) * 100.0 / scale
         severity = grade(score, settings.thresholds)
-        measure = "relative"
+        measure = "relative" if scale == abs(baseline) else "relative_to_stddev"
     if severity is None:
         return None
     return Finding(severity, baseline, current, change_percent(baseline, current), measure, round(score, 6))

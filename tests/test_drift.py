@@ -1,0 +1,155 @@
+"""Drift detection on simulated daily loads: injected incidents are found at a sensible severity, pure
+noise finds nothing, tables of one run never mix, and each drift is written once with its run_id."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import Store, run_cli
+
+from profilemesh.config import load_config
+from profilemesh.drift.detector import detect
+from profilemesh.migrate import apply
+from profilemesh.profiling.runner import profile
+
+ROWS = 4000
+
+
+def uniform(k: int, day: int) -> str:
+    """A deterministic pseudo-random number in [0, 1) per row, the same on DuckDB and PostgreSQL."""
+    x = f"sin(i * {12.9898 + k * 3.7:.4f} + {day * 78.233 + k * 11.13:.4f}) * 43758.5453"
+    return f"({x} - floor({x}))"
+
+
+def load_day(
+    store: Store,
+    table: str,
+    day: int,
+    *,
+    rows: int = ROWS,
+    shift: float = 0.0,
+    null_rate: float = 0.01,
+    scale: float = 1.0,
+    with_bucket: bool = True,
+) -> None:
+    """Recreate src.<table> for one day: value ~ uniform with sd 10*scale around 100*scale."""
+    store.sql(f'DROP TABLE IF EXISTS "src"."{table}"')
+    bucket = f", CAST(floor({uniform(4, day)} * 1000) AS INTEGER) AS bucket" if with_bucket else ""
+    store.sql(
+        f'CREATE TABLE "src"."{table}" AS SELECT i AS id, '
+        f"{scale} * (100 + 34.641 * ({uniform(1, day)} - 0.5)) + {shift} AS value, "
+        f"CASE WHEN {uniform(2, day)} < {null_rate} THEN NULL "
+        f"ELSE 'c' || CAST(CAST(floor({uniform(3, day)} * 5) AS INTEGER) AS VARCHAR) END AS category"
+        f"{bucket} FROM generate_series(1, {rows}) AS g(i)"
+    )
+
+
+@pytest.fixture
+def daily(store: Store, tmp_path: Path):
+    apply(store.target)
+    store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
+    data = yaml.safe_load(store.config_path.read_text())
+    data["source"] = dict(data["storage"]["connection"], schema="src")
+    data["profiling"] = {"tables": [{"schema": "src", "table": "orders"}, {"schema": "src", "table": "payments"}]}
+    path = tmp_path / "drift.yml"
+    path.write_text(yaml.safe_dump(data))
+    config = load_config(path)
+    for day in range(1, 7):  # six days of ordinary noise
+        load_day(store, "orders", day)
+        load_day(store, "payments", day, scale=10.0)  # same column names, another scale: mixing would show
+        profile(config)
+        if day > 1:
+            control = detect(config)
+            assert control.events == [], [(e.table, e.column, e.metric, e.change_percent) for e in control.events]
+    return store, config, path
+
+
+def events_by(report, table: str) -> dict[tuple, str]:
+    return {(e.event_type, e.column, e.metric): e.severity for e in report.events if e.table == table}
+
+
+def test_injected_incidents_are_detected_and_noise_is_not(daily) -> None:
+    store, config, _ = daily
+
+    load_day(store, "orders", 7, shift=10.0)  # mean shift of one standard deviation
+    load_day(store, "payments", 7, scale=10.0)
+    profile(config)
+    shift = detect(config)
+    assert events_by(shift, "orders")[("DataDriftDetected", "value", "mean")] == "low"  # +10% by threshold
+    assert events_by(shift, "payments") == {}  # tables of one run never contaminate each other
+
+    statistical = dataclasses.replace(
+        config, drift=dataclasses.replace(config.drift, strategy="statistical", min_history=3)
+    )
+    stats = detect(statistical, table="src.orders", write=False)
+    assert events_by(stats, "orders")[("DataDriftDetected", "value", "mean")] == "high"  # far outside the history
+
+    load_day(store, "orders", 8, null_rate=0.20)  # null spike from 1% to 20%
+    load_day(store, "payments", 8, scale=10.0)
+    profile(config)
+    spike = events_by(detect(config), "orders")
+    assert spike[("DataDriftDetected", "category", "null_percent")] == "high"
+
+    load_day(store, "orders", 9, rows=ROWS // 2)  # half the rows are gone
+    load_day(store, "payments", 9, scale=10.0)
+    profile(config)
+    drop = events_by(detect(config), "orders")
+    assert drop[("DataDriftDetected", None, "row_count")] == "high"
+
+    load_day(store, "orders", 10, with_bucket=False)  # a column is dropped
+    load_day(store, "payments", 10, scale=10.0)
+    profile(config)
+    dropped = events_by(detect(config), "orders")
+    assert dropped[("SchemaChangeDetected", "bucket", None)] == "high"
+    assert not any(key[0] == "DataDriftDetected" and key[1] == "value" for key in dropped)
+
+
+def test_each_drift_is_written_once_with_its_run_id(daily) -> None:
+    store, config, path = daily
+    load_day(store, "orders", 7, null_rate=0.2)
+    load_day(store, "payments", 7, scale=10.0)
+    run = profile(config)
+    first = run_cli("drift", "-c", str(path), "--format", "json")
+    assert first.exit_code == 0
+    report = json.loads(first.stdout)
+    assert report["written"] == len(report["events"]) >= 1
+    again = json.loads(run_cli("drift", "-c", str(path), "--format", "json").stdout)
+    assert again["written"] == 0 and len(again["events"]) == len(report["events"])
+
+    rows = store.sql(
+        f"SELECT run_id, schema_name, table_name, event_type, drift_severity, metadata, timestamp "
+        f"FROM {store.qualified('profilemesh_events')}"
+    )
+    assert len(rows) == len(report["events"])
+    assert {r[0] for r in rows} == {run.run_id}
+    assert {r[1] for r in rows} == {"src"} and {r[2] for r in rows} == {"orders"}
+    assert json.loads(rows[0][5])["strategy"] == "threshold"
+
+    failing = run_cli("drift", "-c", str(path), "--fail-on-drift", "high")
+    assert failing.exit_code == 1 and "null_percent" in failing.stdout
+    assert run_cli("drift", "-c", str(path), "--table", "src.payments", "--fail-on-drift").exit_code == 0
+
+
+def test_baselines_and_unknown_runs(daily) -> None:
+    store, config, path = daily
+    runs = store.sql(
+        f"SELECT DISTINCT run_id, profiled_at FROM {store.qualified('profilemesh_runs')} "
+        f"WHERE dataset_name = 'orders' ORDER BY profiled_at"
+    )
+    first_run, last_run = runs[0][0], runs[-1][0]
+    load_day(store, "orders", 7, shift=40.0)
+    load_day(store, "payments", 7, scale=10.0)
+    profile(config)
+    against_first = detect(config, baseline=first_run, write=False)
+    assert events_by(against_first, "orders")[("DataDriftDetected", "value", "mean")] == "high"
+    moving = detect(config, baseline="moving_average", write=False)
+    assert events_by(moving, "orders")[("DataDriftDetected", "value", "mean")] == "high"
+    old = detect(config, current=last_run, write=False)  # an older run, against the one before it
+    assert old.events == []
+
+    missing = run_cli("drift", "-c", str(path), "--current", "no-such-run")
+    assert missing.exit_code == 1 and "run no-such-run not found" in missing.stderr
