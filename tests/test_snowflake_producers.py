@@ -1,0 +1,53 @@
+"""`profile` and `drift` on Snowflake (the fakesnow emulator, or a real account with SNOWFLAKE_*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import Store
+
+from profilemesh.config import load_config
+from profilemesh.drift.detector import detect
+from profilemesh.migrate import apply
+from profilemesh.profiling.runner import profile
+
+pytestmark = pytest.mark.snowflake
+
+
+def test_profile_and_drift_on_snowflake(sf_store: Store, tmp_path: Path) -> None:
+    apply(sf_store.target)
+    sf_store.sql("CREATE SCHEMA IF NOT EXISTS SRC")
+    sf_store.sql("CREATE TABLE SRC.KNOWN (ID INTEGER, AMOUNT FLOAT, NAME VARCHAR(20), FLAG BOOLEAN)")
+    sf_store.sql(
+        "INSERT INTO SRC.KNOWN VALUES (1, 1.5, 'a', TRUE), (2, 2.5, 'bb', FALSE), (3, NULL, NULL, NULL), "
+        "(4, 4.0, 'dddd', TRUE)"
+    )
+    data = yaml.safe_load(sf_store.config_path.read_text())
+    data["source"] = dict(data["storage"]["connection"], schema="SRC")
+    data["profiling"] = {"tables": [{"schema": "SRC", "table": "KNOWN"}]}
+    path = tmp_path / "sf.yml"
+    path.write_text(yaml.safe_dump(data))
+    config = load_config(path)
+
+    first = profile(config)
+    (known,) = first.tables
+    assert (known.status, known.row_count, known.query_count) == ("completed", 4, 1)  # one billed scan
+    rows = sf_store.sql(
+        f"SELECT COLUMN_NAME, METRIC_NAME, METRIC_VALUE_NUMERIC FROM "
+        f"{sf_store.qualified('profilemesh_results')} WHERE RUN_ID = %s",
+        [first.run_id],
+    )
+    metrics = {(c.lower(), m): v for c, m, v in rows}
+    assert metrics[("amount", "mean")] == pytest.approx(8 / 3)
+    assert metrics[("name", "distinct_count")] == 3 and metrics[("flag", "true_count")] == 2
+    assert metrics[("id", "null_percent")] == 0
+
+    sf_store.sql("DELETE FROM SRC.KNOWN WHERE ID > 2")
+    profile(config)
+    report = detect(config)
+    assert any(e.metric == "row_count" and e.severity == "high" for e in report.events)
+    assert report.written == len(report.events)
+    state = sf_store.sql(f"SELECT TABLE_NAME, ROW_COUNT FROM {sf_store.qualified('profilemesh_table_state')}")
+    assert state == [("KNOWN", 2)]  # merged, not duplicated
