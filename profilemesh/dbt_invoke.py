@@ -62,8 +62,46 @@ class OperationOutcome:
         return self.last("result")
 
 
+@dataclass
+class NodeOutcome:
+    """One model or test of a `dbt run`/`dbt test`: its status (success, error, pass, fail, warn, skipped)."""
+
+    name: str
+    resource_type: str
+    status: str
+    failures: int | None = None
+    message: str | None = None
+
+
+@dataclass
+class BuildOutcome:
+    """What `dbt run` or `dbt test` did to each selected node."""
+
+    command: str
+    select: str
+    success: bool
+    nodes: list[NodeOutcome] = field(default_factory=list)
+    error: str | None = None
+
+    def models(self) -> list[str]:
+        return [n.name for n in self.nodes if n.resource_type == "model"]
+
+    def problems(self) -> list[NodeOutcome]:
+        return [n for n in self.nodes if n.status not in ("success", "pass")]
+
+    def describe_failure(self) -> str:
+        """One line: which nodes failed and why (or dbt's own error when no node ran)."""
+        if self.problems():
+            return "; ".join(
+                f"{n.name}: {n.status}" + (f" ({summarize_dbt_error(n.message)})" if n.message else "")
+                for n in self.problems()
+            )
+        return summarize_dbt_error(self.error or f"dbt {self.command} failed without an error message")
+
+
 class DbtSession:
-    """Runs the ProfileMesh dbt package's operations against one storage target."""
+    """Runs the ProfileMesh dbt package's operations (and its models and tests) against one storage
+    target. One session keeps one private target/ directory, so its later invocations parse partially."""
 
     def __init__(self, target: StorageTarget, *, debug: bool = False, package: Path | None = None):
         self.target = target
@@ -97,8 +135,6 @@ class DbtSession:
             delay = min(delay * 2, 1.0)
 
     def _invoke(self, macro: str, args: dict[str, Any]) -> OperationOutcome:
-        from dbt.cli.main import dbtRunner  # imported lazily: it is the slow part of start-up
-
         outcome = OperationOutcome(macro=macro, success=False)
 
         def on_event(event: Any) -> None:
@@ -114,12 +150,59 @@ class DbtSession:
             if self.debug:
                 _dbt_log.debug("%s", event.info.msg)
 
+        try:
+            result = self._dbt(["run-operation", macro, "--args", json.dumps(args)], on_event)
+        except Exception as exc:  # dbt raising rather than reporting: still one clear line
+            outcome.error = outcome.error or f"{type(exc).__name__}: {exc}"
+            return outcome
+        outcome.success = bool(result.success)
+        if not outcome.success and outcome.error is None:
+            outcome.error = _exception_text(result.exception) or "dbt failed without an error message"
+        return outcome
+
+    def run(self, select: str) -> BuildOutcome:
+        """`dbt run --select SELECT`: build the selected models (the query views)."""
+        return self._build("run", select)
+
+    def test(self, select: str) -> BuildOutcome:
+        """`dbt test --select SELECT`: run the selected data tests."""
+        return self._build("test", select)
+
+    def _build(self, command: str, select: str) -> BuildOutcome:
+        """A node-running command; each node's status comes from dbt's structured result objects."""
+        outcome = BuildOutcome(command=command, select=select, success=False)
+
+        def on_event(event: Any) -> None:
+            if self.debug:
+                _dbt_log.debug("%s", event.info.msg)
+
+        try:
+            result = self._dbt([command, "--select", select], on_event)
+        except Exception as exc:
+            outcome.error = f"{type(exc).__name__}: {exc}"
+            return outcome
+        for node_result in getattr(result.result, "results", None) or []:
+            outcome.nodes.append(
+                NodeOutcome(
+                    name=node_result.node.name,
+                    resource_type=str(node_result.node.resource_type),
+                    status=str(node_result.status),
+                    failures=node_result.failures,
+                    message=node_result.message,
+                )
+            )
+        outcome.success = bool(result.success)
+        if not outcome.success and result.exception is not None:
+            outcome.error = _exception_text(result.exception)
+        return outcome
+
+    def _dbt(self, command: list[str], on_event: Any) -> Any:
+        """One dbtRunner invocation of `command` with this session's project, profile and vars."""
+        from dbt.cli.main import dbtRunner  # imported lazily: it is the slow part of start-up
+
         workdir = self._private_dir()
         argv = [
-            "run-operation",
-            macro,
-            "--args",
-            json.dumps(args),
+            *command,
             "--project-dir",
             str(self.package),
             "--profiles-dir",
@@ -143,15 +226,7 @@ class DbtSession:
             "--no-use-colors",
         ]
         with _RUNNER_LOCK, _password_in_env(self.target.connection.password):
-            try:
-                result = dbtRunner(callbacks=[on_event]).invoke(argv)
-            except Exception as exc:  # dbt raising rather than reporting: still one clear line
-                outcome.error = outcome.error or f"{type(exc).__name__}: {exc}"
-                return outcome
-        outcome.success = bool(result.success)
-        if not outcome.success and outcome.error is None:
-            outcome.error = _exception_text(result.exception) or "dbt failed without an error message"
-        return outcome
+            return dbtRunner(callbacks=[on_event]).invoke(argv)
 
     def _private_dir(self) -> Path:
         """profiles.yml (without the password), target/ and logs/ for this process only."""

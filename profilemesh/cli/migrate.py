@@ -103,6 +103,7 @@ def apply(
     )
     if dry_run:
         click.echo(f"-- dry run on {target.dialect}: the SQL `migrate apply` would run; nothing was changed")
+        click.echo("-- (a real run then rebuilds the query views: dbt run --select package:profilemesh)")
         for statement in result["statements"]:
             click.echo(statement.strip() + ";")
         return 0
@@ -114,6 +115,8 @@ def apply(
             f"(attempt {applied['attempt_id']}, {applied['operation']})"
         )
     click.echo(f"storage is at version {result['to_version']} (head {result['head']})")
+    if result["views"]:
+        click.echo(f"query views built: {', '.join(result['views'])}")
     return 0
 
 

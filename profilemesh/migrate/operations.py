@@ -14,11 +14,13 @@ from typing import Any
 from profilemesh import __version__
 from profilemesh.connection import StorageTarget, duckdb_file_exists
 from profilemesh.dbt_invoke import DbtSession, OperationOutcome, raise_for_outcome, summarize_dbt_error
-from profilemesh.errors import MigrationFailed, UsageError
+from profilemesh.errors import DatabaseError, MigrationFailed, UsageError
 from profilemesh.migrate.ledger import connect
 from profilemesh.package import migration_files
 
 DEFAULT_LOCK_TIMEOUT = 60.0
+# The package's models are the query views; `dbt run -s profilemesh` in a user's project builds the same.
+VIEWS_SELECTOR = "package:profilemesh"
 
 
 def applied_by() -> str:
@@ -63,7 +65,30 @@ def apply(
     outcome = session.run_operation("profilemesh_migrate", args, lock_timeout=lock_timeout)
     if not outcome.success:
         _record_failed_attempt(session, outcome, lock_timeout)
-    return raise_for_outcome(outcome)
+    result = raise_for_outcome(outcome)
+    if not dry_run:
+        result["views"] = _refresh_views(session, result)
+    return result
+
+
+def build_views(target: StorageTarget, *, debug: bool = False, package: Path | None = None) -> list[str]:
+    """(Re)build the query views in the storage schema; the store must be at the code's head."""
+    return _build_views(DbtSession(target, debug=debug, package=package))
+
+
+def _refresh_views(session: DbtSession, result: dict[str, Any]) -> list[str]:
+    """After a migration to head: the views are rebuilt, so they always match the schema version.
+    Below head (`--target`) they are left alone; the on-run-start gate would refuse them anyway."""
+    if result["to_version"] != result["head"]:
+        return []
+    return _build_views(session)
+
+
+def _build_views(session: DbtSession) -> list[str]:
+    built = session.run(VIEWS_SELECTOR)
+    if not built.success:
+        raise DatabaseError(f"building the query views failed: {built.describe_failure()}")
+    return built.models()
 
 
 def repair(

@@ -1,0 +1,42 @@
+{#- Helpers of the query views (models/query/). -#}
+
+{#- Drift events, as opposed to lifecycle events (ProfilingStarted, profiling_error, ...). -#}
+{% macro drift_event_types() %}
+  {%- do return(['DataDriftDetected', 'SchemaChangeDetected']) -%}
+{% endmacro %}
+
+{#- Severity as a number, so "the highest severity" is a max(); unknown values rank nowhere. -#}
+{% macro severity_rank(column) -%}
+  case {{ column }} when 'high' then 3 when 'medium' then 2 when 'low' then 1 when 'none' then 0 end
+{%- endmacro %}
+
+{% macro severity_from_rank(column) -%}
+  case {{ column }} when 3 then 'high' when 2 then 'medium' when 1 then 'low' when 0 then 'none' end
+{%- endmacro %}
+
+{#- The storage schema version these views are written for: the package's newest migration. -#}
+{% macro views_schema_version() %}
+  {%- do return(profilemesh.load_migrations() | length) -%}
+{% endmacro %}
+
+{#- events.metadata is TEXT holding JSON, except on Snowflake where it is a VARIANT: the views expose
+    it as JSON text everywhere. -#}
+{% macro json_as_text(column) %}
+  {{- return(adapter.dispatch('json_as_text', 'profilemesh')(column)) -}}
+{% endmacro %}
+
+{% macro default__json_as_text(column) -%}
+  {{ column }}
+{%- endmacro %}
+
+{% macro snowflake__json_as_text(column) -%}
+  to_json({{ column }})
+{%- endmacro %}
+
+{#- A unique key of several columns (no dbt_utils dependency for one test). -#}
+{% test unique_combination(model, columns) %}
+  select {{ columns | join(', ') }}, count(*) as occurrences
+  from {{ model }}
+  group by {{ columns | join(', ') }}
+  having count(*) > 1
+{% endtest %}
