@@ -5,11 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${PROFILEMESH_PG_BINDIR:-}" ]; then
-  echo "== installing PostgreSQL server binaries"
+# PostgreSQL 15 server binaries, and the hll extension (approximate distinct counts).
+if [ -z "${PROFILEMESH_PG_BINDIR:-}" ] && { ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+     || ! ls /usr/share/postgresql/*/extension/hll.control >/dev/null 2>&1; }; then
+  echo "== installing PostgreSQL server binaries and the hll extension"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql-15 postgresql-15-hll >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -228,3 +228,36 @@ def test_values_keep_text_and_only_finite_numbers() -> None:
 
     assert _encode(float("nan")) == ("nan", None) and _encode(0) == ("0", 0.0)
     assert math.isclose(_encode(1.25)[1], 1.25) and _encode(True) == ("true", None)
+
+
+def test_approximate_distinct_counts_are_marked_and_close(store: Store, tmp_path: Path) -> None:
+    """HyperLogLog on DuckDB (approx_count_distinct) and PostgreSQL (the hll extension); the store
+    records the estimates under their own metric names, and they land within 5% of the truth."""
+    apply(store.target)
+    store.sql(f"CREATE SCHEMA IF NOT EXISTS {q(SRC)}")
+    store.sql(
+        f"CREATE TABLE {q(SRC)}.many AS SELECT i AS id, i % 1000 AS bucket FROM generate_series(1, 20000) AS g(i)"
+    )
+    if store.kind == "postgres":
+        store.sql("CREATE EXTENSION IF NOT EXISTS hll")
+    report = profile(load_config(write_config(store, tmp_path, distinct="approximate")))
+    (many,) = report.tables
+    assert many.distinct_mode == "approximate" and many.query_count == 1  # estimates ride in the one scan
+    metrics = metrics_of(store, report.run_id, "many")
+    assert ("id", "distinct_count") not in metrics
+    assert metrics[("id", "distinct_count_approx")][1] == pytest.approx(20000, rel=0.05)
+    assert metrics[("bucket", "distinct_count_approx")][1] == pytest.approx(1000, rel=0.05)
+
+
+def test_approximate_without_hll_on_postgres_falls_back_to_exact(pg_store: Store, tmp_path: Path) -> None:
+    apply(pg_store.target)
+    pg_store.sql(f"CREATE SCHEMA IF NOT EXISTS {q(SRC)}")
+    pg_store.sql(f"CREATE TABLE {q(SRC)}.few AS SELECT i AS id FROM generate_series(1, 10) AS g(i)")
+    result = run_cli("profile", "-c", str(write_config(pg_store, tmp_path, distinct="approximate")))
+    assert result.exit_code == 0, result.stderr
+    assert "CREATE EXTENSION hll" in result.stdout  # said clearly, in the summary's note
+    assert metrics_of(pg_store, _last_run(pg_store), "few")[("id", "distinct_count")][1] == 10
+
+
+def _last_run(store: Store) -> str:
+    return store.sql(f"SELECT run_id FROM {store.qualified('profilemesh_runs')} ORDER BY profiled_at DESC")[0][0]
