@@ -119,7 +119,7 @@ def _selectors(config: Config, tables: list[str] | None) -> list[TableSelector]:
 @contextlib.contextmanager
 def _connections(source: ConnectionConfig, target: StorageTarget) -> Iterator[tuple[Connection, Connection]]:
     """One connection when source and storage are the same DuckDB file (one writer per file)."""
-    same_file = source.type == target.connection.type == "duckdb" and source.filepath == target.connection.filepath
+    same_file = source.type == "duckdb" and _same_database(source, target.connection)
     store_engine = create_engine(target.connection)
     source_engine = store_engine if same_file else create_engine(source, read_only=source.type == "duckdb")
     try:
@@ -142,7 +142,7 @@ def resolve_tables(
     """Selectors -> (schema, table), globs expanded against the catalog, ProfileMesh's own tables left out."""
     inspector = sa.inspect(conn)
     own = set()
-    if source == target.connection:
+    if _same_database(source, target.connection):
         s = target.storage
         own = {
             (target.schema, name)
@@ -168,6 +168,11 @@ def resolve_tables(
             if key not in found and (key not in own or not selector.is_pattern):
                 found.append(key)
     return found
+
+
+def _same_database(a: ConnectionConfig, b: ConnectionConfig) -> bool:
+    keys = ("type", "host", "port", "database", "filepath", "account")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
 
 
 def _profile_one(conn: Connection, schema: str | None, table: str, config: Config, dry_run: bool) -> TableOutcome:
