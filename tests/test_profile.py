@@ -261,3 +261,16 @@ def test_approximate_without_hll_on_postgres_falls_back_to_exact(pg_store: Store
 
 def _last_run(store: Store) -> str:
     return store.sql(f"SELECT run_id FROM {store.qualified('profilemesh_runs')} ORDER BY profiled_at DESC")[0][0]
+
+
+def test_glob_in_the_storage_schema_skips_profilemeshs_own_tables(duck_store: Store, tmp_path: Path) -> None:
+    """Source and storage in one DuckDB file and one schema: one connection serves both."""
+    apply(duck_store.target)
+    duck_store.sql("CREATE TABLE main.orders AS SELECT 1 AS id")
+    data = yaml.safe_load(duck_store.config_path.read_text())
+    data["profiling"] = {"tables": ["main.*"]}
+    path = tmp_path / "same.yml"
+    path.write_text(yaml.safe_dump(data))
+    report = profile(load_config(path))
+    assert [t.table for t in report.tables] == ["orders"]
+    assert report.tables[0].status == "completed"
