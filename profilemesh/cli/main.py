@@ -32,10 +32,12 @@ def _register() -> None:
     from profilemesh.cli.drift import drift
     from profilemesh.cli.migrate import migrate
     from profilemesh.cli.profile import profile
+    from profilemesh.cli.query import query
 
     cli.add_command(migrate)
     cli.add_command(profile)
     cli.add_command(drift)
+    cli.add_command(query)
 
 
 _register()

@@ -1,0 +1,171 @@
+"""The four questions `profilemesh query` answers, over the relations a Reader chose.
+
+Every list has a total order ending in a unique key, so consecutive pages neither overlap nor skip
+a row even when many rows share a timestamp. Values are always bound; names are quoted by the
+dialect (SQLAlchemy Core).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from profilemesh.errors import CheckFailed, UsageError
+from profilemesh.query.reader import Reader
+from profilemesh.query.views import DRIFT_COLUMNS, HISTORY_COLUMNS, METRICS_COLUMNS, RUNS_COLUMNS
+
+Row = dict[str, Any]
+
+
+@dataclass
+class Page:
+    """One page of a list, and how many rows the filters match in all."""
+
+    columns: tuple[str, ...]
+    rows: list[Row]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass
+class RunDetails:
+    run_id: str
+    tables: list[Row]  # rows of the runs view, one per table of the run
+    metrics: list[Row]  # rows of the column metrics view
+
+
+@dataclass
+class TableHistory:
+    table: str
+    schema: str | None
+    days: int
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def row_counts(self) -> list[int | None]:
+        return [r["row_count"] for r in self.rows]
+
+
+def utc_now() -> dt.datetime:
+    """Naive UTC, like every timestamp in the store."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _since(days: int, now: dt.datetime | None) -> dt.datetime | None:
+    if days < 0:
+        raise UsageError("--days must be 0 (no limit) or more")
+    return None if days == 0 else (now or utc_now()) - dt.timedelta(days=days)
+
+
+def _page(
+    reader: Reader, relation: sa.FromClause, columns: tuple[str, ...], where: list, order: list, limit: int, offset: int
+) -> Page:
+    if limit < 1 or offset < 0:
+        raise UsageError("--limit must be 1 or more and --offset 0 or more")
+    total = reader.conn.execute(sa.select(sa.func.count()).select_from(relation).where(*where)).scalar_one()
+    query = sa.select(*(relation.c[c] for c in columns)).where(*where).order_by(*order).limit(limit).offset(offset)
+    rows = [dict(zip(columns, row, strict=True)) for row in reader.conn.execute(query)]
+    return Page(columns, rows, int(total), limit, offset)
+
+
+def list_runs(
+    reader: Reader,
+    *,
+    schema: str | None = None,
+    table: str | None = None,
+    status: str | None = None,
+    environment: str | None = None,
+    days: int = 30,
+    limit: int = 100,
+    offset: int = 0,
+    now: dt.datetime | None = None,
+) -> Page:
+    """Runs, newest first; ties broken by (run_id, dataset_name), the view's key."""
+    r = reader.relations.runs.c
+    where = []
+    if schema is not None:
+        where.append(r.schema_name == schema)
+    if table is not None:
+        where.append(r.dataset_name == table)
+    if status is not None:
+        where.append(r.status == status)
+    if environment is not None:
+        where.append(r.environment == environment)
+    since = _since(days, now)
+    if since is not None:
+        where.append(r.profiled_at >= since)
+    order = [r.profiled_at.desc(), r.run_id.asc(), r.dataset_name.asc()]
+    return _page(reader, reader.relations.runs, RUNS_COLUMNS, where, order, limit, offset)
+
+
+def list_drift(
+    reader: Reader,
+    *,
+    table: str | None = None,
+    severity: str | None = None,
+    days: int = 30,
+    limit: int = 100,
+    offset: int = 0,
+    now: dt.datetime | None = None,
+) -> Page:
+    """Drift events (never lifecycle events), newest first; ties broken by event_id."""
+    d = reader.relations.drift.c
+    where = []
+    if table is not None:
+        where.append(d.table_name == table)
+    if severity is not None:
+        where.append(d.drift_severity == severity)
+    since = _since(days, now)
+    if since is not None:
+        where.append(d.detected_at >= since)
+    order = [d.detected_at.desc(), d.event_id.asc()]
+    return _page(reader, reader.relations.drift, DRIFT_COLUMNS, where, order, limit, offset)
+
+
+def run_details(reader: Reader, run_id: str, *, table: str | None = None) -> RunDetails:
+    """A run's tables and every column's metrics; "run X not found" when there is no such run."""
+    r = reader.relations.runs.c
+    tables_query = sa.select(*(r[c] for c in RUNS_COLUMNS)).where(r.run_id == run_id)
+    tables = [
+        dict(zip(RUNS_COLUMNS, row, strict=True)) for row in reader.conn.execute(tables_query.order_by(r.dataset_name))
+    ]
+    if not tables:
+        raise CheckFailed(f"run {run_id} not found")
+    if table is not None:
+        chosen = [t for t in tables if t["dataset_name"] == table]
+        if not chosen:
+            names = ", ".join(t["dataset_name"] for t in tables)
+            raise CheckFailed(f"run {run_id} has no table {table} (it profiled: {names})")
+        tables = chosen
+    m = reader.relations.metrics.c
+    where = [m.run_id == run_id]
+    if table is not None:
+        where.append(m.dataset_name == table)
+    order = [m.dataset_name, m.column_name, m.metric_name, m.result_id]
+    query = sa.select(*(m[c] for c in METRICS_COLUMNS)).where(*where).order_by(*order)
+    metrics = [dict(zip(METRICS_COLUMNS, row, strict=True)) for row in reader.conn.execute(query)]
+    return RunDetails(run_id, tables, metrics)
+
+
+def table_history(
+    reader: Reader, table: str, *, schema: str | None = None, days: int = 30, now: dt.datetime | None = None
+) -> TableHistory:
+    """One table's runs, oldest first (the order a trend reads in), with the change per run."""
+    h = reader.relations.history.c
+    where = [h.dataset_name == table]
+    if schema is not None:
+        where.append(h.schema_name == schema)
+    since = _since(days, now)
+    if since is not None:
+        where.append(h.profiled_at >= since)
+    query = sa.select(*(h[c] for c in HISTORY_COLUMNS)).where(*where).order_by(h.profiled_at, h.run_id)
+    rows = [dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in reader.conn.execute(query)]
+    schemas = sorted({r["schema_name"] for r in rows}, key=lambda s: (s is None, s or ""))
+    if schema is None and len(schemas) > 1:
+        shown = ", ".join("(none)" if s is None else s for s in schemas)
+        raise UsageError(f"table {table} exists in several schemas ({shown}): pass --schema")
+    return TableHistory(table, schema if schema is not None else (schemas[0] if schemas else None), days, rows)
