@@ -139,22 +139,17 @@ def _connections(source: ConnectionConfig, target: StorageTarget) -> Iterator[tu
 def resolve_tables(
     conn: Connection, selectors: list[TableSelector], source: ConnectionConfig, target: StorageTarget
 ) -> list[tuple[str | None, str]]:
-    """Selectors -> (schema, table), globs expanded against the catalog, ProfileMesh's own tables left out."""
+    """Selectors -> (schema, table), globs expanded against the catalog. A glob never matches
+    ProfileMesh's own relations: the storage tables and anything named profilemesh_* (ledger, lock,
+    views) in the storage schema of the same database."""
     inspector = sa.inspect(conn)
-    own = set()
-    if _same_database(source, target.connection):
-        s = target.storage
-        own = {
-            (target.schema, name)
-            for name in (
-                s.runs_table,
-                s.results_table,
-                s.events_table,
-                s.table_state_table,
-                "profilemesh_schema_version",
-                "profilemesh_migration_lock",
-            )
-        }
+    s = target.storage
+    own_names = {s.runs_table, s.results_table, s.events_table, s.table_state_table}
+
+    def is_own(schema: str | None, name: str) -> bool:
+        return (_same_database(source, target.connection) and schema == target.schema
+                and (name in own_names or name.startswith("profilemesh_")))
+
     found: list[tuple[str | None, str]] = []
     for selector in selectors:
         schema = selector.schema or source.schema
@@ -165,7 +160,7 @@ def resolve_tables(
             matches = [selector.table]
         for name in matches:
             key = (schema, name)
-            if key not in found and (key not in own or not selector.is_pattern):
+            if key not in found and not (selector.is_pattern and is_own(schema, name)):
                 found.append(key)
     return found
 
