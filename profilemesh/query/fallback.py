@@ -65,11 +65,11 @@ _TYPES = {
     "row_count": sa.Integer(),
     "column_count": sa.Integer(),
     "id": sa.Integer(),
-    "duration_seconds": sa.Float(),
-    "metric_value_numeric": sa.Float(),
-    "baseline_value": sa.Float(),
-    "current_value": sa.Float(),
-    "change_percent": sa.Float(),
+    "duration_seconds": sa.Double(),
+    "metric_value_numeric": sa.Double(),
+    "baseline_value": sa.Double(),
+    "current_value": sa.Double(),
+    "change_percent": sa.Double(),
 }
 
 
@@ -212,7 +212,9 @@ def _history(runs: sa.Subquery) -> sa.Subquery:
         o.previous_profiled_at,
         o.previous_row_count,
         change.label("row_count_change"),
-        sa.cast(100.0 * change / sa.func.nullif(o.previous_row_count, 0), sa.Float()).label("row_count_change_percent"),
+        sa.cast(100.0 * change / sa.func.nullif(o.previous_row_count, 0), sa.Double()).label(
+            "row_count_change_percent"
+        ),
         (o.column_count - o.previous_column_count).label("column_count_change"),
         o.drift_event_count,
         o.max_drift_severity,
