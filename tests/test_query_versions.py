@@ -1,0 +1,160 @@
+"""`profilemesh query` across store versions and states: a store one version behind (unversioned
+ProfileMesh-era, or adopted as version 1) is read directly with a one-line warning while writes
+refuse; missing or stale views, a store ahead, no store, an empty store and a dead server each get
+one clear line and their exit code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Store, run_cli
+from legacy_stores import RUNS, create_legacy_store
+
+from profilemesh.migrate import apply
+from profilemesh.package import head_version
+from profilemesh.query.views import VIEW_COLUMNS
+
+HEAD = head_version()
+
+
+def q(store: Store, *args: str):
+    return run_cli("query", *args, "-c", str(store.config_path))
+
+
+def _one_warning(stderr: str, start: str) -> None:
+    assert stderr.count("\n") == 1 and stderr.startswith(start), stderr
+    assert "run `profilemesh migrate apply`" in stderr
+
+
+def test_unversioned_legacy_store_is_read_with_one_warning(store: Store) -> None:
+    create_legacy_store(store)
+    runs = q(store, "runs", "--days", "0", "--format", "json")
+    assert runs.exit_code == 0, runs.stderr
+    _one_warning(runs.stderr, "warning: an unversioned ProfileMesh store (version 1), one behind")
+    rows = json.loads(runs.stdout)["rows"]
+    assert [(r["run_id"], r["dataset_name"]) for r in rows] == [("run-2", "orders"), ("run-1", "customers"),
+                                                                ("run-1", "orders")]  # fmt: skip
+    assert len(rows) == len(RUNS)
+    by_key = {(r["run_id"], r["dataset_name"]): r for r in rows}
+    assert by_key[("run-1", "customers")]["row_count"] == 0
+    assert by_key[("run-2", "orders")]["row_count"] is None and by_key[("run-2", "orders")]["status"] == "failed"
+    assert by_key[("run-1", "orders")]["metric_count"] == 10
+    assert by_key[("run-1", "orders")]["error_message"] is None  # a v2 column: NULL on v1
+
+    drift = json.loads(q(store, "drift", "--days", "0", "--format", "json").stdout)
+    assert [r["event_id"] for r in drift["rows"]] == ["ev-1"]  # ev-2 is a lifecycle event
+
+    run = q(store, "run", "--run-id", "run-1", "--table", "orders", "--format", "json")
+    assert run.exit_code == 0
+    metrics = json.loads(run.stdout)["tables"][0]["columns"][0]["metrics"]
+    assert metrics["mean"] == "12.5" and metrics["empty"] is None  # no metric_value_numeric before v2
+
+    history = json.loads(q(store, "table", "--table", "orders", "--days", "0", "--format", "json").stdout)
+    assert [(r["run_id"], r["row_count"], r["row_count_change"]) for r in history["rows"]] == [
+        ("run-1", 100, None),
+        ("run-2", None, None),
+    ]
+    assert q(store, "run", "--run-id", "nope").exit_code == 1
+
+
+def test_legacy_store_without_events_or_events_run_id(store: Store) -> None:
+    create_legacy_store(store, only_runs_and_results=True)
+    drift = q(store, "drift", "--days", "0", "--format", "json")
+    assert drift.exit_code == 0 and json.loads(drift.stdout)["rows"] == []
+    assert json.loads(q(store, "runs", "--days", "0", "--format", "json").stdout)["total"] == len(RUNS)
+
+
+def test_adopted_version_1_store_reads_and_refuses_writes(store: Store, tmp_path: Path) -> None:
+    create_legacy_store(store, events_with_run_id=False)
+    result = apply(store.target, target_version=1)
+    assert result["to_version"] == 1 and result["views"] == []  # views only at head
+    runs = q(store, "runs", "--days", "0", "--format", "csv")
+    assert runs.exit_code == 0
+    _one_warning(runs.stderr, f"warning: storage is at version 1, one behind this ProfileMesh ({HEAD})")
+    assert runs.stdout.count("\n") == 1 + len(RUNS)
+    drift = json.loads(q(store, "drift", "--days", "0", "--format", "json").stdout)
+    assert [(r["event_id"], r["run_id"]) for r in drift["rows"]] == [("ev-1", None)]
+
+    write = run_cli("drift", "-c", str(store.config_path))
+    assert write.exit_code == 1
+    assert f"storage is at version 1, ProfileMesh needs {HEAD}: run `profilemesh migrate apply`" in write.stderr
+
+
+def _drop_views(store: Store) -> None:
+    for view in VIEW_COLUMNS:
+        store.sql(f"DROP VIEW IF EXISTS {store.qualified(view)} CASCADE")
+
+
+def test_views_are_built_by_apply_and_their_absence_or_age_is_explained(store: Store) -> None:
+    apply(store.target)
+    # An empty store: friendly empty results, exit 0.
+    assert q(store, "runs").stdout == "no runs found in the last 30 days\n"
+    assert q(store, "drift", "--format", "json").exit_code == 0
+    assert q(store, "table", "--table", "orders").stdout == "no history for table orders in the last 30 days\n"
+    assert q(store, "run", "--run-id", "r1").stderr == "error: run r1 not found\n"
+
+    _drop_views(store)
+    missing = q(store, "runs")
+    assert missing.exit_code == 1 and missing.stderr.count("\n") == 1
+    assert f"the query views are missing in schema {store.schema}" in missing.stderr
+    assert "run `profilemesh migrate apply`" in missing.stderr and "dbt run -s profilemesh" in missing.stderr
+
+    again = run_cli("migrate", "apply", "-c", str(store.config_path))  # nothing to migrate: views rebuilt
+    assert again.exit_code == 0 and "query views built: " in again.stdout
+    assert q(store, "runs").exit_code == 0
+
+    store.sql(f"DROP VIEW {store.qualified('profilemesh_views_info')}")
+    store.sql(
+        f"CREATE VIEW {store.qualified('profilemesh_views_info')} AS "
+        "SELECT 1 AS schema_version, '0.0.1' AS package_version"
+    )
+    stale = q(store, "drift")
+    assert stale.exit_code == 1
+    assert f"the query views were built for schema version 1, storage is at version {HEAD}" in stale.stderr
+
+    store.sql(
+        f"INSERT INTO {store.qualified('profilemesh_schema_version')} (attempt_id, version, checksum, operation, "
+        f"status, started_at) VALUES (99, {HEAD + 1}, 'pm1:x', 'apply', 'succeeded', CURRENT_TIMESTAMP)"
+    )
+    ahead = q(store, "runs")
+    assert ahead.exit_code == 1
+    assert (
+        ahead.stderr
+        == f"error: storage is at version {HEAD + 1}, newer than this ProfileMesh reads ({HEAD}): upgrade profilemesh\n"
+    )
+
+
+def test_dry_run_builds_no_views(store: Store) -> None:
+    apply(store.target, target_version=1)
+    plan = run_cli("migrate", "apply", "--dry-run", "-c", str(store.config_path))
+    assert plan.exit_code == 0 and "rebuilds the query views" in plan.stdout
+    assert not {v for v in VIEW_COLUMNS} & {
+        r[0]
+        for r in store.sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = " + store.ph, [store.schema]
+        )
+    }
+
+
+def test_no_store_is_explained_and_never_created(store: Store) -> None:
+    result = q(store, "runs")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "run `profilemesh migrate apply`" in result.stderr
+    if store.kind == "duckdb":
+        assert "no ProfileMesh store at" in result.stderr
+        assert not Path(store.target.connection.filepath).exists()
+    else:
+        assert "no ProfileMesh storage in postgres" in result.stderr
+
+
+def test_unreachable_server_is_exit_3(pg_store: Store) -> None:
+    pg_store.write_config(connection={**json.loads(json.dumps(_connection(pg_store))), "port": 1})
+    result = q(pg_store, "runs")
+    assert result.exit_code == 3 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def _connection(store: Store) -> dict:
+    c = store.target.connection
+    return {"type": "postgres", "host": c.host, "port": c.port, "database": c.database, "username": c.username,
+            "password": c.password, "schema": c.schema}  # fmt: skip
