@@ -167,3 +167,22 @@ def test_status_is_the_fast_path_and_never_imports_dbt(duck_store: Store) -> Non
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "DBT_MODULES []" in result.stdout
+
+
+def test_query_is_a_fast_path_and_never_imports_dbt(duck_store: Store) -> None:
+    import subprocess
+    import sys
+
+    apply(duck_store.target)
+    script = (
+        "import sys\n"
+        "from profilemesh.cli.main import main\n"
+        f"code = main(['query', 'runs', '-c', {str(duck_store.config_path)!r}])\n"
+        "loaded = sorted(m for m in sys.modules if m == 'dbt' or m.startswith('dbt.'))\n"
+        "print('DBT_MODULES', loaded)\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "no runs found" in result.stdout
+    assert "DBT_MODULES []" in result.stdout
