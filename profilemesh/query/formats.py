@@ -85,8 +85,18 @@ def table_cell(value: Any) -> Any:
 def to_table(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
     from tabulate import tabulate
 
+    rows = list(rows)
     body = [[table_cell(row.get(c)) for c in columns] for row in rows]
-    return tabulate(body, headers=list(columns), tablefmt="simple", disable_numparse=True) + "\n"
+    # Text is never parsed as a number (a run id "1e5" stays "1e5"); real numbers align right.
+    align = ["right" if _numeric(row.get(c) for row in rows) else "left" for c in columns]
+    return tabulate(body, headers=list(columns), tablefmt="simple", disable_numparse=True, colalign=align) + "\n"
+
+
+def _numeric(values: Iterable[Any]) -> bool:
+    present = [v for v in values if v is not None]
+    return bool(present) and all(
+        isinstance(v, int | float | decimal.Decimal) and not isinstance(v, bool) for v in present
+    )
 
 
 def to_fields(pairs: Iterable[tuple[str, Any]]) -> str:
