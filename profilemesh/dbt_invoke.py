@@ -160,16 +160,38 @@ class DbtSession:
             outcome.error = _exception_text(result.exception) or "dbt failed without an error message"
         return outcome
 
-    def run(self, select: str) -> BuildOutcome:
+    def run(self, select: str, *, lock_timeout: float = 0.0) -> BuildOutcome:
         """`dbt run --select SELECT`: build the selected models (the query views)."""
-        return self._build("run", select)
+        return self._build("run", select, lock_timeout)
 
-    def test(self, select: str) -> BuildOutcome:
+    def test(self, select: str, *, lock_timeout: float = 0.0) -> BuildOutcome:
         """`dbt test --select SELECT`: run the selected data tests."""
-        return self._build("test", select)
+        return self._build("test", select, lock_timeout)
 
-    def _build(self, command: str, select: str) -> BuildOutcome:
-        """A node-running command; each node's status comes from dbt's structured result objects."""
+    def _build(self, command: str, select: str, lock_timeout: float) -> BuildOutcome:
+        """Run a node-running command; on a busy DuckDB file (at any node), run it again until
+        lock_timeout. Models are views, so running them again is harmless."""
+        deadline = time.monotonic() + max(lock_timeout, 0.0)
+        delay = 0.1
+        while True:
+            outcome = self._build_once(command, select)
+            busy = None
+            if self.target.dialect == "duckdb" and not outcome.success:
+                texts = [outcome.error or "", *(n.message or "" for n in outcome.problems())]
+                busy = _busy_pid_in("\n".join(texts))
+            if busy is None:
+                return outcome
+            if time.monotonic() >= deadline:
+                holder = f"process {busy}" if busy else "another process"
+                raise StoreBusy(
+                    f"store busy: {self.target.connection.filepath} is held by {holder}; "
+                    f"waited {lock_timeout:g} s (raise --lock-timeout to wait longer)"
+                )
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0.0)))
+            delay = min(delay * 2, 1.0)
+
+    def _build_once(self, command: str, select: str) -> BuildOutcome:
+        """One invocation; each node's status comes from dbt's structured result objects."""
         outcome = BuildOutcome(command=command, select=select, success=False)
 
         def on_event(event: Any) -> None:
@@ -292,7 +314,11 @@ def _duckdb_busy_pid(outcome: OperationOutcome) -> str | None:
     """'' when the file is busy with no PID given, the PID when given, None when not busy."""
     if outcome.success or not outcome.error:
         return None
-    match = _DUCKDB_BUSY.search(outcome.error)
+    return _busy_pid_in(outcome.error)
+
+
+def _busy_pid_in(text: str) -> str | None:
+    match = _DUCKDB_BUSY.search(text)
     if match is None:
         return None
     return match.group(1) or ""

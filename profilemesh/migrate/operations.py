@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import getpass
 import os
 import shutil
 import socket
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from profilemesh import __version__
 from profilemesh.connection import StorageTarget, duckdb_file_exists
 from profilemesh.dbt_invoke import DbtSession, OperationOutcome, raise_for_outcome, summarize_dbt_error
-from profilemesh.errors import DatabaseError, MigrationFailed, UsageError
-from profilemesh.migrate.ledger import connect
+from profilemesh.errors import DatabaseError, MigrationFailed, StoreBusy, UsageError
+from profilemesh.migrate.ledger import LEDGER_TABLE, PG_LOCK_CLASS, connect
 from profilemesh.package import migration_files
 
 DEFAULT_LOCK_TIMEOUT = 60.0
@@ -67,28 +72,60 @@ def apply(
         _record_failed_attempt(session, outcome, lock_timeout)
     result = raise_for_outcome(outcome)
     if not dry_run:
-        result["views"] = _refresh_views(session, result)
+        result["views"] = _refresh_views(session, result, lock_timeout)
     return result
 
 
-def build_views(target: StorageTarget, *, debug: bool = False, package: Path | None = None) -> list[str]:
+def build_views(
+    target: StorageTarget,
+    *,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    debug: bool = False,
+    package: Path | None = None,
+) -> list[str]:
     """(Re)build the query views in the storage schema; the store must be at the code's head."""
-    return _build_views(DbtSession(target, debug=debug, package=package))
+    return _build_views(DbtSession(target, debug=debug, package=package), lock_timeout)
 
 
-def _refresh_views(session: DbtSession, result: dict[str, Any]) -> list[str]:
+def _refresh_views(session: DbtSession, result: dict[str, Any], lock_timeout: float) -> list[str]:
     """After a migration to head: the views are rebuilt, so they always match the schema version.
     Below head (`--target`) they are left alone; the on-run-start gate would refuse them anyway."""
     if result["to_version"] != result["head"]:
         return []
-    return _build_views(session)
+    return _build_views(session, lock_timeout)
 
 
-def _build_views(session: DbtSession) -> list[str]:
-    built = session.run(VIEWS_SELECTOR)
+def _build_views(session: DbtSession, lock_timeout: float) -> list[str]:
+    with _serialized_view_build(session.target, lock_timeout):
+        built = session.run(VIEWS_SELECTOR, lock_timeout=lock_timeout)
     if not built.success:
         raise DatabaseError(f"building the query views failed: {built.describe_failure()}")
     return built.models()
+
+
+@contextlib.contextmanager
+def _serialized_view_build(target: StorageTarget, lock_timeout: float) -> Iterator[None]:
+    """Concurrent applies must not race in dbt's create-then-rename of a view on PostgreSQL: the build
+    holds the migration's advisory lock. DuckDB's file lock serialises processes already (busy files
+    are retried), and Snowflake replaces a view in one statement."""
+    if target.dialect != "postgres":
+        yield
+        return
+    key = {"lock_class": PG_LOCK_CLASS, "lock_name": f"{target.schema}.{LEDGER_TABLE}"}
+    deadline = time.monotonic() + lock_timeout
+    with connect(target, read_only=False) as conn:
+        take = sa.text("SELECT pg_try_advisory_lock(:lock_class, hashtext(:lock_name))")
+        while not conn.execute(take, key).scalar():
+            if time.monotonic() >= deadline:
+                raise StoreBusy(
+                    f"store busy: the migration lock is held elsewhere; waited {lock_timeout:g} s to build "
+                    "the query views (raise --lock-timeout to wait longer)"
+                )
+            time.sleep(0.2)
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:lock_class, hashtext(:lock_name))"), key)
 
 
 def repair(
