@@ -158,3 +158,22 @@ def _connection(store: Store) -> dict:
     c = store.target.connection
     return {"type": "postgres", "host": c.host, "port": c.port, "database": c.database, "username": c.username,
             "password": c.password, "schema": c.schema}  # fmt: skip
+
+
+def test_renamed_storage_tables_are_read_through_views_and_fallback(duck_store: Store) -> None:
+    create_legacy_store(duck_store, runs_table="pm_runs_custom", results_table="pm_results_custom")
+    duck_store.write_config(runs_table="pm_runs_custom", results_table="pm_results_custom")
+    behind = q(duck_store, "runs", "--days", "0", "--format", "json")
+    assert behind.exit_code == 0 and behind.stderr.startswith("warning:")
+    assert json.loads(behind.stdout)["total"] == len(RUNS)
+
+    apply(duck_store.target)  # adopts, migrates and builds the views over the renamed tables
+    at_head = q(duck_store, "runs", "--days", "0", "--format", "json")
+    assert at_head.exit_code == 0 and at_head.stderr == ""
+    rows = json.loads(at_head.stdout)["rows"]
+    assert [(r["run_id"], r["dataset_name"], r["metric_count"]) for r in rows] == [
+        ("run-2", "orders", 0),
+        ("run-1", "customers", 0),
+        ("run-1", "orders", 10),
+    ]
+    assert rows == json.loads(behind.stdout)["rows"]  # the views and the N-1 reading agree
