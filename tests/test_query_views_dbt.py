@@ -4,6 +4,7 @@ on purposely broken data and on a purposely broken view (a test that cannot fail
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,20 @@ def test_views_build_and_pass_their_tests_on_snowflake(sf_store: Store, tmp_path
     broken = failing(node_statuses(project, "test", "-s", "profilemesh"))
     assert "accepted_values_profilemesh_runs_v_status__completed__failed" in broken
     assert "relationships_profilemesh_drift_v_run_id__run_id__ref_profilemesh_runs_v_" in broken
+
+
+@pytest.mark.snowflake
+def test_query_cli_on_snowflake(sf_store: Store) -> None:
+    from conftest import run_cli
+
+    config = str(sf_store.config_path)
+    applied = run_cli("migrate", "apply", "-c", config)
+    assert applied.exit_code == 0 and "query views built: " in applied.stdout, applied.stderr
+    seed(sf_store)
+    runs = run_cli("query", "runs", "-c", config, "--format", "json")
+    assert runs.exit_code == 0, runs.stderr
+    assert runs.stderr == ""
+    rows = json.loads(runs.stdout)["rows"]
+    assert rows[0]["profiled_at"].endswith("Z") and {r["run_id"] for r in rows} >= {"run-a", "run-d"}
+    history = run_cli("query", "table", "-c", config, "--table", "orders", "--schema", "sales", "--format", "json")
+    assert [r["run_id"] for r in json.loads(history.stdout)["rows"]] == ["run-a", "run-b", "run-c", "run-d"]
