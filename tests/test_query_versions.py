@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Store, run_cli
+from conftest import Store, copy_package, run_cli
 from legacy_stores import RUNS, create_legacy_store
 
 from profilemesh.migrate import apply
@@ -177,3 +177,35 @@ def test_renamed_storage_tables_are_read_through_views_and_fallback(duck_store: 
         ("run-1", "orders", 10),
     ]
     assert rows == json.loads(behind.stdout)["rows"]  # the views and the N-1 reading agree
+
+
+GOOD_V3 = """{% macro profilemesh_migration_0003() %}
+  {%- do return({'version': 3, 'description': 'a note on runs', 'steps': [
+      {'id': 'add_note', 'op': 'add_column', 'table': 'runs', 'column': {'name': 'note', 'type': 'text'}},
+  ]}) -%}
+{% endmacro %}
+"""
+
+
+def test_a_new_migration_drops_and_rebuilds_the_views_for_the_new_version(pg_store: Store, tmp_path: Path) -> None:
+    package = copy_package(tmp_path / "pkg")
+    apply(pg_store.target, package=package)
+    (package / "dbt_profilemesh/macros/migrations/V0003__note.sql").write_text(GOOD_V3)
+    env = {"PROFILEMESH_PACKAGE_DIR": str(package)}
+    behind = run_cli("query", "runs", "-c", str(pg_store.config_path), env=env)
+    assert behind.exit_code == 0 and behind.stderr.startswith("warning: storage is at version 2, one behind")
+
+    result = apply(pg_store.target, package=package)
+    assert [m["version"] for m in result["applied"]] == [3] and "profilemesh_runs_v" in result["views"]
+    assert pg_store.sql(f"SELECT schema_version FROM {pg_store.qualified('profilemesh_views_info')}") == [(3,)]
+    at_head = run_cli("query", "runs", "-c", str(pg_store.config_path), env=env)
+    assert at_head.exit_code == 0 and at_head.stderr == ""
+
+    from profilemesh.dbt_invoke import DbtSession, raise_for_outcome
+
+    dropped = raise_for_outcome(
+        DbtSession(pg_store.target, package=package).run_operation("profilemesh_drop_query_views")
+    )
+    assert dropped == {"dropped": sorted(VIEW_COLUMNS)}
+    gone = run_cli("query", "runs", "-c", str(pg_store.config_path), env=env)
+    assert gone.exit_code == 1 and "the query views are missing" in gone.stderr

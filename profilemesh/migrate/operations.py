@@ -20,8 +20,8 @@ from profilemesh import __version__
 from profilemesh.connection import StorageTarget, duckdb_file_exists
 from profilemesh.dbt_invoke import DbtSession, OperationOutcome, raise_for_outcome, summarize_dbt_error
 from profilemesh.errors import DatabaseError, MigrationFailed, StoreBusy, UsageError
-from profilemesh.migrate.ledger import LEDGER_TABLE, PG_LOCK_CLASS, connect
-from profilemesh.package import migration_files
+from profilemesh.migrate.ledger import LEDGER_TABLE, PG_LOCK_CLASS, connect, read_ledger
+from profilemesh.package import head_version, migration_files
 
 DEFAULT_LOCK_TIMEOUT = 60.0
 # The package's models are the query views; `dbt run -s profilemesh` in a user's project builds the same.
@@ -67,6 +67,8 @@ def apply(
     if dry_run and not duckdb_file_exists(target.connection):
         return _dry_run_on_scratch_copy(target, args, debug=debug, package=package)
     session = DbtSession(target, debug=debug, package=package)
+    if not dry_run:
+        _drop_views_before_migrating(session, target_version)
     outcome = session.run_operation("profilemesh_migrate", args, lock_timeout=lock_timeout)
     if not outcome.success:
         _record_failed_attempt(session, outcome, lock_timeout)
@@ -85,6 +87,18 @@ def build_views(
 ) -> list[str]:
     """(Re)build the query views in the storage schema; the store must be at the code's head."""
     return _build_views(DbtSession(target, debug=debug, package=package), lock_timeout)
+
+
+def _drop_views_before_migrating(session: DbtSession, target_version: int | None) -> None:
+    """PostgreSQL refuses to drop or retype a column a view reads, so when migrations are pending the
+    query views go first (apply rebuilds them at head; meanwhile the store is read from its tables).
+    DuckDB and Snowflake do not tie views to their tables."""
+    if session.target.dialect != "postgres":
+        return
+    goal = head_version(session.package) if target_version is None else target_version
+    if read_ledger(session.target).current_version >= goal:
+        return
+    raise_for_outcome(session.run_operation("profilemesh_drop_query_views"))
 
 
 def _refresh_views(session: DbtSession, result: dict[str, Any], lock_timeout: float) -> list[str]:
