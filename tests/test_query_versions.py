@@ -209,3 +209,17 @@ def test_a_new_migration_drops_and_rebuilds_the_views_for_the_new_version(pg_sto
     assert dropped == {"dropped": sorted(VIEW_COLUMNS)}
     gone = run_cli("query", "runs", "-c", str(pg_store.config_path), env=env)
     assert gone.exit_code == 1 and "the query views are missing" in gone.stderr
+
+
+def test_repair_that_finishes_a_migration_builds_the_views(duck_store: Store, tmp_path: Path) -> None:
+    from test_checksums_and_repair import _interrupted_attempt
+
+    from profilemesh.migrate import repair
+
+    package = copy_package(tmp_path / "pkg")
+    _interrupted_attempt(duck_store, package)
+    result = repair(duck_store.target, package=package)
+    assert result["outcome"] == "succeeded" and "profilemesh_runs_v" in result["views"]
+    assert duck_store.sql(f"SELECT schema_version FROM {duck_store.qualified('profilemesh_views_info')}") == [(3,)]
+    rows = run_cli("query", "runs", "-c", str(duck_store.config_path), env={"PROFILEMESH_PACKAGE_DIR": str(package)})
+    assert rows.exit_code == 0 and rows.stderr == ""

@@ -167,6 +167,8 @@ def repair(ctx: click.Context, config_path: str | None, rollback: bool, dry_run:
         f"repair (attempt {result['attempt_id']}): {result['note']}; "
         f"resolved attempt(s) {', '.join(map(str, result['resolved_attempts']))}"
     )
+    if result.get("views"):
+        click.echo(f"query views built: {', '.join(result['views'])}")
     return 0
 
 

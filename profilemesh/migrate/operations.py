@@ -158,7 +158,13 @@ def repair(
     outcome = session.run_operation("profilemesh_migrate_repair", args, lock_timeout=lock_timeout)
     if not outcome.success:
         _record_failed_attempt(session, outcome, lock_timeout)
-    return raise_for_outcome(outcome)
+    result = raise_for_outcome(outcome)
+    if not dry_run and "note" in result:
+        # A repair that finished a migration to head leaves the store where apply would: views built.
+        snapshot = read_ledger(target)
+        at_head = snapshot.current_version == head_version(session.package) and not snapshot.unresolved
+        result["views"] = _build_views(session, lock_timeout) if at_head else []
+    return result
 
 
 def describe(
