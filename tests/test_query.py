@@ -355,3 +355,18 @@ def test_views_and_table_fallback_agree(seeded: Store) -> None:
     views, tables = everything(False), everything(True)
     assert views == tables
     assert len(views[0]) == len(runs_model()) and len(views[1]) == len(drift_model())
+
+
+def test_latest_metrics_view_holds_the_newest_completed_value(seeded: Store) -> None:
+    rows = seeded.sql(
+        f"SELECT dataset_name, column_name, metric_name, run_id, metric_value_numeric "
+        f"FROM {seeded.qualified('profilemesh_latest_metrics_v')} WHERE schema_name = 'sales' "
+        "ORDER BY dataset_name, column_name, metric_name"
+    )
+    assert rows == [
+        ("customers", "name", "distinct_count", "run-a", 0.0),
+        ("orders", "amount", "histogram", "run-a", None),
+        ("orders", "amount", "mean", "run-d", 13.0),  # run-d is newer than run-a
+        ("orders", "amount", "null_count", "run-a", 0.0),
+        ("orders", "status", "top_value", "run-a", None),
+    ]

@@ -10,6 +10,7 @@ RUNS_VIEW = "profilemesh_runs_v"
 DRIFT_VIEW = "profilemesh_drift_v"
 HISTORY_VIEW = "profilemesh_table_history_v"
 METRICS_VIEW = "profilemesh_column_metrics_v"
+LATEST_METRICS_VIEW = "profilemesh_latest_metrics_v"  # for dashboards; the CLI does not read it
 INFO_VIEW = "profilemesh_views_info"
 
 DRIFT_EVENT_TYPES = ("DataDriftDetected", "SchemaChangeDetected")
@@ -87,5 +88,6 @@ VIEW_COLUMNS = {
     DRIFT_VIEW: DRIFT_COLUMNS,
     HISTORY_VIEW: HISTORY_COLUMNS,
     METRICS_VIEW: METRICS_COLUMNS,
+    LATEST_METRICS_VIEW: METRICS_COLUMNS,
     INFO_VIEW: INFO_COLUMNS,
 }
