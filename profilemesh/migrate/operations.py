@@ -20,7 +20,7 @@ from profilemesh import __version__
 from profilemesh.connection import StorageTarget, duckdb_file_exists
 from profilemesh.dbt_invoke import DbtSession, OperationOutcome, raise_for_outcome, summarize_dbt_error
 from profilemesh.errors import DatabaseError, MigrationFailed, StoreBusy, UsageError
-from profilemesh.migrate.ledger import LEDGER_TABLE, PG_LOCK_CLASS, connect, read_ledger
+from profilemesh.migrate.ledger import LEDGER_TABLE, PG_LOCK_CLASS, connect, lock_holder, read_ledger
 from profilemesh.package import head_version, migration_files
 
 DEFAULT_LOCK_TIMEOUT = 60.0
@@ -68,7 +68,7 @@ def apply(
         return _dry_run_on_scratch_copy(target, args, debug=debug, package=package)
     session = DbtSession(target, debug=debug, package=package)
     if not dry_run:
-        _drop_views_before_migrating(session, target_version)
+        _drop_views_before_migrating(session, target_version, lock_timeout)
     outcome = session.run_operation("profilemesh_migrate", args, lock_timeout=lock_timeout)
     if not outcome.success:
         _record_failed_attempt(session, outcome, lock_timeout)
@@ -89,7 +89,7 @@ def build_views(
     return _build_views(DbtSession(target, debug=debug, package=package), lock_timeout)
 
 
-def _drop_views_before_migrating(session: DbtSession, target_version: int | None) -> None:
+def _drop_views_before_migrating(session: DbtSession, target_version: int | None, lock_timeout: float) -> None:
     """PostgreSQL refuses to drop or retype a column a view reads, so when migrations are pending the
     query views go first (apply rebuilds them at head; meanwhile the store is read from its tables).
     DuckDB and Snowflake do not tie views to their tables."""
@@ -98,7 +98,12 @@ def _drop_views_before_migrating(session: DbtSession, target_version: int | None
     goal = head_version(session.package) if target_version is None else target_version
     if read_ledger(session.target).current_version >= goal:
         return
-    raise_for_outcome(session.run_operation("profilemesh_drop_query_views"))
+    # Under the migration lock, so a concurrent apply's view build is never cut short; and looked
+    # at again there, since that apply may have migrated (and built the views) in the meantime.
+    with _serialized_view_build(session.target, lock_timeout):
+        if read_ledger(session.target).current_version >= goal:
+            return
+        raise_for_outcome(session.run_operation("profilemesh_drop_query_views"))
 
 
 def _refresh_views(session: DbtSession, result: dict[str, Any], lock_timeout: float) -> list[str]:
@@ -128,13 +133,19 @@ def _serialized_view_build(target: StorageTarget, lock_timeout: float) -> Iterat
     key = {"lock_class": PG_LOCK_CLASS, "lock_name": f"{target.schema}.{LEDGER_TABLE}"}
     deadline = time.monotonic() + lock_timeout
     with connect(target, read_only=False) as conn:
+        # Named like the engine's session, so `migrate status` and a waiting apply say who holds it.
+        name = f"profilemesh views {applied_by()}"[:63]
+        conn.execute(sa.text("SELECT set_config('application_name', :name, false)"), {"name": name})
         take = sa.text("SELECT pg_try_advisory_lock(:lock_class, hashtext(:lock_name))")
         while not conn.execute(take, key).scalar():
             if time.monotonic() >= deadline:
-                raise StoreBusy(
-                    f"store busy: the migration lock is held elsewhere; waited {lock_timeout:g} s to build "
-                    "the query views (raise --lock-timeout to wait longer)"
+                holder = lock_holder(target)
+                who = (
+                    f"pid {holder['pid']} ({holder['application']}, since {holder['since']})"
+                    if holder
+                    else "another session"
                 )
+                raise StoreBusy(f"store busy: the migration lock is held by {who}; waited {lock_timeout:g} s")
             time.sleep(0.2)
         try:
             yield
