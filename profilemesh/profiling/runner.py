@@ -147,8 +147,11 @@ def resolve_tables(
     own_names = {s.runs_table, s.results_table, s.events_table, s.table_state_table}
 
     def is_own(schema: str | None, name: str) -> bool:
-        return (_same_database(source, target.connection) and schema == target.schema
-                and (name in own_names or name.startswith("profilemesh_")))
+        return (
+            _same_database(source, target.connection)
+            and schema == target.schema
+            and (name in own_names or name.startswith("profilemesh_"))
+        )
 
     found: list[tuple[str | None, str]] = []
     for selector in selectors:
