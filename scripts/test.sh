@@ -29,7 +29,8 @@ echo "== ruff"
 
 echo "== pytest"
 set +e
-.venv/bin/python -m pytest "$@"
+# Two workers (the machines have two cores); each starts its own PostgreSQL cluster and emulator.
+.venv/bin/python -m pytest -n "${PROFILEMESH_TEST_WORKERS:-2}" "$@"
 code=$?
 set -e
 if [ "$code" -eq 5 ]; then

@@ -372,3 +372,10 @@ def sf_store(tmp_path: Path, snowflake_endpoint: dict[str, Any]) -> Iterator[Sto
     yield store
     if snowflake_endpoint["account"] != "fakesnow":
         store.sql(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
+
+
+def apply_storage_only(target: StorageTarget, **kwargs: Any) -> dict[str, Any]:
+    """`migrate apply` without the view build, for tests that never read the query views."""
+    from profilemesh.migrate import apply
+
+    return apply(target, views=False, **kwargs)

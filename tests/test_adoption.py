@@ -7,9 +7,10 @@ import json
 
 import pytest
 from conftest import Store, make_duckdb_store, make_postgres_store, run_cli
+from conftest import apply_storage_only as apply
 from legacy_stores import EVENTS, NUMERIC_EXPECTED, RESULTS, RUNS, TABLE_STATE, create_legacy_store, snapshot_rows
 
-from profilemesh.migrate import apply, migration_status
+from profilemesh.migrate import migration_status
 from profilemesh.migrate.catalog import live_catalog
 from profilemesh.migrate.ledger import connect, read_ledger
 from profilemesh.migrate.operations import describe

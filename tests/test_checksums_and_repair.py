@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from conftest import Store, copy_package, run_cli
+from conftest import apply_storage_only as apply
 
 from profilemesh.errors import CheckFailed, UsageError
-from profilemesh.migrate import apply, migration_status, repair, validate
+from profilemesh.migrate import migration_status, repair, validate
 from profilemesh.migrate.ledger import read_ledger
 
 BASELINE = Path("dbt_profilemesh/macros/migrations/V0001__baseline.sql")

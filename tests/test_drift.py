@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import Store, run_cli
+from conftest import apply_storage_only as apply
 
 from profilemesh.config import load_config
 from profilemesh.drift.detector import detect
-from profilemesh.migrate import apply
 from profilemesh.profiling.runner import profile
 
 ROWS = 4000

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import Store, run_cli
+from conftest import apply_storage_only as apply
 
 from profilemesh.config import load_config
-from profilemesh.migrate import apply
 from profilemesh.profiling.runner import profile
 
 SRC = "src"

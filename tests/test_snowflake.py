@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from conftest import Store, copy_package, make_snowflake_store, run_cli
+from conftest import apply_storage_only as apply
 from legacy_stores import NUMERIC_EXPECTED, RESULTS, RUNS, create_legacy_store, snapshot_rows
 from test_checksums_and_repair import BASELINE, BROKEN_V3
 
 from profilemesh.errors import CheckFailed, MigrationFailed
-from profilemesh.migrate import apply, migration_status, repair, validate
+from profilemesh.migrate import migration_status, repair, validate
 from profilemesh.migrate.catalog import live_catalog
 from profilemesh.migrate.ledger import connect, read_ledger
 from profilemesh.migrate.operations import describe

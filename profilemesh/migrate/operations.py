@@ -53,8 +53,12 @@ def apply(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     debug: bool = False,
     package: Path | None = None,
+    views: bool = True,
 ) -> dict[str, Any]:
     """Migrate the store to target_version (default: head). Returns the engine's result.
+
+    At head the query views are (re)built, unless views is False (programs that only write,
+    and tests that never read the views, save a `dbt run`).
 
     With dry_run the result's `statements` hold the exact SQL, ledger writes included, and
     nothing is changed (an absent DuckDB file is not even created).
@@ -74,7 +78,7 @@ def apply(
         _record_failed_attempt(session, outcome, lock_timeout)
     result = raise_for_outcome(outcome)
     if not dry_run:
-        result["views"] = _refresh_views(session, result, lock_timeout)
+        result["views"] = _refresh_views(session, result, lock_timeout) if views else []
     return result
 
 

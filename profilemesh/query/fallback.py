@@ -16,49 +16,15 @@ from sqlalchemy.engine import Connection
 
 from profilemesh.connection import StorageTarget
 from profilemesh.query.views import DRIFT_EVENT_TYPES, SEVERITIES
+from profilemesh.storage.tables import EVENT_COLUMNS, RESULT_COLUMNS, RUN_COLUMNS
 
 if TYPE_CHECKING:
     from profilemesh.query.reader import Relations
 
-_RUNS = (
-    "run_id",
-    "dataset_name",
-    "schema_name",
-    "profiled_at",
-    "environment",
-    "status",
-    "row_count",
-    "column_count",
-    "error_message",
-    "duration_seconds",
-)
-_RESULTS = (
-    "id",
-    "run_id",
-    "dataset_name",
-    "schema_name",
-    "column_name",
-    "column_type",
-    "metric_name",
-    "metric_value",
-    "metric_value_numeric",
-    "profiled_at",
-)
-_EVENTS = (
-    "event_id",
-    "event_type",
-    "run_id",
-    "schema_name",
-    "table_name",
-    "column_name",
-    "metric_name",
-    "baseline_value",
-    "current_value",
-    "change_percent",
-    "drift_severity",
-    "timestamp",
-    "metadata",
-)
+# The storage tables' columns, as the writers name them (results' surrogate key too).
+_RUNS = RUN_COLUMNS
+_RESULTS = ("id", *RESULT_COLUMNS)
+_EVENTS = EVENT_COLUMNS
 _TYPES = {
     "profiled_at": sa.DateTime(),
     "timestamp": sa.DateTime(),
