@@ -22,9 +22,10 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -33,6 +34,8 @@ from profilemesh.errors import CheckFailed, DatabaseError, StoreBusy, UsageError
 from profilemesh.package import package_dir
 
 _RUNNER_LOCK = threading.Lock()
+T = TypeVar("T")
+LEASE_BUSY = "<lease>"  # marks a held Snowflake lease among busy holders
 # dbt's own log, shown with --debug (the CLI routes this logger to stderr).
 _dbt_log = logging.getLogger("profilemesh.dbt")
 _SENTINEL = re.compile(r"<<profilemesh:(\w+)>>(.*)<</profilemesh>>", re.DOTALL)
@@ -113,24 +116,35 @@ class DbtSession:
         self, macro: str, args: dict[str, Any] | None = None, *, lock_timeout: float = 0.0
     ) -> OperationOutcome:
         """Run `dbt run-operation MACRO --args ARGS`; on a busy DuckDB file, retry until lock_timeout."""
+
+        def busy(outcome: OperationOutcome) -> str | None:
+            if _lease_busy(outcome):
+                return LEASE_BUSY  # Snowflake's lease is tried once per invocation; the waiting happens here
+            return _duckdb_busy_pid(outcome) if self.target.dialect == "duckdb" else None
+
+        return self._retry_while_busy(lambda: self._invoke(macro, args or {}), busy, lock_timeout)
+
+    def _retry_while_busy(
+        self, attempt: Callable[[], T], busy_holder: Callable[[T], str | None], lock_timeout: float
+    ) -> T:
+        """Run `attempt` again while the store is busy, with backoff, until lock_timeout. A busy
+        DuckDB file past the deadline is "store busy"; a held Snowflake lease returns its outcome,
+        whose engine error says who holds it."""
         deadline = time.monotonic() + max(lock_timeout, 0.0)
         delay = 0.1
         while True:
-            outcome = self._invoke(macro, args or {})
-            if _lease_busy(outcome):
-                # Snowflake's lease is tried once per invocation; the waiting happens here.
-                if time.monotonic() >= deadline:
+            outcome = attempt()
+            holder = busy_holder(outcome)
+            if holder is None:
+                return outcome
+            if time.monotonic() >= deadline:
+                if holder == LEASE_BUSY:
                     return outcome
-            else:
-                busy = _duckdb_busy_pid(outcome) if self.target.dialect == "duckdb" else None
-                if busy is None:
-                    return outcome
-                if time.monotonic() >= deadline:
-                    holder = f"process {busy}" if busy else "another process"
-                    raise StoreBusy(
-                        f"store busy: {self.target.connection.filepath} is held by {holder}; "
-                        f"waited {lock_timeout:g} s (raise --lock-timeout to wait longer)"
-                    )
+                who = f"process {holder}" if holder else "another process"
+                raise StoreBusy(
+                    f"store busy: {self.target.connection.filepath} is held by {who}; "
+                    f"waited {lock_timeout:g} s (raise --lock-timeout to wait longer)"
+                )
             time.sleep(min(delay, max(deadline - time.monotonic(), 0.0)))
             delay = min(delay * 2, 1.0)
 
@@ -171,24 +185,14 @@ class DbtSession:
     def _build(self, command: str, select: str, lock_timeout: float) -> BuildOutcome:
         """Run a node-running command; on a busy DuckDB file (at any node), run it again until
         lock_timeout. Models are views, so running them again is harmless."""
-        deadline = time.monotonic() + max(lock_timeout, 0.0)
-        delay = 0.1
-        while True:
-            outcome = self._build_once(command, select)
-            busy = None
-            if self.target.dialect == "duckdb" and not outcome.success:
-                texts = [outcome.error or "", *(n.message or "" for n in outcome.problems())]
-                busy = _busy_pid_in("\n".join(texts))
-            if busy is None:
-                return outcome
-            if time.monotonic() >= deadline:
-                holder = f"process {busy}" if busy else "another process"
-                raise StoreBusy(
-                    f"store busy: {self.target.connection.filepath} is held by {holder}; "
-                    f"waited {lock_timeout:g} s (raise --lock-timeout to wait longer)"
-                )
-            time.sleep(min(delay, max(deadline - time.monotonic(), 0.0)))
-            delay = min(delay * 2, 1.0)
+
+        def busy(outcome: BuildOutcome) -> str | None:
+            if self.target.dialect != "duckdb" or outcome.success:
+                return None
+            texts = [outcome.error or "", *(n.message or "" for n in outcome.problems())]
+            return _busy_pid_in("\n".join(texts))
+
+        return self._retry_while_busy(lambda: self._build_once(command, select), busy, lock_timeout)
 
     def _build_once(self, command: str, select: str) -> BuildOutcome:
         """One invocation; each node's status comes from dbt's structured result objects."""

@@ -64,7 +64,8 @@ def _staged_duckdb(conn: Connection, table: sa.TableClause, columns: Sequence[st
             staged.write(_csv(rows))
         target = conn.dialect.identifier_preparer.format_table(table)
         column_list = _column_list(conn, columns)
-        # Every staged column is read as text and cast by the INSERT to the table's own types.
+        # `target` and `column_list` are quoted by the dialect's identifier preparer, the staged
+        # file's path is bound; every staged column is read as text and cast by the INSERT.
         types = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(columns))) + "}"
         names = ", ".join(f"c{i}" for i in range(len(columns)))
         conn.exec_driver_sql(
