@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,29 +26,13 @@ from profilemesh.config import load_config
 from profilemesh.connection import StorageTarget, resolve_storage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PG_SUPERUSER = "postgres"
-PG_PASSWORD = "postgres"  # loopback TCP connections need a password, so wrong passwords are really refused
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
+import pgcluster  # noqa: E402  (scripts/ is not a package; shared with the benchmarks)
 
-def _pg_bindir() -> Path:
-    explicit = os.environ.get("PROFILEMESH_PG_BINDIR")
-    candidates = [Path(explicit)] if explicit else []
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    for candidate in candidates:
-        if (candidate / "initdb").exists():
-            return candidate
-    raise RuntimeError("PostgreSQL server binaries not found (install postgresql-15, or set PROFILEMESH_PG_BINDIR)")
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _as_cluster_owner(argv: list[str]) -> list[str]:
-    # PostgreSQL refuses to run as root: run the server binaries as the postgres user.
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+PG_SUPERUSER = pgcluster.SUPERUSER
+PG_PASSWORD = pgcluster.PASSWORD  # loopback TCP connections need a password, so wrong passwords are really refused
+_free_port = pgcluster.free_port
 
 
 @dataclass(frozen=True)
@@ -75,46 +58,8 @@ def pg_server() -> Iterator[PgServer]:
     if os.environ.get("PROFILEMESH_TEST_PG_PORT"):
         yield PgServer("127.0.0.1", int(os.environ["PROFILEMESH_TEST_PG_PORT"]))
         return
-    bindir = _pg_bindir()
-    root = Path(tempfile.mkdtemp(prefix="profilemesh-pg-"))
-    data = root / "data"
-    port = _free_port()
-    if os.geteuid() == 0:
-        shutil.chown(root, user="postgres")
-    pwfile = root / "pwfile"
-    pwfile.write_text(PG_PASSWORD)
-    if os.geteuid() == 0:
-        shutil.chown(pwfile, user="postgres")
-    initdb = [
-        str(bindir / "initdb"),
-        "-D",
-        str(data),
-        "-U",
-        PG_SUPERUSER,
-        "--pwfile",
-        str(pwfile),
-        "--auth-local=trust",
-        "--auth-host=scram-sha-256",
-        "--no-sync",
-        "-E",
-        "UTF8",
-    ]
-    subprocess.run(_as_cluster_owner(initdb), check=True, capture_output=True)
-    options = f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=200"
-    subprocess.run(
-        _as_cluster_owner(
-            [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield PgServer("127.0.0.1", port)
-    finally:
-        subprocess.run(
-            _as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
-        )
-        shutil.rmtree(root, ignore_errors=True)
+    with pgcluster.throwaway_cluster() as cluster:
+        yield PgServer(cluster.host, cluster.port)
 
 
 @dataclass
