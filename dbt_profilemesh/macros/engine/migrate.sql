@@ -86,6 +86,9 @@
     {%- if not profilemesh.transactional_ddl() -%}
       {%- do profilemesh.update_attempt(ctx, attempt_id, {'steps_completed': loop.index}) -%}
     {%- endif -%}
+    {#- The step's SQL has run (and, without transactional DDL, committed with its progress). -#}
+    {%- do profilemesh.emit('step_done', {'attempt_id': attempt_id, 'version': migration.version, 'step': step.id,
+        'index': loop.index, 'total': loop.length}) -%}
   {%- endfor -%}
   {%- set finished = profilemesh.utc_now() -%}
   {%- do profilemesh.update_attempt(ctx, attempt_id, {
