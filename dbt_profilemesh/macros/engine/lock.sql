@@ -25,7 +25,7 @@
 {% macro advisory_lock_key() %}{{ return('20557, ' ~ profilemesh.advisory_lock_name()) }}{% endmacro %}
 
 {% macro postgres__acquire_migration_lock(ctx, lock_timeout) %}
-  {%- do run_query("SELECT set_config('application_name', " ~ profilemesh.sql_literal(('profilemesh migrate ' ~ ctx.applied_by)[:63]) ~ ", false)") -%}
+  {%- do run_query("SELECT set_config('application_name', " ~ profilemesh.sql_literal((ctx.get('operation_name', 'profilemesh migrate') ~ ' ' ~ ctx.applied_by)[:63]) ~ ", false)") -%}
   {%- set state = {'acquired': false} -%}
   {%- set interval = 0.25 -%}
   {%- set tries = ((lock_timeout | float) / interval) | round(0, 'ceil') | int + 1 -%}
