@@ -118,16 +118,22 @@ class DbtSession:
         self._workdir: Path | None = None
 
     def run_operation(
-        self, macro: str, args: dict[str, Any] | None = None, *, lock_timeout: float = 0.0
+        self,
+        macro: str,
+        args: dict[str, Any] | None = None,
+        *,
+        lock_timeout: float = 0.0,
+        on_payload: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> OperationOutcome:
-        """Run `dbt run-operation MACRO --args ARGS`; on a busy DuckDB file, retry until lock_timeout."""
+        """Run `dbt run-operation MACRO --args ARGS`; on a busy DuckDB file, retry until lock_timeout.
+        on_payload sees each payload as the macro emits it (the callback runs inside the macro)."""
 
         def busy(outcome: OperationOutcome) -> str | None:
             if _lease_busy(outcome):
                 return LEASE_BUSY  # Snowflake's lease is tried once per invocation; the waiting happens here
             return _duckdb_busy_pid(outcome) if self.target.dialect == "duckdb" else None
 
-        return self._retry_while_busy(lambda: self._invoke(macro, args or {}), busy, lock_timeout)
+        return self._retry_while_busy(lambda: self._invoke(macro, args or {}, on_payload), busy, lock_timeout)
 
     def _retry_while_busy(
         self, attempt: Callable[[], T], busy_holder: Callable[[T], str | None], lock_timeout: float
@@ -153,7 +159,9 @@ class DbtSession:
             time.sleep(min(delay, max(deadline - time.monotonic(), 0.0)))
             delay = min(delay * 2, 1.0)
 
-    def _invoke(self, macro: str, args: dict[str, Any]) -> OperationOutcome:
+    def _invoke(
+        self, macro: str, args: dict[str, Any], on_payload: Callable[[str, dict[str, Any]], None] | None = None
+    ) -> OperationOutcome:
         outcome = OperationOutcome(macro=macro, success=False)
 
         def on_event(event: Any) -> None:
@@ -166,6 +174,8 @@ class DbtSession:
                     outcome.payloads.append((kind, payload))
                     if kind == "step_done":
                         testhooks.reached(f"step:{payload['version']}:{payload['index']}")
+                    if on_payload is not None:
+                        on_payload(kind, payload)
                     return
             if name in ("RunningOperationCaughtError", "RunningOperationUncaughtError"):
                 outcome.error = str(event.data.exc)

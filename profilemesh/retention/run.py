@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from profilemesh import __version__
+from profilemesh import __version__, testhooks
 from profilemesh.connection import StorageTarget, duckdb_file_exists
 from profilemesh.dbt_invoke import DbtSession, OperationOutcome, raise_for_outcome, summarize_dbt_error
 from profilemesh.errors import CheckFailed, DatabaseError, ProfileMeshError, UsageError
@@ -102,7 +102,7 @@ def run_retention(
         "applied_by": applied_by(),
         "profilemesh_version": f"profilemesh {__version__}",
     }
-    outcome = session.run_operation(OPERATION, args, lock_timeout=lock_timeout)
+    outcome = session.run_operation(OPERATION, args, lock_timeout=lock_timeout, on_payload=_watcher(progress))
     if not outcome.success and outcome.last("error") is None:
         _release_lease(session, outcome)
         raise _interrupted(target, outcome, apply)
@@ -116,6 +116,20 @@ def run_retention(
         batches=int(result["batches"]),
         tables=[_table_row(row) for row in result["tables"]],
     )
+
+
+def _watcher(progress: ProgressCallback | None) -> Callable[[str, dict[str, Any]], None]:
+    """Batches as the operation commits them (progress), and the test hooks' named points."""
+
+    def watch(kind: str, payload: dict[str, Any]) -> None:
+        if kind == "retention_children_deleted":
+            testhooks.reached(f"retention:children_deleted:{payload['batch']}")
+        elif kind == "retention_batch":
+            if progress is not None:
+                progress(payload)
+            testhooks.reached(f"retention:batch:{payload['batch']}")
+
+    return watch
 
 
 def _check_store(target: StorageTarget) -> None:
