@@ -33,12 +33,14 @@ def _register() -> None:
     from profilemesh.cli.migrate import migrate
     from profilemesh.cli.profile import profile
     from profilemesh.cli.query import query
+    from profilemesh.cli.quickstart import quickstart
     from profilemesh.cli.retention import retention
 
     cli.add_command(migrate)
     cli.add_command(profile)
     cli.add_command(drift)
     cli.add_command(query)
+    cli.add_command(quickstart)
     cli.add_command(retention)
 
 

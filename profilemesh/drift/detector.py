@@ -96,7 +96,10 @@ def detect(
     current: str | None = None,
     baseline: str = "previous",
     write: bool = True,
+    detected_at: dt.datetime | None = None,
 ) -> DriftReport:
+    """detected_at (naive UTC): the events' timestamp instead of the clock, for programs that replay
+    history (the quickstart's simulated days); created_at is always the time of writing."""
     settings = config.drift
     target = resolve_storage(config)
     report = DriftReport(strategy=settings.strategy, baseline=baseline)
@@ -115,7 +118,7 @@ def detect(
         for key in sorted(by_table, key=lambda k: (k[0] or "", k[1])):
             _check_table(conn, target, by_table[key], current, baseline, config, report)
         if write and report.events:
-            report.written = _write_events(conn, target, report.events)
+            report.written = _write_events(conn, target, report.events, detected_at)
     return report
 
 
@@ -263,11 +266,14 @@ def _event(
     )
 
 
-def _write_events(conn: Connection, target: StorageTarget, events: list[DriftEvent]) -> int:
+def _write_events(
+    conn: Connection, target: StorageTarget, events: list[DriftEvent], detected_at: dt.datetime | None = None
+) -> int:
     table = tables.events(target)
     ids = [e.event_id for e in events]
     existing = set(conn.execute(sa.select(table.c.event_id).where(table.c.event_id.in_(ids))).scalars())
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    detected = detected_at or now
     rows = [
         (
             e.event_id,
@@ -281,7 +287,7 @@ def _write_events(conn: Connection, target: StorageTarget, events: list[DriftEve
             e.current,
             e.change_percent,
             e.severity,
-            now,
+            detected,
             json.dumps(e.metadata, sort_keys=True),
             now,
         )

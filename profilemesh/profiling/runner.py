@@ -84,8 +84,15 @@ def utc_now() -> dt.datetime:
 
 
 def profile(
-    config: Config, *, tables: list[str] | None = None, dry_run: bool = False, progress: ProgressCallback | None = None
+    config: Config,
+    *,
+    tables: list[str] | None = None,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+    as_of: dt.datetime | None = None,
 ) -> ProfileReport:
+    """as_of (naive UTC): the profiled_at to record for every table instead of the clock, for
+    programs that replay history (the quickstart's simulated days); the CLI never sets it."""
     target = resolve_storage(config)
     source = config.source or target.connection
     selectors = _selectors(config, tables)
@@ -100,7 +107,7 @@ def profile(
         for position, (schema, table) in enumerate(names, start=1):
             if progress:
                 progress(f"{schema}.{table}" if schema else table, position, len(names))
-            report.tables.append(_profile_one(src, schema, table, config, dry_run))
+            report.tables.append(_profile_one(src, schema, table, config, dry_run, as_of))
         if not dry_run:
             _write_run(store, target, report)
     return report
@@ -173,10 +180,12 @@ def _same_database(a: ConnectionConfig, b: ConnectionConfig) -> bool:
     return all(getattr(a, k) == getattr(b, k) for k in keys)
 
 
-def _profile_one(conn: Connection, schema: str | None, table: str, config: Config, dry_run: bool) -> TableOutcome:
+def _profile_one(
+    conn: Connection, schema: str | None, table: str, config: Config, dry_run: bool, as_of: dt.datetime | None
+) -> TableOutcome:
     started = time.perf_counter()
     outcome = TableOutcome(
-        schema=schema, table=table, status="planned" if dry_run else "completed", profiled_at=utc_now()
+        schema=schema, table=table, status="planned" if dry_run else "completed", profiled_at=as_of or utc_now()
     )
     try:
         plan = _plan(conn, schema, table, config)
