@@ -20,3 +20,20 @@ def test_profile_plans_benchmark_runs_quick(pg_server: PgServer) -> None:
     for section in ("DuckDB", "PostgreSQL"):
         assert section in result.stdout
     assert result.stdout.count("ours (profilemesh)") == 2 and result.stdout.count("F0 read floor") == 2
+
+
+def test_cli_start_imports_no_database_driver_or_dbt() -> None:
+    """Cold start (issue 7, target +0.5 s over bare Python): the command group loads no driver, no
+    SQLAlchemy and no dbt; each command imports what it needs when it runs."""
+    script = (
+        "import sys\n"
+        "from profilemesh.cli.main import main\n"
+        "code = main(['--version'])\n"
+        "heavy = {'dbt', 'duckdb', 'sqlalchemy', 'psycopg2', 'agate'}\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & heavy)\n"
+        "print('HEAVY', heavy)\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout, result.stdout

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from profilemesh.quickstart.demo import DEFAULT_DIR
+from profilemesh.quickstart import DEFAULT_DIR
 
 
 @click.command()

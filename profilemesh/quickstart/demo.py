@@ -28,9 +28,9 @@ from profilemesh.drift.detector import detect
 from profilemesh.errors import CheckFailed, UsageError
 from profilemesh.migrate.operations import VIEWS_SELECTOR, apply
 from profilemesh.profiling.runner import profile, utc_now
+from profilemesh.quickstart import DEFAULT_DIR
 from profilemesh.quickstart.warehouse import DAYS, INCIDENTS, SCHEMA, TABLES, Incident, load_day
 
-DEFAULT_DIR = "profilemesh-quickstart"
 MARKER = ".profilemesh-quickstart"
 CONFIG_FILE = "profilemesh.yml"
 STORE_FILE = "profilemesh.duckdb"
