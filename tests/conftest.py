@@ -324,3 +324,17 @@ def apply_storage_only(target: StorageTarget, **kwargs: Any) -> dict[str, Any]:
     from profilemesh.migrate import apply
 
     return apply(target, views=False, **kwargs)
+
+
+@dataclass(frozen=True)
+class QuickstartRun:
+    directory: Path
+    result: CliResult
+
+
+@pytest.fixture(scope="session")
+def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> QuickstartRun:
+    """`profilemesh quickstart` once per test process, through the CLI. Read it; copy the directory
+    (`shutil.copytree`) before running anything that writes."""
+    directory = tmp_path_factory.mktemp("quickstart") / "demo"
+    return QuickstartRun(directory, run_cli("quickstart", "--dir", str(directory)))
