@@ -1,0 +1,201 @@
+"""Every `profilemesh ...` command shown in README.md and docs/**/*.md, and how to check it against
+the real click tree. Used by tests/test_docs.py.
+
+Commands are taken from fenced blocks tagged as shell (bash, sh, shell, console) and from inline
+code spans. A fence in another language (other than `text`, for output) must not hold a line that
+starts with `profilemesh `: tag it bash (commands) or text (output), so no command escapes the check.
+
+Doc lines may be synopses: `[--opt VALUE]` (optional), `a|b` (alternatives), `...` (repeatable),
+and upper-case placeholders (`N`, `RUN_ID`, `FILE`). For parsing, brackets and `...` are dropped,
+the first alternative is taken, and a placeholder becomes a sample value of the option's type, so
+an unknown command, an unknown option or a value outside a choice fails the check.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHELL_FENCES = {"bash", "sh", "shell", "console", "zsh"}
+OUTPUT_FENCES = {"text"}
+GENERATED = {"docs/cli-reference.md"}  # --help output, checked for staleness on its own
+PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)")
+_INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+# Shell separators; a pipe only with spaces around it (`table|json` in a synopsis is not a pipe).
+_SEPARATORS = re.compile(r"\s*(?:&&|\|\||;)\s*|\s+\|\s+")
+_ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+@dataclass(frozen=True)
+class DocCommand:
+    file: str
+    line: int
+    text: str  # as written, from `profilemesh` to the end of the command (comment dropped)
+    argv: tuple[str, ...]  # the arguments after `profilemesh`, as written (synopsis marks kept)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def is_synopsis(self) -> bool:
+        return any("[" in a or "|" in a or "..." in a or PLACEHOLDER.match(a) for a in self.argv)
+
+
+def doc_files() -> list[Path]:
+    files = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").rglob("*.md"))]
+    return [f for f in files if f.relative_to(REPO_ROOT).as_posix() not in GENERATED]
+
+
+def extract(path: Path) -> tuple[list[DocCommand], list[str]]:
+    """The commands in one file, and the problems found (commands in untagged fences)."""
+    name = path.relative_to(REPO_ROOT).as_posix()
+    commands: list[DocCommand] = []
+    problems: list[str] = []
+    fence: str | None = None
+    language = ""
+    pending: list[tuple[int, str]] = []  # a shell line and its continuation lines
+
+    def flush() -> None:
+        if pending:
+            number = pending[0][0]
+            joined = " ".join(text.rstrip("\\").strip() for _, text in pending)
+            commands.extend(_commands_in(name, number, joined))
+            pending.clear()
+
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        match = _FENCE.match(line)
+        if match and (fence is None or match.group(2).startswith(fence)):
+            flush()
+            if fence is None:
+                fence, language = match.group(2)[:3], match.group(3).lower()
+            else:
+                fence = None
+            continue
+        if fence is None:
+            for span in _INLINE.findall(line):
+                commands.extend(_commands_in(name, number, span))
+            continue
+        if language in SHELL_FENCES:
+            continuation = pending and (line.startswith((" ", "\t")) or pending[-1][1].rstrip().endswith("\\"))
+            if not continuation:
+                flush()
+            if line.strip() and (continuation or not line.lstrip().startswith("#")):
+                pending.append((number, line))
+        elif language not in OUTPUT_FENCES and re.match(r"^\s*(\$ )?profilemesh\s", line):
+            problems.append(f"{name}:{number}: a command in a ```{language or '(untagged)'} fence: tag it bash or text")
+    flush()
+    return commands, problems
+
+
+def _commands_in(name: str, number: int, text: str) -> list[DocCommand]:
+    text = _strip_comment(text)
+    found = []
+    for segment in _SEPARATORS.split(text):
+        try:
+            tokens = shlex.split(segment)
+        except ValueError:
+            continue
+        if tokens and tokens[0] == "$":
+            tokens = tokens[1:]
+        while tokens and _ENV_ASSIGNMENT.match(tokens[0]):
+            tokens = tokens[1:]
+        is_program = tokens and (tokens[0] == "profilemesh" or tokens[0].endswith("/profilemesh"))
+        # `profilemesh 0.1.0` (a version string in a table) is not a command: a word or an option follows.
+        if is_program and len(tokens) >= 2 and re.match(r"^[a-z-]", tokens[1]):
+            shown = "profilemesh " + " ".join(tokens[1:])
+            found.append(DocCommand(name, number, shown, tuple(tokens[1:])))
+    return found
+
+
+def _strip_comment(text: str) -> str:
+    """Drop a shell comment (a # outside quotes, at the start or after whitespace)."""
+    quote = None
+    for index, char in enumerate(text):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or text[index - 1].isspace()):
+            return text[:index]
+    return text
+
+
+def all_commands() -> tuple[list[DocCommand], list[str]]:
+    commands: list[DocCommand] = []
+    problems: list[str] = []
+    for path in doc_files():
+        found, issues = extract(path)
+        commands.extend(found)
+        problems.extend(issues)
+    return commands, problems
+
+
+def synopsis_argv(argv: tuple[str, ...]) -> list[str]:
+    """A synopsis as one concrete argv: brackets and `...` dropped, the first of `a|b` taken."""
+    out = []
+    for token in argv:
+        token = token.replace("[", "").replace("]", "").replace("...", "")
+        if not token:
+            continue
+        if "|" in token and not token.startswith("-"):
+            token = token.split("|")[0]
+        out.append(token)
+    return out
+
+
+def check(argv: list[str]) -> str | None:
+    """None when argv parses against the real click tree (no callback runs), else the error."""
+    from profilemesh.cli.main import cli
+
+    return _check(cli, "profilemesh", argv, None)
+
+
+def _check(command: click.Command, name: str, argv: list[str], parent: click.Context | None) -> str | None:
+    argv = _fill_placeholders(command, argv)
+    if isinstance(command, click.Group) and parent is not None and not argv:
+        return None  # a group alone, as prose mentions it ("`profilemesh query` reads ...")
+    try:
+        ctx = command.make_context(name, list(argv), parent=parent, resilient_parsing=False)
+    except click.exceptions.Exit:
+        return None  # --help, --version
+    except click.ClickException as exc:
+        return f"{exc.format_message()} (in `{name}`)"
+    if isinstance(command, click.Group):
+        rest = [*ctx.protected_args, *ctx.args]
+        if not rest:
+            return None
+        try:
+            sub_name, sub, sub_args = command.resolve_command(ctx, rest)
+        except click.ClickException as exc:
+            return f"{exc.format_message()} (in `{name}`)"
+        assert sub is not None and sub_name is not None
+        return _check(sub, sub_name, sub_args, ctx)
+    return None
+
+
+def _fill_placeholders(command: click.Command, argv: list[str]) -> list[str]:
+    """Each upper-case placeholder that is an option's value becomes a sample of that option's type."""
+    options = {opt: p for p in command.params if isinstance(p, click.Option) for opt in p.opts}
+    out = list(argv)
+    for index, token in enumerate(out):
+        if index and PLACEHOLDER.match(token) and out[index - 1] in options:
+            out[index] = _sample(options[out[index - 1]].type)
+    return out
+
+
+def _sample(kind: click.ParamType) -> str:
+    if isinstance(kind, click.Choice):
+        return str(kind.choices[0])
+    if isinstance(kind, click.types.IntParamType | click.IntRange):
+        return "1"
+    if isinstance(kind, click.types.FloatParamType | click.FloatRange):
+        return "1.5"
+    return "sample"

@@ -1,0 +1,123 @@
+"""The docs against the code: the generated CLI reference is current, every `profilemesh ...`
+command shown in README.md and docs/ parses against the real click tree, and the concrete ones run
+for real against the quickstart's DuckDB store and exit as documented."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from pathlib import Path
+
+import gen_cli_reference
+import pytest
+from conftest import QuickstartRun, run_cli
+from docs_commands import PLACEHOLDER, DocCommand, all_commands, check, synopsis_argv
+
+from profilemesh.quickstart.demo import CONFIG_FILE, DEFAULT_DIR
+
+# Shown in the docs, parsed but not run here, and why.
+PARSE_ONLY = {
+    ("quickstart",): "tests/test_quickstart.py runs it (twice)",
+    ("migrate", "repair"): "needs a failed attempt; tests/test_checksums_and_repair.py runs repair",
+    ("migrate", "repair", "--rollback"): "needs a failed attempt; tests/test_checksums_and_repair.py",
+    ("migrate", "repair", "--dry-run"): "needs a failed attempt; tests/test_checksums_and_repair.py",
+}
+# Documented exit codes other than 0, for commands run against the (healthy) quickstart store.
+EXPECTED_EXIT: dict[tuple[str, ...], int] = {}
+
+
+def test_cli_reference_is_current() -> None:
+    current = gen_cli_reference.REFERENCE.read_text(encoding="utf-8")
+    assert current == gen_cli_reference.render(), (
+        f"docs/cli-reference.md is out of date: run `{gen_cli_reference.COMMAND}`"
+    )
+
+
+def test_cli_reference_covers_every_command() -> None:
+    from profilemesh.cli.main import cli
+
+    paths = [path for path, _ in gen_cli_reference.walk(cli)]
+    text = gen_cli_reference.REFERENCE.read_text(encoding="utf-8")
+    assert {"profilemesh quickstart", "profilemesh query table", "profilemesh migrate apply"} <= set(paths)
+    for path in paths:
+        assert f"\n## {path}\n" in text
+
+
+def test_docs_commands_are_found() -> None:
+    commands, problems = all_commands()
+    assert problems == []
+    files = {c.file for c in commands}
+    assert {"README.md", "docs/schemas/QUERY_EXAMPLES.md", "docs/schemas/MIGRATION_GUIDE.md"} <= files
+    assert any(c.argv[:1] == ("quickstart",) and c.file == "README.md" for c in commands)
+
+
+def test_the_parse_check_catches_drift() -> None:
+    """The check below must be able to fail: unknown commands, options and choices are errors."""
+    assert check(["query", "runs", "--days", "7"]) is None
+    assert check(["query", "table", "--table", "T"]) is None  # T: a placeholder, filled in
+    assert "No such option" in (check(["query", "runs", "--since", "7"]) or "")
+    assert "No such command" in (check(["query", "events"]) or "")
+    assert "--status" in (check(["query", "runs", "--status", "running"]) or "")
+    assert "--days" in (check(["query", "runs", "--days", "soon"]) or "")
+    assert check(synopsis_argv(("drift", "[--fail-on-drift", "[low|medium|high]]", "[--format", "table|json]"))) is None
+
+
+@pytest.mark.parametrize("command", all_commands()[0], ids=lambda c: f"{c.where} {c.text[:60]}")
+def test_documented_command_parses(command: DocCommand) -> None:
+    error = check(synopsis_argv(command.argv))
+    assert error is None, f"{command.where}: `{command.text}` does not match the CLI: {error}"
+
+
+def _runnable(commands: list[DocCommand]) -> list[tuple[str, ...]]:
+    """The concrete commands (no synopsis marks, RUN_ID aside), each once, minus PARSE_ONLY."""
+    seen: dict[tuple[str, ...], None] = {}
+    for command in commands:
+        argv = tuple(command.argv)
+        if any(a != "RUN_ID" and ("[" in a or "|" in a or "..." in a or PLACEHOLDER.match(a)) for a in argv):
+            continue
+        if len(argv) < 2 and argv[:1] != ("profile",):
+            continue  # a bare group named in prose ("`profilemesh query` reads ...")
+        if argv in PARSE_ONLY:
+            continue
+        seen[argv] = None
+    return list(seen)
+
+
+def test_parse_only_commands_are_documented() -> None:
+    """Every PARSE_ONLY entry is still shown somewhere (no stale exemptions)."""
+    shown = {tuple(c.argv) for c in all_commands()[0]}
+    assert set(PARSE_ONLY) <= shown
+
+
+def test_documented_commands_run(quickstart_run: QuickstartRun, tmp_path: Path, monkeypatch) -> None:
+    """Each concrete command of the docs exits as documented, run where a user who ran the quickstart
+    would be: ./profilemesh-quickstart holds the demo (a copy: some commands write), and
+    ./profilemesh.yml points at it. RUN_ID becomes the newest run."""
+    assert quickstart_run.result.exit_code == 0, quickstart_run.result.stderr
+    shutil.copytree(quickstart_run.directory, tmp_path / DEFAULT_DIR)
+    config = (quickstart_run.directory / CONFIG_FILE).read_text(encoding="utf-8")
+    (tmp_path / CONFIG_FILE).write_text(re.sub(r"filepath: ", f"filepath: {DEFAULT_DIR}/", config), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    run_id = re.search(r"query run --run-id (\S+)", quickstart_run.result.stdout).group(1)  # type: ignore[union-attr]
+    runnable = _runnable(all_commands()[0])
+    assert len(runnable) >= 10
+    root = logging.getLogger()
+    failures = []
+    for argv in runnable:
+        args = [run_id if a == "RUN_ID" else a for a in argv]
+        level, handlers = root.level, list(root.handlers)
+        try:
+            result = run_cli(*args)
+        finally:  # --debug configures logging for the process; put it back
+            root.handlers[:] = handlers
+            root.setLevel(level)
+        expected = EXPECTED_EXIT.get(argv, 0)
+        if result.exit_code != expected or ("Traceback" in result.stderr and "--debug" not in argv):
+            failures.append(
+                f"profilemesh {' '.join(argv)}: exit {result.exit_code}, expected {expected}: "
+                f"{result.stderr.strip()[-300:]}"
+            )
+    assert failures == []
+    # The quickstart's next steps and the query examples read the demo's data, not an empty store.
+    assert (tmp_path / "orders_drift.csv").read_text(encoding="utf-8").count("\n") > 1
