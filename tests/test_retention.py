@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 from conftest import Store, apply_storage_only, make_duckdb_store, run_cli, spawn_cli
 
+from profilemesh.dbt_invoke import DbtSession, raise_for_outcome
+from profilemesh.errors import UsageError
 from profilemesh.migrate.ledger import LEDGER_TABLE, PG_LOCK_CLASS
 
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -272,6 +275,17 @@ def test_table_option_and_bad_input(duck_store: Store) -> None:
         bad = retention(store, "apply", *args)
         assert bad.exit_code == 2, (args, bad.stderr)
         assert bad.stderr.startswith(message) and bad.stderr.count("\n") == 1, bad.stderr
+    # The operation checks its arguments itself, for dbt users who call it without the CLI.
+    session = DbtSession(store.target)
+    for args, message in [
+        ({}, "retention needs keep_days (a whole number of days)"),
+        ({"keep_days": -1}, "keep_days must be 0 or more, not -1"),
+        ({"keep_days": "ten"}, "keep_days must be a whole number, not ten"),
+        ({"keep_days": 1, "keep_runs_per_table": 1.5}, "keep_runs_per_table must be a whole number, not 1.5"),
+        ({"keep_days": 1, "batch_size": 0}, "batch_size must be 1 or more, not 0"),
+    ]:
+        with pytest.raises(UsageError, match=re.escape(message)):
+            raise_for_outcome(session.run_operation("profilemesh_retention", {**args, "dry_run": False}))
     assert stored(store) == as_sets(model, data)
 
 
@@ -460,3 +474,27 @@ def test_retention_on_the_snowflake_emulator(sf_store: Store) -> None:
     applied = retention(store, "apply", *policy, "--batch-size", "50")
     assert applied.exit_code == 0, applied.stderr
     assert stored(store) == as_sets(model, data)
+
+
+def test_dbt_run_operation_in_a_user_project(duck_store: Store, tmp_path: Path) -> None:
+    """Schedulers that only run dbt: the same operation, a dry run unless told otherwise, logged at info."""
+    from test_dbt_user_project import dbt, make_user_project
+
+    store = duck_store
+    data = seeded(store)
+    before = stored(store)
+    project = make_user_project(store, tmp_path)
+    assert dbt(project, "deps")[0]
+    args = {"keep_days": KEEP_DAYS, "keep_runs_per_table": KEEP_RUNS}
+    ok, log = dbt(project, "run-operation", "profilemesh_retention", "--args", json.dumps(args))
+    assert ok, log
+    going = expected(data, KEEP_DAYS, KEEP_RUNS)["going"]
+    orders = going[("sales", "orders")]
+    assert f"sales.orders: would delete {orders['runs']} runs, {orders['results']} results" in log
+    assert "run again with dry_run: false to delete" in log
+    assert stored(store) == before
+
+    ok, log = dbt(project, "run-operation", "profilemesh_retention", "--args", json.dumps({**args, "dry_run": False}))
+    assert ok, log
+    assert f"sales.orders: deleted {orders['runs']} runs" in log
+    assert stored(store) == as_sets(expected(data, KEEP_DAYS, KEEP_RUNS), data)
