@@ -199,3 +199,43 @@ def _sample(kind: click.ParamType) -> str:
     if isinstance(kind, click.types.FloatParamType | click.FloatRange):
         return "1.5"
     return "sample"
+
+
+@dataclass(frozen=True)
+class RunOperation:
+    where: str
+    macro: str
+    args: str | None
+
+
+def run_operations() -> list[RunOperation]:
+    """Every `dbt run-operation MACRO [--args YAML]` in the docs' shell blocks."""
+    found = []
+    for path in doc_files():
+        name = path.relative_to(REPO_ROOT).as_posix()
+        language, fence = "", None
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            match = _FENCE.match(line)
+            if match:
+                fence, language = (None, "") if fence else (match.group(2)[:3], match.group(3).lower())
+                continue
+            if fence is None or language not in SHELL_FENCES:
+                continue
+            try:
+                tokens = shlex.split(_strip_comment(line))
+            except ValueError:
+                continue
+            if tokens[:2] == ["dbt", "run-operation"] and len(tokens) >= 3:
+                args = tokens[tokens.index("--args") + 1] if "--args" in tokens else None
+                found.append(RunOperation(f"{name}:{number}", tokens[2], args))
+    return found
+
+
+def macro_parameters(macro: str) -> set[str] | None:
+    """The keyword parameters of a package macro, or None when the package has no such macro."""
+    pattern = re.compile(r"\{%-?\s*macro\s+" + re.escape(macro) + r"\s*\(([^)]*)\)", re.DOTALL)
+    for path in (REPO_ROOT / "dbt_profilemesh" / "macros").rglob("*.sql"):
+        match = pattern.search(path.read_text(encoding="utf-8"))
+        if match:
+            return {part.split("=")[0].strip() for part in match.group(1).split(",") if part.strip()}
+    return None

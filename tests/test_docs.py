@@ -11,8 +11,9 @@ from pathlib import Path
 
 import gen_cli_reference
 import pytest
+import yaml
 from conftest import QuickstartRun, run_cli
-from docs_commands import PLACEHOLDER, DocCommand, all_commands, check, synopsis_argv
+from docs_commands import PLACEHOLDER, DocCommand, all_commands, check, macro_parameters, run_operations, synopsis_argv
 
 from profilemesh.quickstart.demo import CONFIG_FILE, DEFAULT_DIR
 
@@ -67,6 +68,19 @@ def test_the_parse_check_catches_drift() -> None:
 def test_documented_command_parses(command: DocCommand) -> None:
     error = check(synopsis_argv(command.argv))
     assert error is None, f"{command.where}: `{command.text}` does not match the CLI: {error}"
+
+
+def test_documented_run_operations_exist() -> None:
+    """`dbt run-operation` lines name a macro of the package and only arguments it takes. (They run
+    for real in tests/test_dbt_user_project.py and the migration tests; here the docs are checked.)"""
+    operations = run_operations()
+    assert {op.macro for op in operations} >= {"profilemesh_migrate", "profilemesh_migrate_repair"}
+    for op in operations:
+        parameters = macro_parameters(op.macro)
+        assert parameters is not None, f"{op.where}: no macro {op.macro} in dbt_profilemesh/macros"
+        args = yaml.safe_load(op.args) if op.args else {}
+        assert isinstance(args, dict), f"{op.where}: --args is not a mapping"
+        assert set(args) <= parameters, f"{op.where}: {op.macro} takes {sorted(parameters)}, not {sorted(args)}"
 
 
 def _runnable(commands: list[DocCommand]) -> list[tuple[str, ...]]:
