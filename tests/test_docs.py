@@ -192,3 +192,50 @@ def test_query_examples_sql_runs_on_postgres(pg_store: Store) -> None:
     assert "profilemesh_latest_metrics_v" in apply(pg_store.target)["views"]
     for statement in _sql_statements(*BI_SQL):
         pg_store.sql(statement)
+
+
+def _documented_columns(doc: str, heading: str) -> list[str]:
+    """The first column of the first Markdown table under `heading` (up to the next heading)."""
+    text = (REPO_ROOT / doc).read_text(encoding="utf-8")
+    section = re.split(r"\n#{2,3} ", text.split(f"\n{heading}\n", 1)[1], maxsplit=1)[0]
+    names = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        if cells and cells[0] not in ("column", "") and not set(cells[0]) <= set("-: "):
+            names.extend(n.strip(" `") for n in cells[0].split("/"))  # "steps_total / steps_completed"
+        elif names:
+            break
+    return names
+
+
+def _live_columns(store: Path, relation: str) -> list[str]:
+    with duckdb.connect(str(store), read_only=True) as conn:
+        return [row[0] for row in conn.execute(f'DESCRIBE main."{relation}"').fetchall()]
+
+
+@pytest.mark.parametrize(
+    ("doc", "heading", "relation"),
+    [
+        ("docs/schemas/SCHEMA_REFERENCE.md", "## profilemesh_runs", "profilemesh_runs"),
+        ("docs/schemas/SCHEMA_REFERENCE.md", "## profilemesh_results", "profilemesh_results"),
+        ("docs/schemas/SCHEMA_REFERENCE.md", "## profilemesh_events", "profilemesh_events"),
+        ("docs/schemas/SCHEMA_REFERENCE.md", "## profilemesh_table_state", "profilemesh_table_state"),
+        (
+            "docs/schemas/SCHEMA_REFERENCE.md",
+            "## profilemesh_schema_version (the ledger)",
+            "profilemesh_schema_version",
+        ),
+        ("docs/schemas/QUERY_EXAMPLES.md", "### `profilemesh_runs_v`", "profilemesh_runs_v"),
+        ("docs/schemas/QUERY_EXAMPLES.md", "### `profilemesh_drift_v`", "profilemesh_drift_v"),
+        ("docs/schemas/QUERY_EXAMPLES.md", "### `profilemesh_table_history_v`", "profilemesh_table_history_v"),
+        ("docs/schemas/QUERY_EXAMPLES.md", "### `profilemesh_column_metrics_v`", "profilemesh_column_metrics_v"),
+        ("docs/schemas/QUERY_EXAMPLES.md", "### `profilemesh_views_info`", "profilemesh_views_info"),
+    ],
+)
+def test_documented_columns_match_the_store(
+    quickstart_run: QuickstartRun, doc: str, heading: str, relation: str
+) -> None:
+    """Each table and view's column list in the docs is exactly what a store at head has."""
+    documented = _documented_columns(doc, heading)
+    live = _live_columns(quickstart_run.directory / "profilemesh.duckdb", relation)
+    assert sorted(documented) == sorted(live), f"{doc} {heading}"
