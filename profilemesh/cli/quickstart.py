@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 import click
@@ -56,6 +57,7 @@ def quickstart(ctx: click.Context, directory: str) -> int:
 
 
 def _shown(path: Path) -> str:
-    """The path relative to the working directory when it is below it, absolute otherwise."""
+    """The path relative to the working directory when it is below it, absolute otherwise; quoted
+    for a shell when it needs to be, so the printed commands can be pasted."""
     relative = os.path.relpath(path)
-    return path.as_posix() if relative.startswith("..") else relative
+    return shlex.quote(path.as_posix() if relative.startswith("..") else relative)
