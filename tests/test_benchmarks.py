@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import re
 import subprocess
 import sys
 
@@ -17,9 +19,17 @@ def test_profile_plans_benchmark_runs_quick(pg_server: PgServer) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    for section in ("DuckDB", "PostgreSQL"):
-        assert section in result.stdout
-    assert result.stdout.count("ours (profilemesh)") == 2 and result.stdout.count("F0 read floor") == 2
+    out = result.stdout
+    for engine in ("DuckDB", "PostgreSQL"):
+        for width in (10, 14):  # the quick widths
+            assert f"#### {engine}, {width} columns" in out
+    rows = collections.Counter(re.findall(r"^\| (.+?)\s+\|", out, re.MULTILINE))
+    for plan in ("F0", "F1", "F1 approx", "UNION ALL per column", "query per column", "old ProfileMesh", "ours, exact"):
+        assert rows[plan] == 4, plan  # one row per engine and width
+    assert rows["SUMMARIZE"] == 2 and rows["UNION ALL per column, jit off"] == 2
+    assert rows["ours, approximate"] == 4  # the hll extension is installed with the server
+    assert out.count("Approximate distinct counts against ours exact") == 4
+    assert "#### Targets" in out and "non-distinct metrics in one scan" in out
 
 
 def test_cli_start_imports_no_database_driver_or_dbt() -> None:

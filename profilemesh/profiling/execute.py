@@ -40,7 +40,8 @@ def run_plan(conn: Connection, plan: TablePlan) -> TableProfile:
     aggregate = conn.execute(plan.aggregate).mappings().one()
     distinct: dict[int, Any] = {}
     if plan.distinct is not None:
-        distinct = {int(row[0]): row[1] for row in conn.execute(plan.distinct)}
+        for row in conn.execute(plan.distinct):
+            distinct.update(zip(plan.distinct_branches[int(row[0])], row[1:], strict=False))
 
     row_count = int(aggregate["row_count"])
     profile = TableProfile(plan.schema, plan.table, row_count, len(plan.columns), distinct_mode=plan.distinct_mode)
@@ -53,8 +54,12 @@ def run_plan(conn: Connection, plan: TablePlan) -> TableProfile:
             "null_percent": _percent(row_count - count, row_count),
         }
         if "distinct_count" in wanted or "distinct_percent" in wanted:
-            raw = distinct[index] if index in distinct else aggregate[column_label(index, "distinct_count")]
-            distinct_count = int(raw or 0)
+            if column.family == "boolean":  # TRUE present + FALSE present, from the aggregate's one scan
+                true_count = int(aggregate[column_label(index, "true_count")])
+                distinct_count = int(true_count > 0) + int(count - true_count > 0)
+            else:
+                raw = distinct[index] if index in distinct else aggregate[column_label(index, "distinct_count")]
+                distinct_count = int(raw or 0)
             values["distinct_count"] = distinct_count
             values["distinct_percent"] = _percent(distinct_count, count)
         for metric in wanted:

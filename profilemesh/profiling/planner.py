@@ -1,13 +1,16 @@
 """The SQL that profiles one table, built with SQLAlchemy Core (every identifier quoted by the dialect).
 
-The plan, chosen per warehouse by measurement (docs/guides/PROFILING.md):
+The plan, chosen per warehouse by measurement (docs/guides/PROFILING.md, benchmarks/profile_plans.py):
 - every non-distinct metric of the table comes from ONE aggregate query: one scan;
-- exact distinct counts are what costs. PostgreSQL cannot run DISTINCT aggregates in parallel, but a
-  UNION ALL of per-column COUNT(DISTINCT) branches gets a Parallel Append, and with JIT off it is the
-  fastest exact plan measured; DuckDB also runs the UNION ALL form faster than one wide query. Both
-  get ONE extra statement. Snowflake bills every scan, so there the distinct counts ride in the
-  aggregate query and the table is read once;
-- approximate distinct counts (HyperLogLog) are cheap and ride in the aggregate query everywhere:
+- a boolean column's distinct count is derived from that scan (TRUE values present + FALSE values
+  present), on every warehouse: no sort or hash for it;
+- exact distinct counts of the other columns are what costs. PostgreSQL runs a DISTINCT aggregate in
+  one process, reading the table once per statement: one UNION ALL statement of a few branches, each
+  scanning the table ONCE for its share of the columns, runs under a Parallel Append (one branch per
+  process), with JIT off and text compared bytewise (COLLATE "C", which counts the same values under a
+  deterministic collation). DuckDB hashes each column in parallel and runs one branch per column
+  fastest. Snowflake bills every scan, so there the distinct counts ride in the aggregate query;
+- approximate distinct counts (HyperLogLog) ride in the aggregate query everywhere:
   approx_count_distinct on DuckDB and Snowflake, the `hll` extension on PostgreSQL when installed.
 """
 
@@ -21,6 +24,11 @@ from profilemesh.profiling.columns import ProfiledColumn, metrics_for
 
 # How each warehouse gets exact distinct counts: a separate UNION ALL statement, or inline.
 EXACT_DISTINCT_SHAPE = {"postgresql": "union_all", "duckdb": "union_all", "snowflake": "inline"}
+# Branches of that statement: None is one per column; PostgreSQL gets one per process of its default
+# parallel plan (max_parallel_workers_per_gather = 2, plus the leader), each reading the table once.
+DISTINCT_BRANCHES: dict[str, int | None] = {"postgresql": 3, "duckdb": None}
+# PostgreSQL `hll` precision: 2^17 registers (the extension's maximum), measured within 2% of exact.
+HLL_LOG2M = 17
 
 
 @dataclass
@@ -33,6 +41,8 @@ class TablePlan:
     distinct: sa.Select | sa.CompoundSelect | None
     distinct_mode: str  # "exact" or "approximate"
     session_settings: list[str] = field(default_factory=list)
+    # Per branch of `distinct` (its first column is the branch number): the column indexes it counts.
+    distinct_branches: list[list[int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -76,32 +86,28 @@ def plan_table(
     shape = "inline" if approx else EXACT_DISTINCT_SHAPE.get(dialect_name, "inline")
 
     selects: list[sa.ColumnElement] = [sa.func.count().label("row_count")]
-    distinct_branches = []
+    exact_distinct: list[int] = []
     for index, column in enumerate(columns):
         col = relation.c[column.name]
         wanted = metrics[column.name]
         selects.append(sa.func.count(col).label(column_label(index, "count")))
-        if "distinct_count" in wanted or "distinct_percent" in wanted:
-            if approx:
-                selects.append(_approx_distinct(col, dialect_name).label(column_label(index, "distinct_count")))
-            elif shape == "inline":
-                selects.append(sa.func.count(col.distinct()).label(column_label(index, "distinct_count")))
-            else:
-                distinct_branches.append(
-                    sa.select(
-                        sa.literal(index).label("column_index"), sa.func.count(col.distinct()).label("distinct_count")
-                    ).select_from(relation)
-                )
+        distinct_wanted = "distinct_count" in wanted or "distinct_percent" in wanted
+        if column.family == "boolean" and (distinct_wanted or "true_count" in wanted):
+            # The distinct count of a boolean follows from its TRUE count and its count (execute.py).
+            selects.append(sa.func.count(sa.case((col == sa.true(), 1))).label(column_label(index, "true_count")))
+        elif distinct_wanted and approx:
+            selects.append(_approx_distinct(col, dialect_name).label(column_label(index, "distinct_count")))
+        elif distinct_wanted and shape == "inline":
+            selects.append(sa.func.count(col.distinct()).label(column_label(index, "distinct_count")))
+        elif distinct_wanted:
+            exact_distinct.append(index)
         selects.extend(_family_aggregates(index, column, col, wanted))
 
-    distinct_select: sa.Select | sa.CompoundSelect | None = None
-    if len(distinct_branches) == 1:
-        distinct_select = distinct_branches[0]
-    elif distinct_branches:
-        distinct_select = sa.union_all(*distinct_branches)
+    branches = _branches(exact_distinct, columns, DISTINCT_BRANCHES.get(dialect_name))
+    distinct_select = _distinct_statement(relation, columns, branches, dialect_name)
     settings = []
-    if distinct_select is not None and dialect_name == "postgresql":
-        # JIT compilation took 18 of 21.8 s of the UNION ALL plan in EXPLAIN; the queries are short-lived.
+    if dialect_name == "postgresql":
+        # JIT compilation took 18 of 21.8 s of a UNION ALL plan in EXPLAIN; these queries run once.
         settings.append("SET LOCAL jit = off")
     return TablePlan(
         schema=schema,
@@ -110,15 +116,60 @@ def plan_table(
         metrics=metrics,
         aggregate=sa.select(*selects).select_from(relation),
         distinct=distinct_select,
+        distinct_branches=branches,
         distinct_mode="approximate" if approx else "exact",
         session_settings=settings,
         notes=notes,
     )
 
 
+def _branches(indexes: list[int], columns: list[ProfiledColumn], count: int | None) -> list[list[int]]:
+    """Columns dealt to branches, costliest first (strings sort slowest), so the branches finish together."""
+    if count is None or count >= len(indexes):
+        return [[index] for index in indexes]
+    branches: list[list[int]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for index in sorted(indexes, key=lambda i: columns[i].family != "string"):
+        lightest = loads.index(min(loads))
+        branches[lightest].append(index)
+        loads[lightest] += 2 if columns[index].family == "string" else 1
+    return [sorted(branch) for branch in branches]
+
+
+def _distinct_statement(
+    relation: sa.TableClause, columns: list[ProfiledColumn], branches: list[list[int]], dialect_name: str
+) -> sa.Select | sa.CompoundSelect | None:
+    """One row per branch: its number, then the exact distinct counts of its columns (NULL-padded)."""
+    width = max((len(branch) for branch in branches), default=0)
+    selects = []
+    for number, branch in enumerate(branches):
+        counts = [
+            sa.func.count(_distinct_operand(relation.c[columns[i].name], columns[i], dialect_name).distinct())
+            for i in branch
+        ]
+        counts += [sa.cast(sa.null(), sa.BigInteger)] * (width - len(branch))  # typed: UNION resolves NULLs
+        selects.append(
+            sa.select(
+                sa.literal(number).label("branch"), *(c.label(f"d{k}") for k, c in enumerate(counts))
+            ).select_from(relation)
+        )
+    if not selects:
+        return None
+    return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+
+
+def _distinct_operand(col: sa.ColumnElement, column: ProfiledColumn, dialect_name: str) -> sa.ColumnElement:
+    # Under a deterministic collation, equal strings are equal bytes: comparing bytewise counts the same
+    # values, and sorts far faster than locale rules. Only the database default collation is known to be
+    # deterministic here, so a column with a collation of its own keeps it.
+    if dialect_name == "postgresql" and column.family == "string" and getattr(column.type, "collation", None) is None:
+        return col.collate("C")
+    return col
+
+
 def _approx_distinct(col: sa.ColumnElement, dialect_name: str) -> sa.ColumnElement:
     if dialect_name == "postgresql":
-        return sa.func.hll_cardinality(sa.func.hll_add_agg(sa.func.hll_hash_any(col)))
+        return sa.func.hll_cardinality(sa.func.hll_add_agg(sa.func.hll_hash_any(col), HLL_LOG2M))
     return sa.func.approx_count_distinct(col)
 
 
@@ -141,6 +192,4 @@ def _family_aggregates(
         for metric, func in (("min_length", sa.func.min), ("max_length", sa.func.max), ("mean_length", sa.func.avg)):
             if metric in wanted:
                 out.append(func(length).label(column_label(index, metric)))
-    elif column.family == "boolean" and "true_count" in wanted:
-        out.append(sa.func.count(sa.case((col == sa.true(), 1))).label(column_label(index, "true_count")))
     return out
