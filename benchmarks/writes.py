@@ -1,0 +1,165 @@
+"""Section 2 (writes): result rows through the ProfileMesh writer (`profilemesh.storage.bulk.insert_rows`,
+what `profile` and `drift` call) against the database's bulk path and the slower ways of inserting.
+
+    python benchmarks/writes.py [--rows 100000] [--repeat 3] [--quick] [--postgres-dsn DSN]
+
+floor: COPY of the rows, already rendered as CSV (PostgreSQL); INSERT ... SELECT from the rows already
+staged as a CSV file (DuckDB). Only the database's work is timed.
+ours: the writer, from Python tuples (CSV rendering and staging included), in one transaction.
+multi-row VALUES: INSERTs of 1,000 rows each with bound values. row by row: one INSERT per row,
+measured on at most 10,000 rows and scaled to the full count (it is linear, and slow). Both go
+straight to the driver's cursor, so no SQLAlchemy overhead is counted against them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+import stores
+from harness import markdown_table, postgres, ratio
+
+from profilemesh.storage import tables
+from profilemesh.storage.bulk import _csv, insert_rows
+
+BATCH = 1_000
+ROW_BY_ROW_SAMPLE = 10_000
+
+
+def result_rows(count: int) -> list[tuple]:
+    """Rows shaped like a profile's results: 5 metrics per column, 200 columns per table."""
+    at = dt.datetime(2026, 1, 1, 12, 0, 0)
+    metrics = ("mean", "min", "max", "null_count", "distinct_count")
+    rows = []
+    for i in range(count):
+        value = (i * 37) % 10_000 / 7
+        rows.append(
+            (f"run-{i // 1000:09d}", f"table_{i // 1000 % 50}", "sales", f"col_{i % 1000 // 5}", "DOUBLE",
+             metrics[i % 5], repr(value), value, at)
+        )  # fmt: skip
+    return rows
+
+
+def writers(store: stores.BenchStore, rows: list[tuple], staged: Path) -> dict[str, Callable[[sa.Connection], None]]:
+    results = tables.results(store.target)
+    columns = tables.RESULT_COLUMNS
+    rendered = _csv(rows)
+    staged.write_text(rendered, encoding="utf-8")
+    quoted = ", ".join(columns)
+
+    def floor(conn: sa.Connection) -> None:
+        if store.kind == "postgres":
+            import io
+
+            cursor = conn.connection.driver_connection.cursor()
+            cursor.copy_expert(f"COPY {store.table('profilemesh_results')} ({quoted}) FROM STDIN WITH (FORMAT csv)",
+                               io.StringIO(rendered))  # fmt: skip
+        else:
+            conn.exec_driver_sql(
+                f"INSERT INTO {store.table('profilemesh_results')} ({quoted}) SELECT * FROM read_csv(?, header = false,"
+                " all_varchar = true, allow_quoted_nulls = false)",
+                (str(staged),),
+            )
+
+    def ours(conn: sa.Connection) -> None:
+        insert_rows(conn, results, columns, rows)
+
+    target = store.table("profilemesh_results")
+    mark = "%s" if store.kind == "postgres" else "?"
+    one = "(" + ", ".join([mark] * len(columns)) + ")"
+
+    def values(conn: sa.Connection) -> None:
+        cursor = conn.connection.driver_connection.cursor()
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            placeholders = ", ".join([one] * len(batch))
+            cursor.execute(f"INSERT INTO {target} ({quoted}) VALUES {placeholders}", [v for row in batch for v in row])
+
+    def row_by_row(conn: sa.Connection) -> None:
+        cursor = conn.connection.driver_connection.cursor()
+        for row in rows[:ROW_BY_ROW_SAMPLE]:
+            cursor.execute(f"INSERT INTO {target} ({quoted}) VALUES {one}", row)
+
+    return {"floor": floor, "ours": ours, "multi-row VALUES": values, "row by row": row_by_row}
+
+
+def time_writes(store: stores.BenchStore, rows: list[tuple], repeat: int) -> dict[str, float]:
+    engine = store.engine()
+    clear = f"DELETE FROM {store.table('profilemesh_results')}"
+    timings = {}
+    handle, staged = tempfile.mkstemp(prefix="pm-bench-stage-", suffix=".csv")
+    os.close(handle)
+    try:
+        for name, write in writers(store, rows, Path(staged)).items():
+
+            def setup() -> None:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(clear)
+
+            def once(write: Callable[[sa.Connection], None] = write) -> None:
+                with engine.begin() as conn:
+                    write(conn)
+
+            slow = name == "row by row"
+            seconds = stores.timed(once, setup=setup, repeat=1 if slow else repeat).median
+            if slow and len(rows) > ROW_BY_ROW_SAMPLE:
+                seconds *= len(rows) / ROW_BY_ROW_SAMPLE
+            timings[name] = seconds
+        with engine.connect() as conn:  # the last writer's rows are all there
+            written = conn.exec_driver_sql(f"SELECT count(*) FROM {store.table('profilemesh_results')}").scalar()
+        assert written == min(len(rows), ROW_BY_ROW_SAMPLE), written
+    finally:
+        engine.dispose()
+        os.unlink(staged)
+    return timings
+
+
+def writes_report(*, rows: int, repeat: int, postgres_dsn: str, quick: bool = False) -> tuple[str, list[list[object]]]:
+    """Markdown for section 2, and the targets rows ([target, figure, met/missed])."""
+    data = result_rows(rows)
+    table_rows, targets = [], []
+    with tempfile.TemporaryDirectory(prefix="pm-bench-writes-") as tmp:
+        for kind in ("duckdb", "postgres"):
+            directory = Path(tmp) / kind
+            store = stores.new_duckdb_store(directory) if kind == "duckdb" else stores.new_postgres_store(
+                directory, postgres_dsn)  # fmt: skip
+            stores.migrate(store)
+            timings = time_writes(store, data, repeat)
+            floor = timings["floor"]
+            for name, seconds in timings.items():
+                table_rows.append([store.label, name, seconds, ratio(seconds, floor)])
+            ok = timings["ours"] <= 2 * floor
+            targets.append([f"writes, {store.label}: ours ≤ 2x floor", ratio(timings["ours"], floor), _met(ok)])
+            stores.drop_store(store, postgres_dsn)
+    note = (
+        f"{rows:,} result rows per write, one transaction each, median of {repeat} after a warm-up; "
+        f"row by row measured on {min(rows, ROW_BY_ROW_SAMPLE):,} rows and scaled."
+    )
+    text = note + "\n\n" + markdown_table(["engine", "method", "seconds", "vs floor"], table_rows)
+    return text, targets
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "missed"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the script, never a timing")
+    parser.add_argument("--postgres-dsn", default=None)
+    args = parser.parse_args()
+    rows, repeat = (500, 1) if args.quick else (args.rows, args.repeat)
+    with postgres(args.postgres_dsn) as dsn:
+        text, targets = writes_report(rows=rows, repeat=repeat, postgres_dsn=dsn, quick=args.quick)
+    print(text + "\n\n" + markdown_table(["target", "measured", "result"], targets))
+
+
+if __name__ == "__main__":
+    main()
