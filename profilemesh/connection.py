@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,20 @@ from sqlalchemy.engine import URL, Engine
 
 from profilemesh.config import Config, ConnectionConfig, StorageConfig
 from profilemesh.dbt_profiles import connection_from_dbt_profile
+from profilemesh.errors import UsageError
+from profilemesh.names import check_storage_names
 
 # The password reaches dbt through this variable, never through a file on disk.
 DBT_PASSWORD_ENV = "PROFILEMESH__DBT_PASSWORD"
 CONNECT_TIMEOUT_SECONDS = 10
+LOCK_TTL_ENV = "PROFILEMESH_LOCK_TTL_SECONDS"
+
+
+def lock_ttl_seconds(text: str) -> int:
+    """PROFILEMESH_LOCK_TTL_SECONDS: a whole number of seconds, at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise UsageError(f"{LOCK_TTL_ENV} must be a whole number of seconds (1 or more), got {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,9 @@ class StorageTarget:
     def dbt_vars(self) -> dict[str, Any]:
         values: dict[str, Any] = {"profilemesh_schema": self.schema}
         values.update(self.storage.table_vars())
+        ttl = os.environ.get(LOCK_TTL_ENV)
+        if ttl:  # the Snowflake migration lease's TTL (default 300 s); see docs/schemas/MIGRATION_GUIDE.md
+            values["profilemesh_lock_ttl_seconds"] = lock_ttl_seconds(ttl)
         return values
 
     def describe(self) -> str:
@@ -58,6 +72,10 @@ def resolve_storage(config: Config) -> StorageTarget:
     else:
         assert storage.connection is not None
         connection = storage.connection
+    schema_key = "storage.dbt_profile" if storage.dbt_profile is not None else "storage.connection.schema"
+    names = {schema_key: connection.schema or ""}
+    names.update({f"storage.{key.removeprefix('profilemesh_')}": name for key, name in storage.table_vars().items()})
+    check_storage_names(config.path, connection.type, names)
     return StorageTarget(connection=connection, storage=storage, environment=config.environment)
 
 

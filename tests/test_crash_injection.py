@@ -1,0 +1,166 @@
+"""Crash injection: `migrate apply` is killed with SIGKILL right after step k of migration v, for every
+step of every migration (discovered from the package, so a new migration is covered without editing
+this file), on DuckDB, PostgreSQL and the Snowflake emulator. The hook is test-only
+(profilemesh/testhooks.py); the kill is a real SIGKILL of a real `profilemesh` process.
+
+After each crash: `migrate status` reports the partial attempt and exits 1; `apply` refuses; `repair`
+converges (then `apply` reaches head); the catalog equals a clean install at head; `validate` is clean;
+every row the store held before is still there, unchanged (row counts and a content hash)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Store, make_duckdb_store, make_postgres_store, run_cli, spawn_cli
+from conftest import apply_storage_only as apply
+from legacy_stores import create_legacy_store
+
+from profilemesh.connection import LOCK_TTL_ENV
+from profilemesh.errors import CheckFailed
+from profilemesh.migrate import repair, validate
+from profilemesh.migrate.catalog import live_catalog
+from profilemesh.migrate.ledger import connect, read_ledger
+from profilemesh.migrate.operations import describe
+from profilemesh.package import migration_files
+from profilemesh.testhooks import CRASH_ENV
+
+# The columns every legacy (ProfileMesh-era) table holds: what must survive any crash unchanged.
+LEGACY_COLUMNS = {
+    "profilemesh_runs": ["run_id", "dataset_name", "schema_name", "profiled_at", "environment", "status", "row_count"],
+    "profilemesh_results": ["id", "run_id", "dataset_name", "column_name", "metric_name", "metric_value"],
+    "profilemesh_events": ["event_id", "event_type", "table_name", "baseline_value", "timestamp", "metadata"],
+    "profilemesh_table_state": ["schema_name", "table_name", "last_run_id", "row_count", "bytes_scanned"],
+}
+_STEP_ID = re.compile(r"\{\s*'id'\s*:\s*'(\w+)'")
+
+
+def discovered_steps() -> dict[int, list[str]]:
+    """Every migration's step ids, read from the package's migration files (no dbt at collection)."""
+    return {m.version: _STEP_ID.findall(m.path.read_text(encoding="utf-8")) for m in migration_files()}
+
+
+STEPS = discovered_steps()
+HEAD = max(STEPS)
+CASES = [pytest.param(v, k, id=f"v{v}-after-step-{k}") for v, ids in STEPS.items() for k in range(1, len(ids) + 1)]
+
+
+def content_snapshot(store: Store) -> dict[str, tuple[int, str]]:
+    """Per legacy table: (row count, sha256 over its rows in a stable order)."""
+    snapshot = {}
+    for table, columns in LEGACY_COLUMNS.items():
+        cols = ", ".join(store.ident(c) for c in columns)
+        rows = store.sql(f"SELECT {cols} FROM {store.qualified(table)}")
+        text = "\n".join(sorted(repr(tuple(str(v) for v in row)) for row in rows))
+        snapshot[table] = (len(rows), hashlib.sha256(text.encode()).hexdigest())
+    return snapshot
+
+
+def catalog_of(store: Store) -> dict[str, Any]:
+    """The store's normalised live catalog: every storage table and the ledger."""
+    code = describe(store.target)
+    with connect(store.target) as conn:
+        return live_catalog(conn, code["relations"], sorted(code["catalog"]))
+
+
+def storage_catalog(store: Store) -> dict[str, Any]:
+    catalog = catalog_of(store)
+    catalog.pop("schema_version", None)
+    return catalog
+
+
+@pytest.fixture(scope="module")
+def clean_catalogs(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The catalog of a clean install at head, per warehouse, built once per module (and worker)."""
+    cache: dict[str, Any] = {}
+
+    def get(store_kind: str, make) -> dict[str, Any]:
+        if store_kind not in cache:
+            clean = make(tmp_path_factory.mktemp(f"clean-{store_kind}"))
+            apply(clean.target)
+            code = describe(clean.target)
+            assert {m["version"]: m["steps"] for m in code["migrations"]} == STEPS  # discovery == the engine's
+            cache[store_kind] = catalog_of(clean)
+        return cache[store_kind]
+
+    return get  # type: ignore[return-value]
+
+
+def crash_and_recover(
+    store: Store, version: int, k: int, clean: dict[str, Any], env: dict[str, str] | None = None
+) -> None:
+    config = str(store.config_path)
+    create_legacy_store(store)
+    before_rows = content_snapshot(store)
+    before_catalog = storage_catalog(store)
+
+    crash = {**(env or {}), CRASH_ENV: f"step:{version}:{k}"}
+    process = spawn_cli("migrate", "apply", "-c", config, "--lock-timeout", "60", env=crash)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == -signal.SIGKILL, stderr
+
+    status = run_cli("migrate", "status", "-c", config, "--format", "json")
+    assert status.exit_code == 1, status.stderr
+    report = json.loads(status.stdout)
+    assert report["state"] == "failed_attempt"
+    (partial,) = report["unresolved"]
+    assert (partial["version"], partial["status"]) == (version, "started")
+    assert partial["operation"] == ("adopt" if version == 1 else "apply")
+    assert partial["steps_total"] == len(STEPS[version])
+    transactional = store.kind != "snowflake"
+    # PostgreSQL and DuckDB: the steps ran in the attempt's open transaction, which died with the
+    # process. Snowflake: each step committed on its own, with its progress.
+    assert partial["steps_completed"] == (0 if transactional else k)
+    if transactional:
+        assert storage_catalog(store) == before_catalog  # nothing of the attempt is left behind
+    assert "did not finish" in report["message"] and "migrate repair" in report["message"]
+
+    with pytest.raises(CheckFailed, match=f"attempt {partial['attempt_id']} .* did not finish"):
+        apply(store.target, lock_timeout=30)
+
+    repaired = repair(store.target, lock_timeout=30)
+    assert repaired["resolved_attempts"] == [partial["attempt_id"]]
+    if not transactional:
+        assert set(STEPS[version][:k]) <= set(repaired["effective_steps"])
+    apply(store.target, lock_timeout=30)
+
+    ledger = read_ledger(store.target)
+    assert ledger.unresolved == []
+    assert sorted(a["version"] for a in ledger.attempts if a["status"] == "succeeded") == list(range(1, HEAD + 1))
+    assert catalog_of(store) == clean
+    assert validate(store.target).problems == []
+    assert content_snapshot(store) == before_rows
+
+
+@pytest.mark.parametrize(("version", "k"), CASES)
+def test_crash_after_step_duckdb(tmp_path: Path, clean_catalogs, version: int, k: int) -> None:
+    clean = clean_catalogs("duckdb", make_duckdb_store)
+    crash_and_recover(make_duckdb_store(tmp_path), version, k, clean)
+
+
+@pytest.mark.parametrize(("version", "k"), CASES)
+def test_crash_after_step_postgres(tmp_path: Path, pg_server, clean_catalogs, version: int, k: int) -> None:
+    clean = clean_catalogs("postgres", lambda d: make_postgres_store(d, pg_server))
+    crash_and_recover(make_postgres_store(tmp_path, pg_server), version, k, clean)
+
+
+@pytest.mark.snowflake
+@pytest.mark.parametrize(("version", "k"), CASES)
+def test_crash_after_step_snowflake_emulator(
+    tmp_path: Path, snowflake_endpoint, clean_catalogs, monkeypatch: pytest.MonkeyPatch, version: int, k: int
+) -> None:
+    """The killed process cannot hand its lease back: a short TTL lets `apply` and `repair` take over
+    once it expires (they wait for it within --lock-timeout)."""
+    from conftest import make_snowflake_store
+
+    monkeypatch.setenv(LOCK_TTL_ENV, "5")
+    clean = clean_catalogs(
+        f"snowflake-{snowflake_endpoint['account']}", lambda d: make_snowflake_store(d, snowflake_endpoint)
+    )
+    store = make_snowflake_store(tmp_path, snowflake_endpoint)
+    crash_and_recover(store, version, k, clean, env={LOCK_TTL_ENV: "5"})
