@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from profilemesh.errors import ConfigError
+from profilemesh.errors import ConfigError, unknown_key_message
 from profilemesh.profiling.settings import DriftSettings, ProfilingSettings, parse_drift, parse_profiling
 
 DEFAULT_CONFIG_FILE = "profilemesh.yml"
@@ -141,9 +141,22 @@ def load_config(path: str | os.PathLike[str] | None = None, *, env: dict[str, st
     return _build(data, shown, file_path.parent)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _parse(text: str, shown: str, *, is_json: bool) -> dict[str, Any]:
     try:
-        data = json.loads(text) if is_json else yaml.safe_load(text)
+        data = json.loads(text) if is_json else yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -274,7 +287,7 @@ def _reject_unknown(data: dict[str, Any], allowed: set[str], shown: str, prefix:
     for key in data:
         if key not in allowed:
             full = f"{prefix}.{key}" if prefix else str(key)
-            raise ConfigError(shown, full, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+            raise ConfigError(shown, full, unknown_key_message(key, allowed))
 
 
 def _optional_str(data: dict[str, Any], name: str, shown: str, prefix: str) -> str | None:

@@ -6,6 +6,9 @@ configuration error, 3 connection or database error.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class ProfileMeshError(Exception):
     """Base class: `str(error)` is the one line shown to the user."""
@@ -47,3 +50,11 @@ class StoreBusy(DatabaseError):
 
 class MigrationFailed(DatabaseError):
     """A migration step failed; the attempt is recorded and `migrate repair` is needed."""
+
+
+def unknown_key_message(key: object, allowed: Iterable[str]) -> str:
+    """'unknown key', with the closest allowed key when one is obviously meant, and the allowed keys."""
+    choices = sorted(allowed)
+    close = difflib.get_close_matches(str(key).lower(), choices, n=1, cutoff=0.75)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown key ({hint}expected one of: {', '.join(choices)})"

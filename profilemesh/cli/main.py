@@ -12,7 +12,7 @@ import traceback
 import click
 
 from profilemesh import __version__
-from profilemesh.errors import ProfileMeshError
+from profilemesh.errors import DatabaseError, ProfileMeshError
 
 EXIT_INTERNAL = 1
 
@@ -63,12 +63,27 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    except Exception as exc:  # a bug: still one line unless --debug
+    except Exception as exc:  # a bug (or a database error no layer translated): still one line unless --debug
         if debug:
             traceback.print_exc()
-        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", err=True)
+        if _is_database_error(exc):  # the driver's first line, without SQLAlchemy's statement echo
+            first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+            click.echo(f"error: {first}", err=True)
+            return DatabaseError.exit_code
+        message = " ".join(str(exc).split())
+        click.echo(f"error: unexpected {type(exc).__name__}: {message} (rerun with --debug for details)", err=True)
         return EXIT_INTERNAL
     return result if isinstance(result, int) else 0
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """A SQLAlchemy or driver database error. Looked up in sys.modules: if a module is not loaded,
+    the error cannot come from it (and `--help` never has to load SQLAlchemy)."""
+    for module, name in (("sqlalchemy.exc", "DBAPIError"), ("psycopg2", "Error"), ("duckdb", "Error")):
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False
 
 
 if __name__ == "__main__":

@@ -165,7 +165,8 @@ def resolve_tables(
         schema = selector.schema or source.schema
         if selector.is_pattern:
             candidates = [*inspector.get_table_names(schema=schema), *inspector.get_view_names(schema=schema)]
-            matches = sorted(n for n in candidates if fnmatch.fnmatchcase(n, selector.table))
+            # A table whose name holds glob characters (`t[1]`, `a*b`) still matches itself.
+            matches = sorted(n for n in candidates if n == selector.table or fnmatch.fnmatchcase(n, selector.table))
         else:
             matches = [selector.table]
         for name in matches:

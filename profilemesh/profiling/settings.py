@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from profilemesh.errors import ConfigError
+from profilemesh.errors import ConfigError, unknown_key_message
 
 METRIC_NAMES = (
     "count",
@@ -147,4 +147,4 @@ def _mapping(data: Any, shown: str, key: str, allowed: set[str]) -> None:
         raise ConfigError(shown, key, "must be a mapping")
     for name in data:
         if name not in allowed:
-            raise ConfigError(shown, f"{key}.{name}", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+            raise ConfigError(shown, f"{key}.{name}", unknown_key_message(name, allowed))

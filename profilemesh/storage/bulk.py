@@ -7,7 +7,6 @@ from a staged CSV relation on DuckDB, and the driver's batched executemany on Sn
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import tempfile
@@ -31,14 +30,13 @@ def insert_rows(conn: Connection, table: sa.TableClause, columns: Sequence[str],
 
 
 def _csv(rows: Sequence[Sequence[Any]]) -> str:
-    """CSV where an unquoted empty field is NULL (the csv module writes None as an empty field). The
-    writers never produce empty strings (names and metric values are never empty), so NULL and '' cannot
-    be confused. One `writerows` call: rendering is most of the writer's own cost (benchmarks/writes.py)."""
-    if any("" in row for row in rows):
-        raise ValueError("bulk rows must not contain empty strings (they would read back as NULL)")
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
+    """CSV where every value is quoted and NULL is the one unquoted empty field, so any text (empty,
+    or holding quotes, commas, CR or LF) reads back exactly and is never confused with NULL."""
+    return "".join(",".join(_csv_field(value) for value in row) + "\n" for row in rows)
+
+
+def _csv_field(value: Any) -> str:
+    return "" if value is None else '"' + str(value).replace('"', '""') + '"'
 
 
 def _column_list(conn: Connection, columns: Sequence[str]) -> str:
@@ -52,6 +50,8 @@ def _copy_postgres(conn: Connection, table: sa.TableClause, columns: Sequence[st
     cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.copy_expert(statement, io.StringIO(_csv(rows)))
+    except conn.dialect.dbapi.Error as exc:  # the raw cursor bypasses SQLAlchemy's wrapping: wrap like it would
+        raise sa.exc.DBAPIError.instance(statement, None, exc, conn.dialect.dbapi.Error) from exc
     finally:
         cursor.close()
 
@@ -64,12 +64,14 @@ def _staged_duckdb(conn: Connection, table: sa.TableClause, columns: Sequence[st
         target = conn.dialect.identifier_preparer.format_table(table)
         column_list = _column_list(conn, columns)
         # `target` and `column_list` are quoted by the dialect's identifier preparer, the staged
-        # file's path is bound; every staged column is read as text and cast by the INSERT.
+        # file's path is bound; every staged column is read as text and cast by the INSERT. The CSV
+        # dialect is given in full: sniffing misreads a quoted CR as a line end.
         types = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(columns))) + "}"
         names = ", ".join(f"c{i}" for i in range(len(columns)))
         conn.exec_driver_sql(
             f"INSERT INTO {target} ({column_list}) SELECT {names} FROM read_csv(?, header = false, "
-            f"columns = {types}, quote = '\"', escape = '\"', allow_quoted_nulls = false)",
+            f"columns = {types}, quote = '\"', escape = '\"', allow_quoted_nulls = false, delim = ',', "
+            "new_line = '\\n', auto_detect = false)",
             (path,),
         )
     finally:

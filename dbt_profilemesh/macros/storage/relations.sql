@@ -28,9 +28,26 @@
   {%- if key not in names -%}
     {%- do exceptions.raise_compiler_error("ProfileMesh: unknown storage table key '" ~ key ~ "'") -%}
   {%- endif -%}
+  {%- do profilemesh.check_storage_name(profilemesh.storage_schema(), 'profilemesh_schema') -%}
+  {%- do profilemesh.check_storage_name(names[key], 'profilemesh_' ~ key ~ '_table') -%}
   {%- do return(api.Relation.create(
       database=profilemesh.storage_database(),
       schema=profilemesh.storage_schema(),
       identifier=names[key],
       type='table')) -%}
+{% endmacro %}
+
+{#- dbt puts relation names between quotes without escaping a quote inside them (its adapter macros
+    do the same inside string literals), so a quote character in a storage name could end the
+    identifier early and run the rest as SQL. The CLI refuses such names in the config
+    (profilemesh/names.py); this refuses them when a dbt project sets the vars directly. -#}
+{% macro check_storage_name(name, var_name) %}
+  {%- if name is none or (name | string) == '' -%}
+    {%- do exceptions.raise_compiler_error('ProfileMesh: var ' ~ var_name ~ ' must not be empty') -%}
+  {%- endif -%}
+  {%- for ch in (name | string) -%}
+    {%- if ch in ['"', "'"] or ch | string < ' ' or ch == '\x7f' -%}
+      {%- do exceptions.raise_compiler_error('ProfileMesh: var ' ~ var_name ~ ' must not contain quote or control characters') -%}
+    {%- endif -%}
+  {%- endfor -%}
 {% endmacro %}

@@ -1,0 +1,117 @@
+"""Property-based tests (hypothesis) for identifier and value handling on DuckDB and PostgreSQL.
+
+Any string a warehouse accepts as a schema, table or column name (no NUL; PostgreSQL's 63-byte limit)
+and any string used as the config's environment round-trips: the table is reflected and profiled
+through ProfileMesh's own code path, and the stored run names exactly that schema, table, columns
+and environment. Meanwhile a canary table that an injected statement would drop is still there.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from conftest import Store, apply_storage_only
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from profilemesh.config import load_config
+from profilemesh.connection import create_engine
+from profilemesh.profiling.runner import profile
+
+PG_MAX_BYTES = 63
+SOURCE_SCHEMA = "src"
+INJECTIONS = (
+    "'; DROP TABLE canary; --",
+    '"; DROP TABLE canary; --',
+    "x */ DROP TABLE canary; /*",
+    "t[1]",
+    "select",
+)
+
+
+def names(dialect: str) -> st.SearchStrategy[str]:
+    text = st.text(
+        st.characters(codec="utf-8", exclude_characters="\x00", exclude_categories=("Cs",)), min_size=1, max_size=24
+    )
+    if dialect == "postgres":
+        text = text.filter(lambda s: len(s.encode("utf-8")) <= PG_MAX_BYTES)
+    return st.one_of(text, st.sampled_from(INJECTIONS))
+
+
+def columns(dialect: str) -> st.SearchStrategy[list[str]]:
+    # DuckDB names are case-insensitive even when quoted, so columns must differ in more than case.
+    return st.lists(names(dialect), min_size=1, max_size=3, unique_by=lambda s: s.lower())
+
+
+def environments() -> st.SearchStrategy[str]:
+    # `${NAME}` in a config value is an environment reference by design, so values holding `${` are left out.
+    text = st.text(st.characters(codec="utf-8", exclude_characters="\x00", exclude_categories=("Cs",)), min_size=1)
+    return text.filter(lambda s: "${" not in s)
+
+
+def _prepare(store: Store) -> None:
+    apply_storage_only(store.target)
+    store.sql("CREATE TABLE canary (i integer)")
+    store.sql(f"CREATE SCHEMA {SOURCE_SCHEMA}")
+
+
+def _round_trip(store: Store, table: str, cols: list[str], environment: str) -> None:
+    engine = create_engine(store.target.connection)
+    metadata = sa.MetaData()
+    source = sa.Table(table, metadata, *(sa.Column(c, sa.Integer) for c in cols), schema=SOURCE_SCHEMA)
+    try:
+        with engine.begin() as conn:
+            source.create(conn)
+            conn.execute(source.insert(), [{c: i for i, c in enumerate(cols)}])
+    finally:
+        engine.dispose()
+    try:
+        data = yaml.safe_load(store.config_path.read_text())
+        data["environment"] = environment
+        data["profiling"] = {"tables": [{"schema": SOURCE_SCHEMA, "table": table}]}
+        path = store.config_path.with_name("property.yml")
+        path.write_text(yaml.safe_dump(data))
+        config = load_config(path)
+        report = profile(config)
+        assert [(t.schema, t.table, t.status) for t in report.tables] == [(SOURCE_SCHEMA, table, "completed")]
+        ph = store.ph
+        runs = store.sql(
+            f"SELECT schema_name, dataset_name, environment FROM {store.qualified('profilemesh_runs')} "
+            f"WHERE run_id = {ph}",
+            [report.run_id],
+        )
+        assert runs == [(SOURCE_SCHEMA, table, environment)]
+        stored = store.sql(
+            f"SELECT DISTINCT column_name FROM {store.qualified('profilemesh_results')} WHERE run_id = {ph}",
+            [report.run_id],
+        )
+        assert sorted(r[0] for r in stored) == sorted(cols)
+        assert store.sql("SELECT count(*) FROM canary") == [(0,)]
+    finally:
+        engine = create_engine(store.target.connection)
+        try:
+            with engine.begin() as conn:
+                source.drop(conn)
+        finally:
+            engine.dispose()
+
+
+PROPERTY_SETTINGS = settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], derandomize=False
+)
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_any_table_column_name_and_environment_round_trip(dialect: str, request: pytest.FixtureRequest) -> None:
+    store: Store = request.getfixturevalue("duck_store" if dialect == "duckdb" else "pg_store")
+    _prepare(store)
+
+    @PROPERTY_SETTINGS
+    @given(table=names(dialect), cols=columns(dialect), environment=environments())
+    @example(table='t"; DROP TABLE canary; --', cols=["'; DROP TABLE canary; --", "order", "1st"], environment="e';--")
+    @example(table="ü" * 31 + "x", cols=["MixedCase", "/* c", "é" * 10], environment="prod")
+    def check(table: str, cols: list[str], environment: str) -> None:
+        _round_trip(store, table, cols, environment)
+
+    check()
