@@ -109,8 +109,8 @@
       ~ ' select ' ~ d_table ~ ', count(*) from doomed d join ' ~ events ~ ' e on e.' ~ c.run_id ~ ' = d.' ~ c.run_id
       ~ ' and e.' ~ c.table_name ~ ' = d.' ~ c.dataset_name ~ ' group by ' ~ d_table).rows) -%}
   {%- do profilemesh.retention_add_counts(counts, 'events', run_query(doomed
-      ~ ' select e.' ~ c.schema_name ~ ', e.' ~ c.table_name ~ ', count(*) from ' ~ events ~ ' e where '
-      ~ profilemesh.retention_unattached_events_where(policy) ~ ' group by e.' ~ c.schema_name ~ ', e.' ~ c.table_name).rows) -%}
+      ~ ' select e.' ~ c.schema_name ~ ', e.' ~ c.table_name ~ ', count(*) from '
+      ~ profilemesh.retention_unattached_events_from(policy) ~ ' group by e.' ~ c.schema_name ~ ', e.' ~ c.table_name).rows) -%}
   {%- do return(counts) -%}
 {% endmacro %}
 
@@ -166,8 +166,7 @@
   {%- if kind == 'runs' -%}
     {%- set sql = doomed ~ ' select count(*) from doomed d' -%}
   {%- elif kind == 'unattached_events' -%}
-    {%- set sql = doomed ~ ' select count(*) from ' ~ profilemesh.storage_relation('events') ~ ' e where '
-        ~ profilemesh.retention_unattached_events_where(policy) -%}
+    {%- set sql = doomed ~ ' select count(*) from ' ~ profilemesh.retention_unattached_events_from(policy) -%}
   {%- else -%}
     {%- set sql = 'select count(*) from ' ~ profilemesh.storage_relation('results') ~ ' x where '
         ~ profilemesh.retention_unattached_results_where(policy) -%}
@@ -215,8 +214,7 @@
     {%- do profilemesh.retention_commit(ctx) -%}
   {%- elif kind == 'unattached_events' -%}
     {%- set picked = run_query(doomed ~ ' select e.' ~ c.event_id ~ ', e.' ~ c.schema_name ~ ', e.' ~ c.table_name
-        ~ ' from ' ~ events ~ ' e where ' ~ profilemesh.retention_unattached_events_where(policy)
-        ~ ' order by e.' ~ c.timestamp ~ ', e.' ~ c.event_id ~ limit) -%}
+        ~ ' from ' ~ profilemesh.retention_unattached_events_from(policy) ~ ' order by e.' ~ c.timestamp ~ ', e.' ~ c.event_id ~ limit) -%}
     {%- if not picked.rows -%}{%- do return(0) -%}{%- endif -%}
     {%- do profilemesh.retention_delete_ids(ctx, events, c.event_id, picked.rows, 'events', counts) -%}
   {%- else -%}
