@@ -174,6 +174,49 @@ def repair(ctx: click.Context, config_path: str | None, rollback: bool, dry_run:
 
 @migrate.command()
 @CONFIG
+@click.option(
+    "--if-stale", is_flag=True, help="Release only a stale lock (the default); with --force, end a stale holder only."
+)
+@click.option("--force", is_flag=True, help="Release a live lock too (PostgreSQL: end the holder's session).")
+@click.option(
+    "--stale-after",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="PostgreSQL: a holder idle this many seconds counts as stale.",
+)
+@FORMAT
+def unlock(config_path: str | None, if_stale: bool, force: bool, stale_after: float, fmt: str) -> int:
+    """Show who holds the migration lock and release it if it is stale (or with --force).
+
+    Exits 0 when released or when nothing was held, 1 when refused because the lock is live.
+    """
+    from profilemesh.migrate.lock import unlock as release
+
+    result = release(_target(config_path), force=force, if_stale=if_stale, stale_after=stale_after)
+    if fmt == "json":
+        click.echo(to_json(result.to_dict()))
+        return result.exit_code
+    h = result.holder
+    if h is not None:
+        rows: list[tuple[str, Any]] = [
+            ("lock", h.mechanism),
+            ("holder", h.holder),
+            ("host", h.host),
+            ("pid", h.pid),
+            ("backend pid", h.backend_pid),
+            ("since", h.since),
+            ("state", h.state),
+            ("expires at", h.expires_at),
+            ("stale", f"{'yes' if h.stale else 'no'} ({h.why})"),
+        ]
+        click.echo(fields([(k, v) for k, v in rows if v is not None]))
+    click.echo(result.message)
+    return result.exit_code
+
+
+@migrate.command()
+@CONFIG
 @FORMAT
 def history(config_path: str | None, fmt: str) -> int:
     """Every recorded attempt: applies, adoptions, repairs, failures."""

@@ -134,7 +134,10 @@ def lock_holder(target: StorageTarget) -> dict[str, Any] | None:
         "SELECT a.pid, a.application_name, a.backend_start, a.client_addr "
         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :lock_class AND l.objsubid = 2 "
-        "AND l.objid = hashtext(:lock_name)::oid"
+        # Advisory locks are per database: the same key in another database is another store.
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND l.objid = hashtext(:lock_name)::oid "
+        "ORDER BY l.mode = 'ExclusiveLock' DESC"  # a migration before the writers holding it shared
     )
     with connect(target) as conn:
         row = conn.execute(query, {"lock_class": PG_LOCK_CLASS, "lock_name": f"{target.schema}.{LEDGER_TABLE}"}).first()

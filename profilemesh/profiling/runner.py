@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from profilemesh import testhooks
 from profilemesh.config import Config, ConnectionConfig
 from profilemesh.connection import StorageTarget, create_engine, resolve_storage
 from profilemesh.errors import DatabaseError, UsageError
@@ -263,6 +264,7 @@ def _write_run(conn: Connection, target: StorageTarget, report: ProfileReport) -
                     outcome.profiled_at,
                 )
             )
+    require_writable(conn, target)  # in the writing transaction: no migration runs until it ends
     try:
         insert_rows(conn, storage_tables.runs(target), storage_tables.RUN_COLUMNS, run_rows)
         insert_rows(conn, storage_tables.results(target), storage_tables.RESULT_COLUMNS, result_rows)
@@ -277,6 +279,7 @@ def _write_run(conn: Connection, target: StorageTarget, report: ProfileReport) -
                     profiled_at=outcome.profiled_at,
                     row_count=outcome.row_count or 0,
                 )
+        testhooks.reached("profile:before_commit")
         conn.commit()
     except sa.exc.DBAPIError as exc:
         conn.rollback()

@@ -37,6 +37,7 @@
   {%- if not state.acquired -%}
     {%- set holder = run_query("SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
         ~ " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 20557 AND l.objsubid = 2"
+        ~ " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ~ " AND l.objid = " ~ profilemesh.advisory_lock_name() ~ "::oid") -%}
     {%- set who = 'another session' -%}
     {%- if holder.rows -%}{%- set who = 'pid ' ~ holder.rows[0][0] ~ ' (' ~ holder.rows[0][1] ~ ', since ' ~ holder.rows[0][2] ~ ')' -%}{%- endif -%}

@@ -1,0 +1,121 @@
+"""Writers and migrations: `profile` started while a migration holds the lock waits (PostgreSQL) or
+fails with one clear "store busy" line (DuckDB); a run is all or nothing, even when the writer is
+killed with SIGKILL between its inserts and its commit (test-only hook, profilemesh/testhooks.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import time
+from pathlib import Path
+
+import duckdb
+import yaml
+from conftest import Store, run_cli, spawn_cli, wait_for
+from conftest import apply_storage_only as apply
+
+from profilemesh.migrate.ledger import lock_holder, read_ledger
+from profilemesh.package import head_version
+from profilemesh.testhooks import CRASH_ENV, PAUSE_ENV
+
+WRITTEN = ("profilemesh_runs", "profilemesh_results", "profilemesh_table_state", "profilemesh_events")
+
+
+def profile_config(store: Store, tmp_path: Path) -> Path:
+    """A config whose source is a 500-row table (a separate file on DuckDB, schema src on PostgreSQL)."""
+    data = yaml.safe_load(store.config_path.read_text())
+    if store.kind == "duckdb":
+        source = tmp_path / "source.duckdb"
+        conn = duckdb.connect(str(source))
+        conn.execute("CREATE SCHEMA src")
+        conn.execute(
+            "CREATE TABLE src.t AS SELECT range AS id, range * 1.5 AS amount, 'x' || range AS name FROM range(500)"
+        )
+        conn.close()
+        data["source"] = {"type": "duckdb", "filepath": str(source), "schema": "src"}
+    else:
+        store.sql("CREATE SCHEMA src")
+        store.sql(
+            "CREATE TABLE src.t AS SELECT g AS id, g * 1.5 AS amount, 'x' || g AS name FROM generate_series(0, 499) g"
+        )
+        data["source"] = dict(data["storage"]["connection"], schema="src")
+    data["profiling"] = {"tables": [{"schema": "src", "table": "t"}]}
+    path = tmp_path / "profile.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def contents(store: Store) -> dict[str, tuple[int, str]]:
+    """Per written table: row count and a hash of every row."""
+    found = {}
+    for table in WRITTEN:
+        rows = store.sql(f"SELECT * FROM {store.qualified(table)}")
+        text = "\n".join(sorted(repr(tuple(str(v) for v in row)) for row in rows))
+        found[table] = (len(rows), hashlib.sha256(text.encode()).hexdigest())
+    return found
+
+
+def test_profile_killed_before_commit_leaves_no_partial_run(store: Store, tmp_path: Path) -> None:
+    apply(store.target)
+    config = str(profile_config(store, tmp_path))
+    assert run_cli("profile", "-c", config).exit_code == 0  # one complete run already stored
+    before = contents(store)
+    assert before["profilemesh_runs"][0] == 1 and before["profilemesh_results"][0] > 10
+
+    writer = spawn_cli("profile", "-c", config, env={CRASH_ENV: "profile:before_commit"})
+    _, stderr = writer.communicate(timeout=120)
+    assert writer.returncode == -signal.SIGKILL, stderr  # killed after its inserts, before its commit
+
+    assert contents(store) == before  # not one row of the killed run
+    if store.kind == "postgres":
+        assert lock_holder(store.target) is None  # its session (and shared lock) ended with it
+    again = run_cli("profile", "-c", config)
+    assert again.exit_code == 0, again.stderr
+    after = contents(store)
+    assert after["profilemesh_runs"][0] == 2
+    assert after["profilemesh_results"][0] == 2 * before["profilemesh_results"][0]
+
+
+def _migration_paused_at_first_step(store: Store, seconds: float):
+    """`migrate apply` from version 1, sleeping `seconds` inside migration 2 while it holds the lock."""
+    apply(store.target, target_version=1)
+    return spawn_cli(
+        "migrate", "apply", "-c", str(store.config_path), "--lock-timeout", "60", env={PAUSE_ENV: f"step:2:1:{seconds}"}
+    )
+
+
+def test_profile_waits_for_a_migration_in_progress_on_postgres(pg_store: Store, tmp_path: Path) -> None:
+    config = str(profile_config(pg_store, tmp_path))
+    migration = _migration_paused_at_first_step(pg_store, 6)
+    assert wait_for(lambda: read_ledger(pg_store.target).unresolved, timeout=60)  # its attempt has started
+    assert lock_holder(pg_store.target)["application"].startswith("profilemesh migrate")  # and holds the lock
+
+    started = time.monotonic()
+    writer = run_cli("profile", "-c", config)
+    waited = time.monotonic() - started
+    assert migration.wait(timeout=120) == 0, migration.communicate()[1]
+    # The writer waited for the migration, then wrote to the store the migration left (at head).
+    assert writer.exit_code == 0, writer.stderr
+    assert waited >= 2
+    assert read_ledger(pg_store.target).current_version == head_version()
+    assert pg_store.sql(f"SELECT count(*) FROM {pg_store.qualified('profilemesh_runs')}") == [(1,)]
+
+
+def test_profile_fails_clearly_while_a_migration_holds_the_duckdb_file(duck_store: Store, tmp_path: Path) -> None:
+    config = str(profile_config(duck_store, tmp_path))
+    migration = _migration_paused_at_first_step(duck_store, 6)
+
+    def held() -> bool:
+        try:
+            duckdb.connect(duck_store.target.connection.filepath, read_only=True).close()
+        except duckdb.Error as exc:
+            return "lock" in str(exc)
+        return False
+
+    assert wait_for(held, timeout=60, interval=0.2)
+    writer = run_cli("profile", "-c", config)
+    assert writer.exit_code == 3
+    assert writer.stderr.startswith("error: store busy:") and writer.stderr.count("\n") == 1, writer.stderr
+    assert migration.wait(timeout=120) == 0, migration.communicate()[1]
+    assert run_cli("profile", "-c", config).exit_code == 0  # after the migration: writes normally
+    assert duck_store.sql(f"SELECT count(*) FROM {duck_store.qualified('profilemesh_runs')}") == [(1,)]
