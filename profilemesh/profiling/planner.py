@@ -27,8 +27,9 @@ EXACT_DISTINCT_SHAPE = {"postgresql": "union_all", "duckdb": "union_all", "snowf
 # Branches of that statement: None is one per column; PostgreSQL gets one per process of its default
 # parallel plan (max_parallel_workers_per_gather = 2, plus the leader), each reading the table once.
 DISTINCT_BRANCHES: dict[str, int | None] = {"postgresql": 3, "duckdb": None}
-# PostgreSQL `hll` precision: 2^17 registers (the extension's maximum), measured within 2% of exact.
-HLL_LOG2M = 17
+# PostgreSQL `hll_add_agg` parameters: 2^17 registers (log2m, the extension's maximum) of 5 bits, dense from
+# the start (no explicit or sparse phase: measured 1.6x faster). 2^14 and 2^16 registers missed 2% of exact.
+HLL_PARAMETERS = (17, 5, 0, 0)
 
 
 @dataclass
@@ -96,7 +97,7 @@ def plan_table(
             # The distinct count of a boolean follows from its TRUE count and its count (execute.py).
             selects.append(sa.func.count(sa.case((col == sa.true(), 1))).label(column_label(index, "true_count")))
         elif distinct_wanted and approx:
-            selects.append(_approx_distinct(col, dialect_name).label(column_label(index, "distinct_count")))
+            selects.append(_approx_distinct(col, column, dialect_name).label(column_label(index, "distinct_count")))
         elif distinct_wanted and shape == "inline":
             selects.append(sa.func.count(col.distinct()).label(column_label(index, "distinct_count")))
         elif distinct_wanted:
@@ -167,9 +168,16 @@ def _distinct_operand(col: sa.ColumnElement, column: ProfiledColumn, dialect_nam
     return col
 
 
-def _approx_distinct(col: sa.ColumnElement, dialect_name: str) -> sa.ColumnElement:
+def _approx_distinct(col: sa.ColumnElement, column: ProfiledColumn, dialect_name: str) -> sa.ColumnElement:
     if dialect_name == "postgresql":
-        return sa.func.hll_cardinality(sa.func.hll_add_agg(sa.func.hll_hash_any(col), HLL_LOG2M))
+        # The typed hash functions are faster than hll_hash_any's dispatch; each column always gets the same one.
+        if isinstance(column.type, sa.Integer):
+            hashed = sa.func.hll_hash_bigint(col)
+        elif isinstance(column.type, sa.String):
+            hashed = sa.func.hll_hash_text(col)
+        else:
+            hashed = sa.func.hll_hash_any(col)
+        return sa.func.hll_cardinality(sa.func.hll_add_agg(hashed, *HLL_PARAMETERS))
     return sa.func.approx_count_distinct(col)
 
 
