@@ -72,11 +72,21 @@ def resolve_storage(config: Config) -> StorageTarget:
     else:
         assert storage.connection is not None
         connection = storage.connection
-    schema_key = "storage.dbt_profile" if storage.dbt_profile is not None else "storage.connection.schema"
-    names = {schema_key: connection.schema or ""}
-    names.update({f"storage.{key.removeprefix('profilemesh_')}": name for key, name in storage.table_vars().items()})
-    check_storage_names(config.path, connection.type, names)
+    check_storage_names(config.path, connection.type, _storage_names(storage, connection))
     return StorageTarget(connection=connection, storage=storage, environment=config.environment)
+
+
+def _storage_names(storage: StorageConfig, connection: ConnectionConfig) -> dict[str, str]:
+    """Config key -> every name dbt renders for the store: schema, tables, and the database (on DuckDB
+    the catalog is named after the file)."""
+    prefix = "storage.dbt_profile" if storage.dbt_profile is not None else "storage.connection"
+    names = {f"{prefix}.schema": connection.schema or ""}
+    if connection.type == "duckdb" and connection.filepath and connection.filepath != ":memory:":
+        names[f"{prefix}.filepath"] = Path(connection.filepath).stem
+    elif connection.database:
+        names[f"{prefix}.database"] = connection.database
+    names.update({f"storage.{key.removeprefix('profilemesh_')}": name for key, name in storage.table_vars().items()})
+    return names
 
 
 def sqlalchemy_url(conn: ConnectionConfig) -> URL:

@@ -112,6 +112,8 @@ def test_hostile_names_round_trip_and_never_execute(store: Store) -> None:
         ("duckdb", "schema", "x" * 256, "the limit is 255"),
         ("snowflake", "runs_table", "runs;x", "must be a plain identifier on Snowflake"),
         ("snowflake", "schema", "1abc", "must be a plain identifier on Snowflake"),
+        ("duckdb", "filepath", "it's.duckdb", 'must not contain "\'"'),  # DuckDB names the catalog after the file
+        ("postgres", "database", 'd"b', "must not contain '\"'"),
     ],
 )
 def test_unsafe_storage_names_are_refused_naming_the_key(
@@ -123,9 +125,9 @@ def test_unsafe_storage_names_are_refused_naming_the_key(
         "snowflake": {"type": "snowflake", "account": "a", "database": "d", "username": "u"},
     }[dialect]
     data = {"storage": {"connection": dict(connection)}}
-    if key == "schema":
-        data["storage"]["connection"]["schema"] = name
-        full_key = "storage.connection.schema"
+    if key in ("schema", "filepath", "database"):
+        data["storage"]["connection"][key] = name
+        full_key = f"storage.connection.{key}"
     else:
         data["storage"][key] = name
         full_key = f"storage.{key}"
