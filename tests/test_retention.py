@@ -393,13 +393,17 @@ def test_a_migration_started_during_retention_waits_for_it(store: Store) -> None
     policy = ("--keep-days", str(KEEP_DAYS), "--keep-runs-per-table", str(KEEP_RUNS), "--batch-size", "2")
     process = spawn_cli(
         "retention", "apply", *policy, "-c", str(store.config_path),
-        env={"PROFILEMESH_TEST_PAUSE_AT": "retention:batch:1:5"},
+        env={"PROFILEMESH_TEST_PAUSE_AT": "retention:batch:1:10"},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         first = min(doomed_runs(data, KEEP_DAYS, KEEP_RUNS), key=lambda k: (_at(data, k), k[0], k[1]))
         while process.poll() is None and time.monotonic() < deadline and not _busy(store, first):
             time.sleep(0.2)
+        if store.kind == "postgres":  # producers keep writing: retention holds the lock key shared
+            drift = run_cli("drift", "-c", str(store.config_path))
+            assert drift.exit_code == 0, drift.stderr
+            assert process.poll() is None  # retention still holds the lock
         migrate = run_cli("migrate", "apply", "-c", str(store.config_path), "--lock-timeout", "1")
         assert migrate.exit_code == 3, migrate.stderr
         assert "store busy" in migrate.stderr
