@@ -7,8 +7,9 @@ no atexit, no rollback sent: what a power cut or the OOM killer does):
   inside the macro, so nothing after that step has been sent to the warehouse);
 - ``profile:before_commit``: after `profile` has inserted a run's rows, before it commits.
 
-PROFILEMESH_TEST_PAUSE_AT = ``step:<version>:<k>:<seconds>`` sleeps there instead (a slow step:
-used to test the Snowflake lease heartbeat and fencing).
+PROFILEMESH_TEST_PAUSE_AT = ``step:<version>:<k>:<seconds>`` (comma-separated, several points) sleeps
+there instead: a slow step, to hold the lock for a while (writers vs migrations, lease heartbeat
+and fencing).
 
 The crash suite (tests/test_crash_injection.py) runs every step of every migration this way.
 """
@@ -27,6 +28,7 @@ def reached(point: str) -> None:
     """Called at named points; does nothing unless a test asked for a crash or pause there."""
     if os.environ.get(CRASH_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)
-    pause = os.environ.get(PAUSE_ENV)
-    if pause and pause.rpartition(":")[0] == point:
-        time.sleep(float(pause.rpartition(":")[2]))
+    for pause in filter(None, os.environ.get(PAUSE_ENV, "").split(",")):
+        where, _, seconds = pause.strip().rpartition(":")
+        if where == point:
+            time.sleep(float(seconds))
