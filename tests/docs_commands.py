@@ -1,9 +1,19 @@
 """Every `profilemesh ...` command shown in README.md and docs/**/*.md, and how to check it against
 the real click tree. Used by tests/test_docs.py.
 
-Commands are taken from fenced blocks tagged as shell (bash, sh, shell, console) and from inline
-code spans. A fence in another language (other than `text`, for output) must not hold a line that
-starts with `profilemesh `: tag it bash (commands) or text (output), so no command escapes the check.
+Where commands are found:
+- shell blocks (bash, sh, shell, console, zsh), continuation lines joined, wherever the program
+  stands on the line (`15 3 * * *   profilemesh retention apply ...` in a crontab counts);
+- output blocks (text, untagged), line by line: `$ profilemesh ...` prompts, and `profilemesh ...`
+  quoted with backticks in a message (a mention);
+- any other block (Python, YAML ...), line by line: a command inside a string;
+- inline code spans in the prose.
+`profilemesh` counts as the program only when a real top-level command follows it (global options
+aside), so `dbt run -s profilemesh` or a version string is not taken for one.
+
+A command is *complete* when it is shown to be run (shell blocks, `$` prompts, code examples); a
+*mention* (prose, output text: "run `profilemesh retention apply` with the same options") may leave
+out required options, but nothing it does name may be unknown or invalid.
 
 Doc lines may be synopses: `[--opt VALUE]` (optional), `a|b` (alternatives), `...` (repeatable),
 and upper-case placeholders (`N`, `RUN_ID`, `FILE`). For parsing, brackets and `...` are dropped,
@@ -13,6 +23,7 @@ an unknown command, an unknown option or a value outside a choice fails the chec
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from dataclasses import dataclass
@@ -22,14 +33,15 @@ import click
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHELL_FENCES = {"bash", "sh", "shell", "console", "zsh"}
-OUTPUT_FENCES = {"text"}
+OUTPUT_FENCES = {"text", ""}
 GENERATED = {"docs/cli-reference.md"}  # --help output, checked for staleness on its own
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)")
 _INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 # Shell separators; a pipe only with spaces around it (`table|json` in a synopsis is not a pipe).
 _SEPARATORS = re.compile(r"\s*(?:&&|\|\||;)\s*|\s+\|\s+")
-_ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+# In a non-shell block: from the program to the end of the string, code span or line.
+_IN_TEXT = re.compile(r"(\$ )?((?:[^\s\"'`]*/)?profilemesh\s[^\"'`\n]*)")
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,7 @@ class DocCommand:
     line: int
     text: str  # as written, from `profilemesh` to the end of the command (comment dropped)
     argv: tuple[str, ...]  # the arguments after `profilemesh`, as written (synopsis marks kept)
+    complete: bool = True  # shown to be run; False for a mention in prose or output
 
     @property
     def where(self) -> str:
@@ -53,11 +66,17 @@ def doc_files() -> list[Path]:
     return [f for f in files if f.relative_to(REPO_ROOT).as_posix() not in GENERATED]
 
 
-def extract(path: Path) -> tuple[list[DocCommand], list[str]]:
-    """The commands in one file, and the problems found (commands in untagged fences)."""
+@functools.cache
+def top_level_commands() -> frozenset[str]:
+    from profilemesh.cli.main import cli
+
+    return frozenset(cli.commands)
+
+
+def extract(path: Path) -> list[DocCommand]:
+    """The commands shown in one file."""
     name = path.relative_to(REPO_ROOT).as_posix()
     commands: list[DocCommand] = []
-    problems: list[str] = []
     fence: str | None = None
     language = ""
     pending: list[tuple[int, str]] = []  # a shell line and its continuation lines
@@ -66,7 +85,7 @@ def extract(path: Path) -> tuple[list[DocCommand], list[str]]:
         if pending:
             number = pending[0][0]
             joined = " ".join(text.rstrip("\\").strip() for _, text in pending)
-            commands.extend(_commands_in(name, number, joined))
+            commands.extend(_commands_in(name, number, joined, complete=True))
             pending.clear()
 
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -80,21 +99,29 @@ def extract(path: Path) -> tuple[list[DocCommand], list[str]]:
             continue
         if fence is None:
             for span in _INLINE.findall(line):
-                commands.extend(_commands_in(name, number, span))
-            continue
-        if language in SHELL_FENCES:
+                commands.extend(_commands_in(name, number, span, complete=False))
+        elif language in SHELL_FENCES:
             continuation = pending and (line.startswith((" ", "\t")) or pending[-1][1].rstrip().endswith("\\"))
             if not continuation:
                 flush()
             if line.strip() and (continuation or not line.lstrip().startswith("#")):
                 pending.append((number, line))
-        elif language not in OUTPUT_FENCES and re.match(r"^\s*(\$ )?profilemesh\s", line):
-            problems.append(f"{name}:{number}: a command in a ```{language or '(untagged)'} fence: tag it bash or text")
+        elif language in OUTPUT_FENCES:
+            # Output: a `$ profilemesh ...` prompt is a command; a quoted `profilemesh ...` in a
+            # message a mention. Other text (an application name in an error) is no command.
+            for prompt, text in _IN_TEXT.findall(line):
+                if prompt:
+                    commands.extend(_commands_in(name, number, text, complete=True))
+            for span in _INLINE.findall(line):
+                commands.extend(_commands_in(name, number, span, complete=False))
+        else:  # a code example (Python, YAML ...): a command inside a string
+            for _, text in _IN_TEXT.findall(line):
+                commands.extend(_commands_in(name, number, text, complete=True))
     flush()
-    return commands, problems
+    return commands
 
 
-def _commands_in(name: str, number: int, text: str) -> list[DocCommand]:
+def _commands_in(name: str, number: int, text: str, *, complete: bool) -> list[DocCommand]:
     text = _strip_comment(text)
     found = []
     for segment in _SEPARATORS.split(text):
@@ -102,16 +129,19 @@ def _commands_in(name: str, number: int, text: str) -> list[DocCommand]:
             tokens = shlex.split(segment)
         except ValueError:
             continue
-        if tokens and tokens[0] == "$":
-            tokens = tokens[1:]
-        while tokens and _ENV_ASSIGNMENT.match(tokens[0]):
-            tokens = tokens[1:]
-        is_program = tokens and (tokens[0] == "profilemesh" or tokens[0].endswith("/profilemesh"))
-        # `profilemesh 0.1.0` (a version string in a table) is not a command: a word or an option follows.
-        if is_program and len(tokens) >= 2 and re.match(r"^[a-z-]", tokens[1]):
-            shown = "profilemesh " + " ".join(tokens[1:])
-            found.append(DocCommand(name, number, shown, tuple(tokens[1:])))
+        for index, token in enumerate(tokens):
+            if token == "profilemesh" or token.endswith("/profilemesh"):
+                argv = tuple(tokens[index + 1 :])
+                if _names_a_command(argv):
+                    found.append(DocCommand(name, number, " ".join(("profilemesh", *argv)), argv, complete))
+                break
     return found
+
+
+def _names_a_command(argv: tuple[str, ...]) -> bool:
+    """Global options, then a real top-level command: `dbt run -s profilemesh --vars ...` is no command."""
+    words = [a for a in argv if not a.startswith("-")]
+    return bool(words) and words[0] in top_level_commands()
 
 
 def _strip_comment(text: str) -> str:
@@ -128,14 +158,8 @@ def _strip_comment(text: str) -> str:
     return text
 
 
-def all_commands() -> tuple[list[DocCommand], list[str]]:
-    commands: list[DocCommand] = []
-    problems: list[str] = []
-    for path in doc_files():
-        found, issues = extract(path)
-        commands.extend(found)
-        problems.extend(issues)
-    return commands, problems
+def all_commands() -> list[DocCommand]:
+    return [command for path in doc_files() for command in extract(path)]
 
 
 def synopsis_argv(argv: tuple[str, ...]) -> list[str]:
@@ -151,14 +175,17 @@ def synopsis_argv(argv: tuple[str, ...]) -> list[str]:
     return out
 
 
-def check(argv: list[str]) -> str | None:
-    """None when argv parses against the real click tree (no callback runs), else the error."""
+def check(argv: list[str], *, partial_ok: bool = False) -> str | None:
+    """None when argv parses against the real click tree (no callback runs), else the error.
+    partial_ok: a missing required option is not an error (a mention, not a command to run)."""
     from profilemesh.cli.main import cli
 
-    return _check(cli, "profilemesh", argv, None)
+    return _check(cli, "profilemesh", argv, None, partial_ok)
 
 
-def _check(command: click.Command, name: str, argv: list[str], parent: click.Context | None) -> str | None:
+def _check(
+    command: click.Command, name: str, argv: list[str], parent: click.Context | None, partial_ok: bool
+) -> str | None:
     argv = _fill_placeholders(command, argv)
     if isinstance(command, click.Group) and parent is not None and not argv:
         return None  # a group alone, as prose mentions it ("`profilemesh query` reads ...")
@@ -166,6 +193,8 @@ def _check(command: click.Command, name: str, argv: list[str], parent: click.Con
         ctx = command.make_context(name, list(argv), parent=parent, resilient_parsing=False)
     except click.exceptions.Exit:
         return None  # --help, --version
+    except click.MissingParameter as exc:
+        return None if partial_ok else f"{exc.format_message()} (in `{name}`)"
     except click.ClickException as exc:
         return f"{exc.format_message()} (in `{name}`)"
     if isinstance(command, click.Group):
@@ -177,7 +206,7 @@ def _check(command: click.Command, name: str, argv: list[str], parent: click.Con
         except click.ClickException as exc:
             return f"{exc.format_message()} (in `{name}`)"
         assert sub is not None and sub_name is not None
-        return _check(sub, sub_name, sub_args, ctx)
+        return _check(sub, sub_name, sub_args, ctx, partial_ok)
     return None
 
 
