@@ -4,38 +4,60 @@ from __future__ import annotations
 
 from conftest import Store, spawn_cli
 
+from profilemesh.migrate import validate
 from profilemesh.migrate.ledger import read_ledger
 from profilemesh.package import head_version
 
 HEAD = head_version()
 
 
-def _run_together(store: Store, count: int, lock_timeout: str) -> list[tuple[int, str]]:
+def _run_together(store: Store, count: int, lock_timeout: str) -> list[tuple[int, str, str]]:
+    """`count` CLI processes started at once; (exit code, stdout, stderr) of each."""
     processes = [
         spawn_cli("migrate", "apply", "-c", str(store.config_path), "--lock-timeout", lock_timeout)
         for _ in range(count)
     ]
-    return [(p.wait(timeout=240), p.communicate()[1]) for p in processes]
+    return [(p.wait(timeout=600), *p.communicate()) for p in processes]
 
 
-def _assert_each_version_applied_once(store: Store) -> None:
+def _assert_each_version_applied_once(store: Store, outcomes: list[tuple[int, str, str]] | None = None) -> None:
     attempts = read_ledger(store.target).attempts
-    assert sorted(a["version"] for a in attempts) == list(range(1, HEAD + 1)), attempts
-    assert all(a["status"] == "succeeded" for a in attempts)
-    assert len({a["applied_by"] for a in attempts}) >= 1
+    assert [(a["attempt_id"], a["version"]) for a in attempts] == [(v, v) for v in range(1, HEAD + 1)], attempts
+    assert all(a["status"] == "succeeded" and a["checksum"].startswith("pm1:") for a in attempts)
+    if outcomes is not None:
+        # Exactly one process applied each version; every other one found nothing to do.
+        for version in range(1, HEAD + 1):
+            appliers = [out for _, out, _ in outcomes if f"applied version {version}:" in out]
+            assert len(appliers) == 1, outcomes
+        assert all(f"storage is at version {HEAD} (head {HEAD})" in out for code, out, _ in outcomes if code == 0)
 
 
-def test_concurrent_applies_on_postgres_apply_each_migration_once(pg_store: Store) -> None:
-    outcomes = _run_together(pg_store, 4, "120")
-    assert [code for code, _ in outcomes] == [0] * 4, outcomes
-    _assert_each_version_applied_once(pg_store)
+def test_sixteen_concurrent_applies_on_postgres_apply_each_migration_once(pg_store: Store) -> None:
+    outcomes = _run_together(pg_store, 16, "300")
+    assert [code for code, _, _ in outcomes] == [0] * 16, [err for _, _, err in outcomes]
+    _assert_each_version_applied_once(pg_store, outcomes)
+    assert validate(pg_store.target).problems == []
 
 
 def test_concurrent_applies_on_duckdb_wait_for_the_file_or_report_busy(duck_store: Store) -> None:
     outcomes = _run_together(duck_store, 3, "120")
     # The file lock serialises them: the first applies, the others wait and find nothing to do.
-    assert [code for code, _ in outcomes] == [0] * 3, outcomes
-    _assert_each_version_applied_once(duck_store)
+    assert [code for code, _, _ in outcomes] == [0] * 3, outcomes
+    _assert_each_version_applied_once(duck_store, outcomes)
+    assert validate(duck_store.target).problems == []  # the file is intact
+
+
+def test_concurrent_applies_on_duckdb_with_a_short_timeout_apply_once_or_fail_busy(duck_store: Store) -> None:
+    outcomes = _run_together(duck_store, 3, "0.5")
+    for code, _, stderr in outcomes:
+        assert code == 0 or (code == 3 and stderr.startswith("error: store busy:") and "waited 0.5 s" in stderr), (
+            outcomes
+        )
+    assert 0 in [code for code, _, _ in outcomes]
+    assert sum("applied version 1:" in out for _, out, _ in outcomes) == 1
+    attempts = read_ledger(duck_store.target).attempts
+    assert [(a["version"], a["status"]) for a in attempts] == [(v, "succeeded") for v in range(1, HEAD + 1)]
+    assert validate(duck_store.target).problems == []
 
 
 def test_duckdb_busy_file_fails_within_the_lock_timeout(duck_store: Store) -> None:
