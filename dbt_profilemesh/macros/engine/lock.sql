@@ -16,7 +16,9 @@
 
 {#- PostgreSQL: a session advisory lock keyed on the ledger's location, so two stores in one database
     do not block each other. It is released with the session, so a killed holder never leaves it stuck.
-    Polled with pg_try_advisory_lock for a bounded wait that ends in a clear "store busy". -#}
+    Polled with pg_try_advisory_lock for a bounded wait that ends in a clear "store busy".
+    ctx.lock_shared takes the key shared instead (retention: a writer that must not overlap a
+    migration, while producers, which take it shared too, go on); then only an exclusive holder blocks. -#}
 {% macro advisory_lock_name() %}
   {%- set relation = profilemesh.storage_relation('schema_version') -%}
   {%- do return('hashtext(' ~ profilemesh.sql_literal(relation.schema ~ '.' ~ relation.identifier) ~ ')') -%}
@@ -31,13 +33,14 @@
   {%- set tries = ((lock_timeout | float) / interval) | round(0, 'ceil') | int + 1 -%}
   {%- for attempt in range(tries) if not state.acquired -%}
     {%- if attempt > 0 -%}{%- do run_query('SELECT pg_sleep(' ~ interval ~ ')') -%}{%- endif -%}
-    {%- set result = run_query('SELECT pg_try_advisory_lock(' ~ profilemesh.advisory_lock_key() ~ ')') -%}
+    {%- set result = run_query('SELECT pg_try_advisory_lock' ~ profilemesh.advisory_lock_suffix(ctx) ~ '(' ~ profilemesh.advisory_lock_key() ~ ')') -%}
     {%- if result.rows[0][0] -%}{%- do state.update({'acquired': true}) -%}{%- endif -%}
   {%- endfor -%}
   {%- if not state.acquired -%}
     {%- set holder = run_query("SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
         ~ " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 20557 AND l.objsubid = 2"
         ~ " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ~ (" AND l.mode = 'ExclusiveLock'" if ctx.get('lock_shared') else '')
         ~ " AND l.objid = " ~ profilemesh.advisory_lock_name() ~ "::oid") -%}
     {%- set who = 'another session' -%}
     {%- if holder.rows -%}{%- set who = 'pid ' ~ holder.rows[0][0] ~ ' (' ~ holder.rows[0][1] ~ ', since ' ~ holder.rows[0][2] ~ ')' -%}{%- endif -%}
@@ -46,8 +49,10 @@
 {% endmacro %}
 
 {% macro postgres__release_migration_lock(ctx) %}
-  {%- do run_query('SELECT pg_advisory_unlock(' ~ profilemesh.advisory_lock_key() ~ ')') -%}
+  {%- do run_query('SELECT pg_advisory_unlock' ~ profilemesh.advisory_lock_suffix(ctx) ~ '(' ~ profilemesh.advisory_lock_key() ~ ')') -%}
 {% endmacro %}
+
+{% macro advisory_lock_suffix(ctx) %}{{ return('_shared' if ctx.get('lock_shared') else '') }}{% endmacro %}
 
 {#- Snowflake has no advisory locks and does not enforce primary keys: the lock is a lease row,
     taken by compare-and-set (an UPDATE that only matches a free or expired lease; DML on one table

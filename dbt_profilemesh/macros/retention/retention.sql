@@ -5,14 +5,19 @@
     With dry_run: false it deletes in batches of batch_size runs, each batch one transaction that
     deletes the runs' results and events first and then the runs, so a batch is all or nothing and
     an interruption leaves whole runs only; running it again finishes the work. A delete holds the
-    migration lock (shared on PostgreSQL, see retention_acquire_lock), so retention and migrations
+    migration lock (shared on PostgreSQL), so retention and migrations
     never overlap.
     The CLI (`profilemesh retention`) runs this same operation. -#}
 {% macro profilemesh_retention(keep_days=none, keep_runs_per_table=1, table=none, dry_run=true, batch_size=500,
                                lock_timeout=60, applied_by=none, profilemesh_version=none) %}
   {%- set policy = profilemesh.retention_policy(keep_days, keep_runs_per_table, table, batch_size) -%}
   {%- set ctx = profilemesh.engine_context(dry_run, applied_by, profilemesh_version) -%}
-  {%- if not dry_run -%}{%- do profilemesh.retention_acquire_lock(ctx, lock_timeout) -%}{%- endif -%}
+  {#- The lock a delete holds: PostgreSQL the migration's advisory key, shared (a migration waits for
+      retention and retention for a migration; producers, which take it shared too, go on writing);
+      DuckDB the file, held by this dbt process throughout; Snowflake the migration lease (it has no
+      shared mode), renewed before every batch. -#}
+  {%- do ctx.update({'operation_name': 'profilemesh retention', 'lock_shared': true}) -%}
+  {%- if not dry_run -%}{%- do profilemesh.acquire_migration_lock(ctx, lock_timeout) -%}{%- endif -%}
   {%- do profilemesh.retention_check_version(ctx) -%}
   {%- do profilemesh.retention_check_table(ctx, policy) -%}
 
@@ -22,7 +27,7 @@
   {%- else -%}
     {%- set counts = {} -%}
     {%- set batches = profilemesh.retention_delete(ctx, policy, counts) -%}
-    {%- do profilemesh.retention_release_lock(ctx) -%}
+    {%- do profilemesh.release_migration_lock(ctx) -%}
   {%- endif -%}
   {%- set tables = profilemesh.retention_table_rows(policy, counts, dry_run) -%}
 
@@ -247,43 +252,3 @@
     these do not depend on transactional DDL as the migration engine's begin/commit do. -#}
 {% macro retention_begin(ctx) %}{%- do adapter.dispatch('begin_transaction', 'profilemesh')() -%}{% endmacro %}
 {% macro retention_commit(ctx) %}{%- do adapter.dispatch('commit_transaction', 'profilemesh')() -%}{% endmacro %}
-
-{#- The lock a delete holds. Retention is a writer, and must never overlap a migration:
-    - PostgreSQL: the migration's advisory lock key, taken *shared* for the session. A migration (which
-      takes it exclusively) waits for retention, retention waits for a migration, and the producers
-      (which take it shared per transaction) keep writing while retention runs.
-    - DuckDB: the file, held by this dbt process for the whole operation.
-    - Snowflake: the migration lease (it has no shared mode), renewed before every batch. -#}
-{% macro retention_acquire_lock(ctx, lock_timeout) %}
-  {{- return(adapter.dispatch('retention_acquire_lock', 'profilemesh')(ctx, lock_timeout)) -}}
-{% endmacro %}
-{% macro default__retention_acquire_lock(ctx, lock_timeout) %}
-  {%- do profilemesh.acquire_migration_lock(ctx, lock_timeout) -%}
-{% endmacro %}
-{% macro postgres__retention_acquire_lock(ctx, lock_timeout) %}
-  {%- do run_query("SELECT set_config('application_name', " ~ profilemesh.sql_literal(('profilemesh retention ' ~ ctx.applied_by)[:63]) ~ ", false)") -%}
-  {%- set state = {'acquired': false} -%}
-  {%- set tries = ((lock_timeout | float) / 0.25) | round(0, 'ceil') | int + 1 -%}
-  {%- for attempt in range(tries) if not state.acquired -%}
-    {%- if attempt > 0 -%}{%- do run_query('SELECT pg_sleep(0.25)') -%}{%- endif -%}
-    {%- if run_query('SELECT pg_try_advisory_lock_shared(' ~ profilemesh.advisory_lock_key() ~ ')').rows[0][0] -%}
-      {%- do state.update({'acquired': true}) -%}
-    {%- endif -%}
-  {%- endfor -%}
-  {%- if not state.acquired -%}
-    {%- set holder = run_query("SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-        ~ " WHERE l.locktype = 'advisory' AND l.granted AND l.mode = 'ExclusiveLock' AND l.classid = 20557 AND l.objsubid = 2"
-        ~ " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ~ " AND l.objid = " ~ profilemesh.advisory_lock_name() ~ "::oid") -%}
-    {%- set who = 'pid ' ~ holder.rows[0][0] ~ ' (' ~ holder.rows[0][1] ~ ', since ' ~ holder.rows[0][2] ~ ')' if holder.rows else 'another session' -%}
-    {%- do profilemesh.fail('store busy: the migration lock is held by ' ~ who ~ '; waited ' ~ lock_timeout ~ ' s', 'busy') -%}
-  {%- endif -%}
-{% endmacro %}
-
-{% macro retention_release_lock(ctx) %}
-  {{- return(adapter.dispatch('retention_release_lock', 'profilemesh')(ctx)) -}}
-{% endmacro %}
-{% macro default__retention_release_lock(ctx) %}{%- do profilemesh.release_migration_lock(ctx) -%}{% endmacro %}
-{% macro postgres__retention_release_lock(ctx) %}
-  {%- do run_query('SELECT pg_advisory_unlock_shared(' ~ profilemesh.advisory_lock_key() ~ ')') -%}
-{% endmacro %}
