@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import stores
-from harness import markdown_table, measure, postgres, ratio
+from harness import markdown_table, postgres, ratio
 
 RUNS_PER_MILLION_RESULTS = 10_000  # 100 metrics per run, like the query store
 
@@ -85,18 +85,16 @@ def build_legacy_store(kind: str, directory: Path, dsn: str | None, *, results: 
     return store
 
 
-def apply_once(legacy: stores.BenchStore, directory: Path, dsn: str | None) -> tuple[float, float]:
-    """`migrate apply` on a fresh copy: wall seconds, and the engine's own execution_ms for v2 (seconds)."""
+def apply_once(legacy: stores.BenchStore, directory: Path, dsn: str | None) -> tuple[float, float, stores.BenchStore]:
+    """`migrate apply` on a fresh copy: wall seconds, the engine's own execution_ms for v2 (in seconds), and
+    the migrated copy (the caller drops it)."""
     copy = stores.copy_store(legacy, directory, dsn)
-    try:
-        started = time.perf_counter()
-        stores.migrate(copy)
-        seconds = time.perf_counter() - started
-        engine_ms = copy.scalar(f"SELECT max(execution_ms) FROM {copy.table('profilemesh_schema_version')}"
-                                " WHERE version = 2 AND status = 'succeeded'")  # fmt: skip
-        return seconds, float(engine_ms or 0) / 1000
-    finally:
-        stores.drop_store(copy, dsn)
+    started = time.perf_counter()
+    stores.migrate(copy)
+    seconds = time.perf_counter() - started
+    engine_ms = copy.scalar(f"SELECT max(execution_ms) FROM {copy.table('profilemesh_schema_version')}"
+                            " WHERE version = 2 AND status = 'succeeded'")  # fmt: skip
+    return seconds, float(engine_ms or 0) / 1000, copy
 
 
 def by_hand_once(legacy: stores.BenchStore, directory: Path, dsn: str | None) -> float:
@@ -130,9 +128,9 @@ STATUS_IMPORTS = (
 
 def status_rows(store: stores.BenchStore, repeat: int) -> tuple[list[list[object]], bool, float]:
     """`migrate status` against bare Python, and whether it imported dbt."""
-    bare = measure(lambda: stores.run([sys.executable, "-c", "pass"]), repeat=repeat).median
+    bare = stores.median(lambda: stores.run([sys.executable, "-c", "pass"]), repeat)
     argv = store.cli_argv("migrate", "status")
-    status = measure(lambda: stores.run(argv), repeat=repeat).median
+    status = stores.median(lambda: stores.run(argv), repeat)
     probe = stores.run([sys.executable, "-c", STATUS_IMPORTS, str(store.config_path)]).stdout
     no_dbt = "DBT_MODULES []" in probe
     rows = [
@@ -151,6 +149,9 @@ def migrations_report(*, results: int, repeat: int, postgres_dsn: str, quick: bo
             legacy = build_legacy_store(kind, Path(tmp) / f"{kind}-legacy", postgres_dsn, results=results)
             built = time.perf_counter() - started
             applies = [apply_once(legacy, Path(tmp) / f"{kind}-apply-{i}", postgres_dsn) for i in range(repeat)]
+            for _, _, copy in applies[1:]:
+                stores.drop_store(copy, postgres_dsn)
+            migrated = applies[0][2]  # for `migrate status`
             hands = [by_hand_once(legacy, Path(tmp) / f"{kind}-hand-{i}", postgres_dsn) for i in range(repeat)]
             apply_s, engine_s, hand_s = (
                 _median([a[0] for a in applies]),
@@ -160,16 +161,23 @@ def migrations_report(*, results: int, repeat: int, postgres_dsn: str, quick: bo
             table.append(
                 [legacy.label, f"{results:,}", f"{built:.0f}", hand_s, apply_s, engine_s, ratio(apply_s, hand_s)]
             )
-            targets.append([f"migrations, {legacy.label}: apply ≤ 1.2x by hand", ratio(apply_s, hand_s),
-                            _met(apply_s <= 1.2 * hand_s)])  # fmt: skip
-            migrated = stores.copy_store(legacy, Path(tmp) / f"{kind}-status", postgres_dsn)
-            stores.migrate(migrated)
+            reason = (
+                f"the migration's steps took {engine_s:.2f} s inside apply; the rest is dbt (start-up, parse, "
+                "step probes) and rebuilding the query views, which the by-hand SQL does not do"
+            )
+            ok = apply_s <= 1.2 * hand_s
+            targets.append([f"migrations, {legacy.label}: apply ≤ 1.2x by hand", ratio(apply_s, hand_s), _met(ok),
+                            "" if ok else reason])  # fmt: skip
             rows, no_dbt, above = status_rows(migrated, max(3, repeat))
             status_table += rows
+            reason = "" if above <= 0.5 else (
+                "imports SQLAlchemy and the driver and opens a connection; measured under the machine's load "
+                "(see the load average above)"
+            )  # fmt: skip
             targets.append([f"migrate status, {legacy.label}: ≤ +0.5 s over bare Python", f"+{above:.3f} s",
-                            _met(above <= 0.5)])  # fmt: skip
+                            _met(above <= 0.5), reason])  # fmt: skip
             targets.append([f"migrate status, {legacy.label}: never imports dbt", "no dbt module loaded" if no_dbt
-                             else "dbt imported", _met(no_dbt)])  # fmt: skip
+                             else "dbt imported", _met(no_dbt), ""])  # fmt: skip
             for store in (migrated, legacy):
                 stores.drop_store(store, postgres_dsn)
     note = (
@@ -202,7 +210,7 @@ def main() -> None:
     results, repeat = (1_000, 1) if args.quick else (args.results, args.repeat)
     with postgres(args.postgres_dsn) as dsn:
         text, targets = migrations_report(results=results, repeat=repeat, postgres_dsn=dsn, quick=args.quick)
-    print(text + "\n\n" + markdown_table(["target", "measured", "result"], targets))
+    print(text + "\n\n" + markdown_table(["target", "measured", "result", "why"], targets))
 
 
 if __name__ == "__main__":

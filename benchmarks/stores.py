@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -20,12 +21,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
-from harness import REPO_ROOT, Timing
+from harness import REPO_ROOT, Timing, measure
 
 from profilemesh.config import load_config
 from profilemesh.connection import StorageTarget, resolve_storage
 
 SCHEMA = "profilemesh"
+WARMUP = 1  # untimed runs before the timed ones; quick mode (never a timing) sets 0
 BIN = Path(sys.executable).parent
 PSQL = next((str(p) for p in (Path("/usr/lib/postgresql/15/bin/psql"), Path("/usr/bin/psql")) if p.exists()), "psql")
 DUCKDB_CLIENT = (
@@ -134,6 +136,7 @@ def copy_store(store: BenchStore, directory: Path, server_dsn: str | None) -> Be
     """An independent copy of a store (a file copy on DuckDB, a template database on PostgreSQL)."""
     if store.kind == "duckdb":
         copy = new_duckdb_store(directory)
+        directory.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(store.path, copy.path)
         return copy
     return new_postgres_store(directory, server_dsn or "", template=sa.engine.make_url(store.dsn).database)
@@ -166,15 +169,43 @@ def migrate(store: BenchStore, *extra: str) -> None:
     run(store.cli_argv("migrate", "apply", *extra))
 
 
+_MIGRATED: dict[tuple[str, str | None], BenchStore] = {}
+
+
+def new_migrated_store(kind: str, directory: Path, server_dsn: str | None) -> BenchStore:
+    """An empty store at head with its query views. The first one per engine is made by the real
+    `profilemesh migrate apply`; the rest are copies of it (dbt starts once per engine per run)."""
+    key = (kind, server_dsn if kind == "postgres" else None)
+    if key not in _MIGRATED:
+        template_dir = Path(tempfile.mkdtemp(prefix="pm-bench-template-"))
+        template = new_duckdb_store(template_dir) if kind == "duckdb" else new_postgres_store(template_dir, server_dsn)
+        migrate(template)
+        _MIGRATED[key] = template
+    return copy_store(_MIGRATED[key], directory, server_dsn)
+
+
+def drop_templates() -> None:
+    """Remove the migrated stores `new_migrated_store` copies from (at the end of a run)."""
+    for (_, server_dsn), template in list(_MIGRATED.items()):
+        drop_store(template, server_dsn)
+        shutil.rmtree(template.config_path.parent, ignore_errors=True)
+    _MIGRATED.clear()
+
+
+def median(run_once: Callable[[], object], repeat: int) -> float:
+    """harness.measure's median, with this run's warm-up count."""
+    return measure(run_once, repeat=repeat, warmup=WARMUP).median
+
+
 def timed(run_once: Callable[[], object], *, setup: Callable[[], object] | None = None, repeat: int = 3) -> Timing:
     """Median wall time after one warm-up, like harness.measure, with an untimed setup before each run."""
     runs = []
-    for index in range(repeat + 1):
+    for index in range(repeat + WARMUP):
         if setup is not None:
             setup()
         started = time.perf_counter()
         run_once()
-        if index:  # the first run is the warm-up
+        if index >= WARMUP:
             runs.append(time.perf_counter() - started)
     runs.sort()
     middle = len(runs) // 2

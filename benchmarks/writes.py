@@ -122,23 +122,27 @@ def time_writes(store: stores.BenchStore, rows: list[tuple], repeat: int) -> dic
 def writes_report(*, rows: int, repeat: int, postgres_dsn: str, quick: bool = False) -> tuple[str, list[list[object]]]:
     """Markdown for section 2, and the targets rows ([target, figure, met/missed])."""
     data = result_rows(rows)
+    render = stores.median(lambda: _csv(data), repeat)
     table_rows, targets = [], []
     with tempfile.TemporaryDirectory(prefix="pm-bench-writes-") as tmp:
         for kind in ("duckdb", "postgres"):
             directory = Path(tmp) / kind
-            store = stores.new_duckdb_store(directory) if kind == "duckdb" else stores.new_postgres_store(
-                directory, postgres_dsn)  # fmt: skip
-            stores.migrate(store)
+            store = stores.new_migrated_store(kind, directory, postgres_dsn)
             timings = time_writes(store, data, repeat)
             floor = timings["floor"]
             for name, seconds in timings.items():
                 table_rows.append([store.label, name, seconds, ratio(seconds, floor)])
             ok = timings["ours"] <= 2 * floor
-            targets.append([f"writes, {store.label}: ours ≤ 2x floor", ratio(timings["ours"], floor), _met(ok)])
+            reason = "" if ok else (
+                f"rendering the rows as CSV in Python takes {render:.2f} s of the writer's {timings['ours']:.2f} s; "
+                "the floor starts from CSV already rendered"
+            )  # fmt: skip
+            targets.append([f"writes, {store.label}: ours ≤ 2x floor", ratio(timings["ours"], floor), _met(ok), reason])
             stores.drop_store(store, postgres_dsn)
     note = (
         f"{rows:,} result rows per write, one transaction each, median of {repeat} after a warm-up; "
-        f"row by row measured on {min(rows, ROW_BY_ROW_SAMPLE):,} rows and scaled."
+        f"row by row measured on {min(rows, ROW_BY_ROW_SAMPLE):,} rows and scaled. Rendering the rows as CSV "
+        f"(part of ours, not of the floor) takes {render:.3f} s."
     )
     text = note + "\n\n" + markdown_table(["engine", "method", "seconds", "vs floor"], table_rows)
     return text, targets
@@ -158,7 +162,8 @@ def main() -> None:
     rows, repeat = (500, 1) if args.quick else (args.rows, args.repeat)
     with postgres(args.postgres_dsn) as dsn:
         text, targets = writes_report(rows=rows, repeat=repeat, postgres_dsn=dsn, quick=args.quick)
-    print(text + "\n\n" + markdown_table(["target", "measured", "result"], targets))
+        stores.drop_templates()
+    print(text + "\n\n" + markdown_table(["target", "measured", "result", "why"], targets))
 
 
 if __name__ == "__main__":

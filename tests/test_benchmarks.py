@@ -47,3 +47,24 @@ def test_cli_start_imports_no_database_driver_or_dbt() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "HEAVY []" in result.stdout, result.stdout
+
+
+def test_run_all_quick_writes_every_section(pg_server: PgServer, tmp_path) -> None:
+    """`benchmarks/run_all.py --quick`: every section and the targets summary, in the file given by --out,
+    marked as not a timing; no section failed."""
+    dsn = f"postgresql://{PG_SUPERUSER}:{PG_PASSWORD}@{pg_server.host}:{pg_server.port}/postgres"
+    out = tmp_path / "benchmarks.md"
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "run_all.py"), "--quick", "--postgres-dsn", dsn, "--out", out],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "These figures are not timings" in text
+    sections = ["1. Profiling", "2. Writes", "3. Queries", "4. Migrations", "5. How cost grows", "Targets"]
+    assert re.findall(r"^## (.+)$", text, re.MULTILINE) == sections
+    assert "This section failed" not in text
+    for expected in ("| ours ", "query run --run-id", "CLI cold start", "apply / by hand", "Queries, by runs"):
+        assert expected in text, expected

@@ -1,0 +1,208 @@
+"""Every ProfileMesh benchmark in one run, written to one markdown file (docs/benchmarks.md).
+
+    python benchmarks/run_all.py [--quick] [--rows N] [--postgres-dsn DSN] [--out docs/benchmarks.md]
+
+Without --postgres-dsn a throwaway PostgreSQL cluster is started (and removed afterwards); PostgreSQL
+server binaries must be installed (or PROFILEMESH_PG_BINDIR set). Sections:
+
+1. profiling (benchmarks/profile_plans.py)   2. writes (writes.py)   3. queries (queries.py)
+4. migrations (migrations.py)                5. how cost grows (profiling and queries at three sizes)
+
+Every figure is a median after a warm-up, shown next to its floor from the same run. `--quick` runs
+tiny sizes to check that the scripts work: it is never a timing, and it writes to stdout unless --out
+is given (the file then says so at the top).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import migrations
+import profile_plans
+import queries
+import stores
+import writes
+from harness import REPO_ROOT, machine_info, markdown_table, postgres
+
+
+@dataclass(frozen=True)
+class Sizes:
+    profile_rows: int
+    widths: list[int]
+    profile_growth: list[int]
+    growth_columns: int
+    write_rows: int
+    runs: int
+    results_per_run: int
+    query_growth: list[int]
+    growth_results_per_run: int
+    migration_results: int
+    repeat: int
+    migration_repeat: int
+
+
+def sizes(args: argparse.Namespace) -> Sizes:
+    if args.quick:
+        return Sizes(2_000, [10], [1_000, 2_000, 4_000], 10, 500, 200, 10, [100, 200, 400], 10, 2_000, 1, 1)
+    return Sizes(
+        profile_rows=args.rows,
+        widths=[int(w) for w in args.widths.split(",")],
+        profile_growth=[int(s) for s in args.profile_growth.split(",")],
+        growth_columns=10,
+        write_rows=100_000,
+        runs=args.runs,
+        results_per_run=100,
+        query_growth=[int(s) for s in args.query_growth.split(",")],
+        growth_results_per_run=10,
+        migration_results=args.migration_results,
+        repeat=args.repeat,
+        migration_repeat=1,
+    )
+
+
+class Report:
+    """The markdown document, rewritten after every section so that a long run shows its progress."""
+
+    def __init__(self, out: Path | None, header: str) -> None:
+        self.out, self.parts, self.targets = out, [header], []
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        self.flush()
+
+    def flush(self) -> None:
+        if self.out is not None:
+            self.out.write_text("\n\n".join(self.parts) + "\n", encoding="utf-8")
+
+    def section(self, title: str, run: Callable[[], str]) -> None:
+        started = time.perf_counter()
+        try:
+            body = run()
+        except Exception as exc:  # one failed section must not lose the others: say so in the document
+            body = f"**This section failed:** `{type(exc).__name__}: {str(exc)[:500]}`"
+            self.targets.append([title, "section failed", "missed", str(exc)[:200]])
+        self.add(f"## {title}\n\n_{time.perf_counter() - started:.0f} s to run._\n\n{body}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the scripts, never a timing")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the profiled tables (up to 10M)")
+    parser.add_argument("--widths", default="10,50,200", help="profiled table widths, comma-separated")
+    parser.add_argument("--profile-growth", default="100000,1000000,10000000", help="rows for section 5")
+    parser.add_argument("--runs", type=int, default=100_000, help="runs in the query store (100 results each)")
+    parser.add_argument("--query-growth", default="10000,100000,1000000", help="runs for section 5 (10 results each)")
+    parser.add_argument("--migration-results", type=int, default=10_000_000, help="results rows in the v1 store")
+    parser.add_argument("--repeat", type=int, default=3, help="timed repetitions after the warm-up")
+    parser.add_argument("--postgres-dsn", default=None, help="default: a throwaway cluster of our own")
+    parser.add_argument("--out", type=Path, default=None, help="default: docs/benchmarks.md (--quick: stdout)")
+    args = parser.parse_args(argv)
+    out = args.out if args.out is not None or args.quick else REPO_ROOT / "docs" / "benchmarks.md"
+    size = sizes(args)
+    if args.quick:
+        stores.WARMUP = 0
+    command = "python benchmarks/run_all.py" + "".join(f" {shlex.quote(a)}" for a in (argv or sys.argv[1:]))
+    started = dt.datetime.now(dt.UTC)
+    header = "\n\n".join(
+        [
+            "# Benchmarks",
+            "**Quick mode: tiny sizes that check the scripts work. These figures are not timings.**"
+            if args.quick
+            else "Measured in one run on the machine below. Every figure is a median after a warm-up and stands "
+            "next to its floor from the same run: on a shared machine the ratios mean more than the seconds.",
+            f"- Command: `{command}`\n- Started: {started:%Y-%m-%d %H:%M} UTC; load average at start "
+            f"{os.getloadavg()[0]:.1f}\n{machine_info()}",
+        ]
+    )
+    report = Report(out, header)
+    with postgres(args.postgres_dsn) as dsn:
+        report.add(f"- PostgreSQL: {_pg_version(dsn)}" + ("" if args.postgres_dsn else " (a throwaway local cluster)"))
+        try:
+            run_sections(report, size, dsn, args.quick)
+        finally:
+            stores.drop_templates()
+    report.add(targets_summary(report))
+    finished = dt.datetime.now(dt.UTC)
+    report.add(f"_Finished {finished:%Y-%m-%d %H:%M} UTC ({(finished - started).total_seconds() / 60:.0f} min); "
+               f"load average at the end {os.getloadavg()[0]:.1f}._")  # fmt: skip
+    if out is None:
+        print("\n\n".join(report.parts))
+    else:
+        print(f"wrote {out}")
+    return 0
+
+
+def run_sections(report: Report, s: Sizes, dsn: str, quick: bool) -> None:
+    def profiling() -> str:
+        text = profile_plans.profiling_report(
+            rows=s.profile_rows, widths=s.widths, repeat=s.repeat, postgres_dsn=dsn, quick=quick
+        )
+        report.targets.append(["profiling: every target", "see the table at the end of section 1", "—", ""])
+        return text
+
+    def write_section() -> str:
+        text, targets = writes.writes_report(rows=s.write_rows, repeat=s.repeat, postgres_dsn=dsn, quick=quick)
+        report.targets += targets
+        return text
+
+    def query_section() -> str:
+        text, targets = queries.queries_report(
+            runs=s.runs, results_per_run=s.results_per_run, repeat=s.repeat, postgres_dsn=dsn, quick=quick
+        )
+        report.targets += targets
+        return text
+
+    def migration_section() -> str:
+        text, targets = migrations.migrations_report(
+            results=s.migration_results, repeat=s.migration_repeat, postgres_dsn=dsn, quick=quick
+        )
+        report.targets += targets
+        return text
+
+    def growth() -> str:
+        profile = profile_plans.profiling_growth(
+            sizes=s.profile_growth, columns=s.growth_columns, repeat=s.repeat, postgres_dsn=dsn
+        )
+        query = queries.queries_growth(
+            sizes=s.query_growth, results_per_run=s.growth_results_per_run, repeat=s.repeat, postgres_dsn=dsn
+        )
+        return f"### Profiling, by rows\n\n{profile}\n\n### Queries, by runs in the store\n\n{query}"
+
+    report.section("1. Profiling", profiling)
+    report.section("2. Writes", write_section)
+    report.section("3. Queries", query_section)
+    report.section("4. Migrations", migration_section)
+    report.section("5. How cost grows", growth)
+
+
+def targets_summary(report: Report) -> str:
+    met = sum(1 for row in report.targets if row[2] == "met")
+    missed = sum(1 for row in report.targets if row[2] == "missed")
+    return (
+        f"## Targets\n\n{met} met, {missed} missed (the profiling targets are in section 1's own table). "
+        "A missed target keeps its figure and the measured reason; targets are never adjusted.\n\n"
+        + markdown_table(["target", "measured", "result", "why, when missed"], report.targets)
+    )
+
+
+def _pg_version(dsn: str) -> str:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(dsn.replace("postgresql://", "postgresql+psycopg2://"))
+    try:
+        with engine.connect() as conn:
+            return str(conn.exec_driver_sql("SHOW server_version").scalar())
+    finally:
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
