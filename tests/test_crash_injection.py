@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Store, make_duckdb_store, make_postgres_store, run_cli, spawn_cli
+from conftest import Store, make_duckdb_store, make_postgres_store, run_cli, spawn_cli, wait_for
 from conftest import apply_storage_only as apply
 from legacy_stores import create_legacy_store
 
@@ -25,7 +25,7 @@ from profilemesh.connection import LOCK_TTL_ENV
 from profilemesh.errors import CheckFailed
 from profilemesh.migrate import repair, validate
 from profilemesh.migrate.catalog import live_catalog
-from profilemesh.migrate.ledger import connect, read_ledger
+from profilemesh.migrate.ledger import connect, lock_holder, read_ledger
 from profilemesh.migrate.operations import describe
 from profilemesh.package import migration_files
 from profilemesh.testhooks import CRASH_ENV
@@ -103,6 +103,8 @@ def crash_and_recover(
     process = spawn_cli("migrate", "apply", "-c", config, "--lock-timeout", "60", env=crash)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == -signal.SIGKILL, stderr
+    if store.kind == "postgres":  # the server ends the dead client's session (and its lock) on its own
+        assert wait_for(lambda: lock_holder(store.target) is None, timeout=30)
 
     status = run_cli("migrate", "status", "-c", config, "--format", "json")
     assert status.exit_code == 1, status.stderr

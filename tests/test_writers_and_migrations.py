@@ -5,6 +5,7 @@ killed with SIGKILL between its inserts and its commit (test-only hook, profilem
 from __future__ import annotations
 
 import hashlib
+import json
 import signal
 import time
 from pathlib import Path
@@ -89,6 +90,8 @@ def test_profile_waits_for_a_migration_in_progress_on_postgres(pg_store: Store, 
     migration = _migration_paused_at_first_step(pg_store, 6)
     assert wait_for(lambda: read_ledger(pg_store.target).unresolved, timeout=60)  # its attempt has started
     assert lock_holder(pg_store.target)["application"].startswith("profilemesh migrate")  # and holds the lock
+    status = run_cli("migrate", "status", "-c", str(pg_store.config_path), "--format", "json")
+    assert status.exit_code == 1 and json.loads(status.stdout)["state"] == "in_progress"  # running, not crashed
 
     started = time.monotonic()
     writer = run_cli("profile", "-c", config)

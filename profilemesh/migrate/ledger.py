@@ -131,7 +131,7 @@ def lock_holder(target: StorageTarget) -> dict[str, Any] | None:
     if target.dialect != "postgres":
         return None
     query = sa.text(
-        "SELECT a.pid, a.application_name, a.backend_start, a.client_addr "
+        "SELECT a.pid, a.application_name, a.backend_start, a.client_addr, l.mode "
         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :lock_class AND l.objsubid = 2 "
         # Advisory locks are per database: the same key in another database is another store.
@@ -148,6 +148,7 @@ def lock_holder(target: StorageTarget) -> dict[str, Any] | None:
         "application": row.application_name,
         "since": row.backend_start,
         "client": None if row.client_addr is None else str(row.client_addr),
+        "shared": row.mode != "ExclusiveLock",  # a writer (profile, drift) keeping migrations out
     }
 
 

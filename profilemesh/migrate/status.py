@@ -62,7 +62,16 @@ def migration_status(target: StorageTarget, *, package: Path | None = None) -> M
         unresolved=snapshot.unresolved,
         lock_holder=lock_holder(target),
     )
-    if snapshot.unresolved:
+    holder = status.lock_holder
+    if snapshot.unresolved and snapshot.unresolved[-1]["status"] == "started" and holder and not holder.get("shared"):
+        # A 'started' attempt while the lock is held is a migration running now, not a crashed one.
+        running = snapshot.unresolved[-1]
+        status.state = "in_progress"
+        status.message = (
+            f"attempt {running['attempt_id']} ({running['operation']} of version {running['version']}) is "
+            f"running, holding the migration lock ({status.lock_holder['application']}): wait for it to finish"
+        )
+    elif snapshot.unresolved:
         worst = snapshot.unresolved[-1]
         how = f"failed at step {worst.get('failed_step')}" if worst["status"] == "failed" else "did not finish"
         status.state = "failed_attempt"
