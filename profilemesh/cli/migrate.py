@@ -46,7 +46,7 @@ def migrate() -> None:
 def status(config_path: str | None, fmt: str) -> int:
     """Schema version, pending migrations, last attempt and lock holder.
 
-    Exits 0 when up to date, 1 when behind, ahead, unversioned or after a failed attempt.
+    Exits 0 when up to date, 1 when behind, ahead, unversioned, migrating now or after a failed attempt.
     """
     from profilemesh.migrate.status import migration_status
 
