@@ -69,13 +69,18 @@ def sizes(args: argparse.Namespace) -> Sizes:
 
 
 class Report:
-    """The markdown document, rewritten after every section so that a long run shows its progress."""
+    """The markdown document, rewritten after every section so that a long run shows its progress.
+    Sections appear in their numbered order whatever order they ran in."""
 
     def __init__(self, out: Path | None, header: str) -> None:
-        self.out, self.parts, self.targets = out, [header], []
+        self.out, self.head, self.sections, self.tail, self.targets = out, [header], {}, [], []
 
-    def add(self, text: str) -> None:
-        self.parts.append(text)
+    @property
+    def parts(self) -> list[str]:
+        return self.head + [self.sections[k] for k in sorted(self.sections)] + self.tail
+
+    def add(self, text: str, *, at_end: bool = False) -> None:
+        (self.tail if at_end else self.head).append(text)
         self.flush()
 
     def flush(self) -> None:
@@ -89,7 +94,8 @@ class Report:
         except Exception as exc:  # one failed section must not lose the others: say so in the document
             body = f"**This section failed:** `{type(exc).__name__}: {str(exc)[:500]}`"
             self.targets.append([title, "section failed", "missed", str(exc)[:200]])
-        self.add(f"## {title}\n\n_{time.perf_counter() - started:.0f} s to run._\n\n{body}")
+        self.sections[title] = f"## {title}\n\n_{time.perf_counter() - started:.0f} s to run._\n\n{body}"
+        self.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,10 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             run_sections(report, size, dsn, args.quick)
         finally:
             stores.drop_templates()
-    report.add(targets_summary(report))
+    report.add(targets_summary(report), at_end=True)
     finished = dt.datetime.now(dt.UTC)
     report.add(f"_Finished {finished:%Y-%m-%d %H:%M} UTC ({(finished - started).total_seconds() / 60:.0f} min); "
-               f"load average at the end {os.getloadavg()[0]:.1f}._")  # fmt: skip
+               f"load average at the end {os.getloadavg()[0]:.1f}._", at_end=True)  # fmt: skip
     if out is None:
         print("\n\n".join(report.parts))
     else:
@@ -176,10 +182,11 @@ def run_sections(report: Report, s: Sizes, dsn: str, quick: bool) -> None:
         )
         return f"### Profiling, by rows\n\n{profile}\n\n### Queries, by runs in the store\n\n{query}"
 
-    report.section("1. Profiling", profiling)
+    # Writes, queries and migrations first: the profiling sections are the longest.
     report.section("2. Writes", write_section)
     report.section("3. Queries", query_section)
     report.section("4. Migrations", migration_section)
+    report.section("1. Profiling", profiling)
     report.section("5. How cost grows", growth)
 
 
