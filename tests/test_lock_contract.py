@@ -216,18 +216,24 @@ def test_lease_of_a_killed_holder_expires_after_its_ttl(sf_store: Store, monkeyp
     assert read_ledger(sf_store.target).current_version == HEAD
 
 
+def _slow_lease_migration(store: Store, monkeypatch: pytest.MonkeyPatch, ttl: int, pauses: str):
+    """`migrate apply` from version 1 with a `ttl`-second lease, paused at `pauses`; returned once its
+    attempt at migration 2 has started."""
+    monkeypatch.setenv(LOCK_TTL_ENV, str(ttl))
+    apply(store.target, target_version=1)
+    env = {LOCK_TTL_ENV: str(ttl), PAUSE_ENV: pauses}
+    migration = spawn_cli("migrate", "apply", "-c", str(store.config_path), env=env)
+    assert wait_for(lambda: read_ledger(store.target).unresolved, timeout=120, interval=0.5)
+    return migration
+
+
 @pytest.mark.snowflake
 def test_lease_records_its_holder_and_the_heartbeat_keeps_a_long_migration(
     sf_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(LOCK_TTL_ENV, "4")
-    apply(sf_store.target, target_version=1)
-    config = str(sf_store.config_path)
-
     # Heartbeat: 4 pauses of 2 s inside migration 2 outlast the 4 s TTL; renewals before every step keep it.
-    slow = ",".join(f"step:2:{k}:2" for k in range(1, 5))
-    migration = spawn_cli("migrate", "apply", "-c", config, env={LOCK_TTL_ENV: "4", PAUSE_ENV: slow})
-    assert wait_for(lambda: read_ledger(sf_store.target).unresolved, timeout=120, interval=0.5)
+    migration = _slow_lease_migration(sf_store, monkeypatch, 4, ",".join(f"step:2:{k}:2" for k in range(1, 5)))
+    config = str(sf_store.config_path)
     first = _lease_row(sf_store)
     assert first[0].endswith(f":{migration.pid}") and first[3] > first[2]  # holder and expiry recorded
     time.sleep(4.5)
@@ -243,12 +249,8 @@ def test_lease_records_its_holder_and_the_heartbeat_keeps_a_long_migration(
 def test_lease_fencing_stops_a_holder_whose_lease_was_taken_over(
     sf_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(LOCK_TTL_ENV, "2")
-    apply(sf_store.target, target_version=1)
-    config = str(sf_store.config_path)
     # Stalls 6 s after step 1 of migration 2: its 2 s lease runs out and someone else takes it.
-    migration = spawn_cli("migrate", "apply", "-c", config, env={LOCK_TTL_ENV: "2", PAUSE_ENV: "step:2:1:6"})
-    assert wait_for(lambda: read_ledger(sf_store.target).unresolved, timeout=120, interval=0.5)
+    migration = _slow_lease_migration(sf_store, monkeypatch, 2, "step:2:1:6")
     lock = sf_store.qualified("profilemesh_migration_lock")
 
     def take_over() -> bool:
