@@ -160,3 +160,31 @@ def test_the_package_refuses_a_quote_in_a_storage_name_set_through_vars(duck_sto
         apply_storage_only(target)
     assert "profilemesh_runs_table must not contain quote" in str(info.value)
     assert duck_store.sql("SELECT count(*) FROM canary") == [(0,)]
+
+
+def test_hostile_source_names_on_the_snowflake_emulator(sf_store: Store) -> None:
+    """Profiled table and column names with quotes, semicolons, comment markers, unicode and mixed
+    case on Snowflake. The source schema is a plain name: the emulator (fakesnow 0.12) fails on
+    CREATE SCHEMA with such a name and then stops answering, which is its limit, not ours."""
+    apply_storage_only(sf_store.target)
+    sf_store.sql("CREATE TABLE canary (i integer)")
+    sf_store.sql("CREATE SCHEMA src")
+    hostile = f"SRC.{q(HOSTILE_TABLE)}"
+    sf_store.sql(f"CREATE TABLE {hostile} ({', '.join(f'{q(c)} integer' for c in COLUMNS)})")
+    sf_store.sql(f"INSERT INTO {hostile} VALUES (1, 2, 3, 4, 5), (6, 7, 8, 9, 10)")
+    data = yaml.safe_load(sf_store.config_path.read_text())
+    data["environment"] = ENVIRONMENT
+    data["profiling"] = {"tables": [{"schema": "SRC", "table": HOSTILE_TABLE}]}
+    sf_store.config_path.write_text(yaml.safe_dump(data))
+
+    report = _json(run_cli("profile", "-c", str(sf_store.config_path), "--format", "json"))
+    assert [(t["schema"], t["table"], t["status"], t["row_count"]) for t in report["tables"]] == [
+        ("SRC", HOSTILE_TABLE, "completed", 2)
+    ]
+    runs = sf_store.qualified("profilemesh_runs")
+    assert sf_store.sql(f"SELECT schema_name, dataset_name, environment FROM {runs}") == [
+        ("SRC", HOSTILE_TABLE, ENVIRONMENT)
+    ]
+    stored = sf_store.sql(f"SELECT DISTINCT column_name FROM {sf_store.qualified('profilemesh_results')}")
+    assert sorted(r[0] for r in stored) == sorted(COLUMNS)
+    assert sf_store.sql("SELECT count(*) FROM canary") == [(0,)]
