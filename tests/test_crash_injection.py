@@ -99,7 +99,8 @@ def crash_and_recover(
     before_rows = content_snapshot(store)
     before_catalog = storage_catalog(store)
 
-    crash = {**(env or {}), CRASH_ENV: f"step:{version}:{k}"}
+    # TMPDIR: the killed process cannot remove its private dbt directory; pytest removes tmp_path.
+    crash = {**(env or {}), CRASH_ENV: f"step:{version}:{k}", "TMPDIR": str(store.config_path.parent)}
     process = spawn_cli("migrate", "apply", "-c", config, "--lock-timeout", "60", env=crash)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == -signal.SIGKILL, stderr

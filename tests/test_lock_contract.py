@@ -199,7 +199,11 @@ def test_lease_of_a_killed_holder_expires_after_its_ttl(sf_store: Store, monkeyp
     monkeypatch.setenv(LOCK_TTL_ENV, "6")
     apply(sf_store.target, target_version=1)
     crashed = spawn_cli(
-        "migrate", "apply", "-c", str(sf_store.config_path), env={LOCK_TTL_ENV: "6", CRASH_ENV: "step:2:2"}
+        "migrate",
+        "apply",
+        "-c",
+        str(sf_store.config_path),
+        env={LOCK_TTL_ENV: "6", CRASH_ENV: "step:2:2", "TMPDIR": str(sf_store.config_path.parent)},
     )
     crashed.communicate(timeout=300)
     assert crashed.returncode == -signal.SIGKILL

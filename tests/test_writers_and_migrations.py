@@ -63,7 +63,7 @@ def test_profile_killed_before_commit_leaves_no_partial_run(store: Store, tmp_pa
     before = contents(store)
     assert before["profilemesh_runs"][0] == 1 and before["profilemesh_results"][0] > 10
 
-    writer = spawn_cli("profile", "-c", config, env={CRASH_ENV: "profile:before_commit"})
+    writer = spawn_cli("profile", "-c", config, env={CRASH_ENV: "profile:before_commit", "TMPDIR": str(tmp_path)})
     _, stderr = writer.communicate(timeout=120)
     assert writer.returncode == -signal.SIGKILL, stderr  # killed after its inserts, before its commit
 
