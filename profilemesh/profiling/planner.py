@@ -163,9 +163,14 @@ def _distinct_operand(col: sa.ColumnElement, column: ProfiledColumn, dialect_nam
     # Under a deterministic collation, equal strings are equal bytes: comparing bytewise counts the same
     # values, and sorts far faster than locale rules. Only the database default collation is known to be
     # deterministic here, so a column with a collation of its own keeps it.
-    if dialect_name == "postgresql" and column.family == "string" and getattr(column.type, "collation", None) is None:
+    if dialect_name == "postgresql" and _plain_text(column) and getattr(column.type, "collation", None) is None:
         return col.collate("C")
     return col
+
+
+def _plain_text(column: ProfiledColumn) -> bool:
+    """A character type proper (an ENUM is a String to SQLAlchemy, but has no collation and no text hash)."""
+    return column.family == "string" and not isinstance(column.type, sa.Enum)
 
 
 def _approx_distinct(col: sa.ColumnElement, column: ProfiledColumn, dialect_name: str) -> sa.ColumnElement:
@@ -173,7 +178,7 @@ def _approx_distinct(col: sa.ColumnElement, column: ProfiledColumn, dialect_name
         # The typed hash functions are faster than hll_hash_any's dispatch; each column always gets the same one.
         if isinstance(column.type, sa.Integer):
             hashed = sa.func.hll_hash_bigint(col)
-        elif isinstance(column.type, sa.String):
+        elif _plain_text(column):
             hashed = sa.func.hll_hash_text(col)
         else:
             hashed = sa.func.hll_hash_any(col)
