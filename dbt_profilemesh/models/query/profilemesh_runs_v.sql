@@ -11,10 +11,10 @@
 {%- set run_columns = ['run_id', 'dataset_name', 'schema_name', 'environment', 'status', 'profiled_at',
     'row_count', 'column_count', 'error_message', 'duration_seconds'] %}
 {%- set correlated = target.type == 'postgres' %}
+{%- if not correlated %}
 with runs as (
     select * from {{ source('profilemesh', 'runs') }}
-)
-{%- if not correlated %},
+),
 
 metrics as (
     select run_id, dataset_name, count(*) as metric_count
@@ -57,7 +57,9 @@ select
         where drift.run_id = runs.run_id
             and drift.table_name = runs.dataset_name
     ) as max_drift_severity
-from runs
+{#- No CTE in this shape: PostgreSQL does not flatten a view whose query has a WITH, and then
+    computes the subqueries for every row the filter keeps, before the ORDER BY and LIMIT. #}
+from {{ source('profilemesh', 'runs') }} as runs
 {%- else %}
     coalesce(metrics.metric_count, 0) as metric_count,
     coalesce(drift.drift_event_count, 0) as drift_event_count,
