@@ -1,7 +1,7 @@
 """Errors the CLI turns into one clear line and a documented exit code.
 
 Exit codes: 0 ok, 1 a check failed (or the store's state refuses the operation), 2 usage or
-configuration error, 3 connection or database error.
+configuration error, 3 connection or database error (a missing store included).
 """
 
 from __future__ import annotations
@@ -42,6 +42,12 @@ class DatabaseError(ProfileMeshError):
     """The warehouse could not be reached, or a statement failed."""
 
     exit_code = 3
+
+
+class StoreMissing(DatabaseError):
+    """The configured database or schema holds no ProfileMesh store: `migrate apply` creates one.
+    A database problem (exit 3), like a missing database, for the commands that need a store;
+    `migrate status` reports it as pending migrations instead."""
 
 
 class StoreBusy(DatabaseError):

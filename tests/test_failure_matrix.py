@@ -82,7 +82,7 @@ def test_config_matrix(tmp_path: Path, case: str) -> None:
     assert not (tmp_path / "x.duckdb").exists()  # nothing was created
 
 
-# --- connections: exit 3 (1 where the store's state refuses), never the password -------------------
+# --- connections: exit 3 (status reports a missing store as pending: 1), never the password -------------------
 
 #  case                      migrate status  profile  query runs  migrate apply   what the line says
 CONNECTION_MATRIX = {
@@ -91,8 +91,8 @@ CONNECTION_MATRIX = {
     "wrong password":        ((3, 3, 3, 3), "password authentication failed"),
     "missing database":      ((3, 3, 3, 3), "does not exist"),
     "read-only user":        ((0, 3, 0, 3), "permission denied"),
-    "read-only, empty db":   ((1, 1, 1, 3), "permission denied for database"),
-    "missing schema":        ((1, 1, 1, 0), "run `profilemesh migrate apply`"),
+    "read-only, empty db":   ((1, 3, 3, 3), "permission denied for database"),
+    "missing schema":        ((1, 3, 3, 0), "run `profilemesh migrate apply`"),
 }  # fmt: skip
 
 

@@ -139,7 +139,7 @@ def test_dry_run_builds_no_views(store: Store) -> None:
 
 def test_no_store_is_explained_and_never_created(store: Store) -> None:
     result = q(store, "runs")
-    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert result.exit_code == 3 and result.stderr.count("\n") == 1
     assert "run `profilemesh migrate apply`" in result.stderr
     if store.kind == "duckdb":
         assert "no ProfileMesh store at" in result.stderr

@@ -288,7 +288,7 @@ def test_table_option_and_bad_input(duck_store: Store) -> None:
 def test_no_store_and_store_behind(tmp_path: Path) -> None:
     store = make_duckdb_store(tmp_path)
     result = retention(store, "--keep-days", "5")
-    assert result.exit_code == 1 and "run `profilemesh migrate apply` first" in result.stderr
+    assert result.exit_code == 3 and "run `profilemesh migrate apply` first" in result.stderr
     assert not Path(store.target.connection.filepath).exists()
     apply_storage_only(store.target, target_version=1)
     result = retention(store, "apply", "--keep-days", "5")

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.connection import StorageTarget, duckdb_file_exists
-from profilemesh.errors import CheckFailed
+from profilemesh.errors import CheckFailed, StoreMissing
 from profilemesh.migrate.ledger import connect, read_ledger_on
 from profilemesh.package import head_version
 from profilemesh.query import fallback
@@ -62,7 +62,7 @@ def open_reader(target: StorageTarget, *, prefer_tables: bool = False) -> Iterat
     """A read-only connection and the relations to read. `prefer_tables` reads the storage tables even
     when the views exist (tests use it to check that both paths agree)."""
     if not duckdb_file_exists(target.connection):
-        raise CheckFailed(f"no ProfileMesh store at {target.connection.filepath}: run `profilemesh migrate apply`")
+        raise StoreMissing(f"no ProfileMesh store at {target.connection.filepath}: run `profilemesh migrate apply`")
     with connect(target) as conn:
         yield _reader(conn, target, prefer_tables=prefer_tables)
 
@@ -75,7 +75,7 @@ def _reader(conn: Connection, target: StorageTarget, *, prefer_tables: bool) -> 
     if legacy:
         current = 1  # what `migrate apply` would adopt it as
     elif not snapshot.exists or current == 0:
-        raise CheckFailed(f"no ProfileMesh storage in {target.describe()}: run `profilemesh migrate apply`")
+        raise StoreMissing(f"no ProfileMesh storage in {target.describe()}: run `profilemesh migrate apply`")
     if current > head:
         raise CheckFailed(
             f"storage is at version {current}, newer than this ProfileMesh reads ({head}): upgrade profilemesh"

@@ -11,7 +11,7 @@ from typing import Any
 from profilemesh import __version__, testhooks
 from profilemesh.connection import StorageTarget, duckdb_file_exists
 from profilemesh.dbt_invoke import DbtSession, OperationOutcome, raise_for_outcome, summarize_dbt_error
-from profilemesh.errors import CheckFailed, DatabaseError, ProfileMeshError, UsageError
+from profilemesh.errors import DatabaseError, ProfileMeshError, StoreMissing, UsageError
 from profilemesh.migrate.ledger import connect
 from profilemesh.migrate.operations import DEFAULT_LOCK_TIMEOUT, applied_by
 
@@ -136,7 +136,7 @@ def _check_store(target: StorageTarget) -> None:
     """An absent DuckDB file has nothing to delete, and dbt would create it; a server is checked for
     reachability first, for a fast one-line error."""
     if not duckdb_file_exists(target.connection):
-        raise CheckFailed(f"no ProfileMesh store at {target.describe()}: run `profilemesh migrate apply` first")
+        raise StoreMissing(f"no ProfileMesh store at {target.describe()}: run `profilemesh migrate apply` first")
     if target.dialect != "duckdb":
         with connect(target):
             pass

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.connection import StorageTarget
-from profilemesh.errors import CheckFailed, StoreBusy
+from profilemesh.errors import CheckFailed, StoreBusy, StoreMissing
 from profilemesh.migrate.ledger import LEDGER_TABLE, PG_LOCK_CLASS, lock_holder, read_ledger_on
 from profilemesh.package import head_version
 
@@ -39,6 +39,8 @@ def require_writable(conn: Connection, target: StorageTarget, *, lock_timeout: f
             f"storage has an unfinished migration attempt ({attempt['attempt_id']}, version "
             f"{attempt['version']}): run `profilemesh migrate repair`"
         )
+    if current == 0:
+        raise StoreMissing(f"no ProfileMesh storage in {target.describe()}: run `profilemesh migrate apply`")
     if current < head:
         raise CheckFailed(f"storage is at version {current}, ProfileMesh needs {head}: run `profilemesh migrate apply`")
     if current > head:
