@@ -147,11 +147,15 @@ def make_duckdb_store(directory: Path, schema: str = "main") -> Store:
     return Store("duckdb", path, resolve_storage(load_config(path)))
 
 
-def make_postgres_store(directory: Path, pg: PgServer, schema: str = "profilemesh") -> Store:
-    database = f"pm_{uuid.uuid4().hex[:12]}"
+def make_postgres_store(
+    directory: Path, pg: PgServer, schema: str = "profilemesh", database: str | None = None
+) -> Store:
+    """A store in a new database (`database` names it: one of that name is dropped first)."""
+    database = database or f"pm_{uuid.uuid4().hex[:12]}"
     conn = pg.connect()
     conn.autocommit = True
     with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         cur.execute(f'CREATE DATABASE "{database}"')
     conn.close()
     path = _write_yaml(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import signal
 from pathlib import Path
 from typing import Any
@@ -140,16 +141,27 @@ def crash_and_recover(
     assert content_snapshot(store) == before_rows
 
 
+@pytest.fixture
+def reused_location(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One store location per worker for all its crash cases (emptied before each): the same
+    connection profile, so the in-process dbt operations of every case share one parse."""
+    directory = tmp_path_factory.getbasetemp() / f"crash-store-{worker_id}"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir()
+    return directory
+
+
 @pytest.mark.parametrize(("version", "k"), CASES)
-def test_crash_after_step_duckdb(tmp_path: Path, clean_catalogs, version: int, k: int) -> None:
+def test_crash_after_step_duckdb(reused_location: Path, clean_catalogs, version: int, k: int) -> None:
     clean = clean_catalogs("duckdb", make_duckdb_store)
-    crash_and_recover(make_duckdb_store(tmp_path), version, k, clean)
+    crash_and_recover(make_duckdb_store(reused_location), version, k, clean)
 
 
 @pytest.mark.parametrize(("version", "k"), CASES)
-def test_crash_after_step_postgres(tmp_path: Path, pg_server, clean_catalogs, version: int, k: int) -> None:
+def test_crash_after_step_postgres(reused_location: Path, pg_server, clean_catalogs, version: int, k: int) -> None:
     clean = clean_catalogs("postgres", lambda d: make_postgres_store(d, pg_server))
-    crash_and_recover(make_postgres_store(tmp_path, pg_server), version, k, clean)
+    store = make_postgres_store(reused_location, pg_server, database=f"pm_crash_{reused_location.name[12:]}")
+    crash_and_recover(store, version, k, clean)
 
 
 @pytest.mark.snowflake
