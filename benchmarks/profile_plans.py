@@ -25,11 +25,12 @@ BUFFERS) on PostgreSQL, which gives the buffer reads and the JIT time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -464,17 +465,27 @@ def targets(sections: list[Section]) -> str:
     return markdown_table(["engine", "columns", "target", "", "figure"], rows)
 
 
-def _engines(postgres_dsn: str) -> tuple[sa.Engine, sa.Engine, Path]:
-    workdir = Path(tempfile.mkdtemp(prefix="profilemesh-bench-"))
-    duck = sa.create_engine(f"duckdb:///{workdir / 'bench.duckdb'}", poolclass=sa.pool.NullPool)
-    pg = sa.create_engine(postgres_dsn, poolclass=sa.pool.NullPool)
+@contextlib.contextmanager
+def _engines(postgres_dsn: str | None) -> Iterator[tuple[sa.Engine, sa.Engine]]:
+    """A DuckDB file in a temporary directory (deleted afterwards) and the PostgreSQL server, with `hll`."""
+    with postgres(postgres_dsn) as dsn, tempfile.TemporaryDirectory(prefix="profilemesh-bench-") as workdir:
+        duck = sa.create_engine(f"duckdb:///{Path(workdir) / 'bench.duckdb'}", poolclass=sa.pool.NullPool)
+        pg = sa.create_engine(dsn, poolclass=sa.pool.NullPool)
+        try:
+            _create_hll(pg)
+            yield duck, pg
+        finally:
+            pg.dispose()
+            duck.dispose()
+
+
+def _create_hll(pg: sa.Engine) -> None:
     with pg.connect() as conn:
         try:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS hll")
             conn.commit()
         except sa.exc.DBAPIError:
             conn.rollback()  # no `hll`: the approximate rows say so
-    return duck, pg, workdir
 
 
 def _sections(duck: sa.Engine, pg: sa.Engine, rows: int, width: int, repeat: int) -> list[Section]:
@@ -498,13 +509,11 @@ def profiling_report(
     """Markdown: per engine and width, every plan's median seconds, queries, ratio to F0 and to the best exact
     peer; PostgreSQL buffer reads / table pages and JIT ms; approximate distinct-count error; the targets."""
     sections: list[Section] = []
-    with postgres(postgres_dsn) as dsn:
-        duck, pg, _ = _engines(dsn)
+    with _engines(postgres_dsn) as (duck, pg):
         for width in widths:
             sections += _sections(duck, pg, rows, width, repeat)
         with pg.connect() as conn:
             version = postgres_version(conn)
-        pg.dispose()
     parts = [
         f"{rows:,} rows; widths {', '.join(map(str, widths))}; median of {repeat} after a warm-up "
         f"(a plan whose warm-up took over {SLOW_SECONDS:.0f} s: that one run; the old ProfileMesh style up to "
@@ -521,8 +530,7 @@ def profiling_report(
 def profiling_growth(*, sizes: list[int], columns: int, repeat: int, postgres_dsn: str | None) -> str:
     """Markdown: F0 and ours (exact, approximate) at each row count, on DuckDB and PostgreSQL."""
     rows_out = []
-    with postgres(postgres_dsn) as dsn:
-        duck, pg, _ = _engines(dsn)
+    with _engines(postgres_dsn) as (duck, pg):
         for size in sizes:
             table = f"growth_{size}"
             generate(duck, table, size, columns)
@@ -539,7 +547,6 @@ def profiling_growth(*, sizes: list[int], columns: int, repeat: int, postgres_ds
             for engine in (duck, pg):
                 with engine.begin() as conn:
                     conn.exec_driver_sql(f"DROP TABLE {table}")
-        pg.dispose()
     headers = ["engine", "rows", "F0 s", "ours exact s", "ours approx s", "exact x F0", "exact s per 1M rows"]
     return f"{columns} columns, median of {repeat} after a warm-up.\n\n" + markdown_table(headers, rows_out) + "\n"
 
