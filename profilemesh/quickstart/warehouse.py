@@ -134,6 +134,13 @@ def day_counts(day: int) -> dict[str, int]:
     }
 
 
+def _quote(name: str) -> str:
+    """The DuckDB dialect's identifier quoting (the demo's names are constants, but quoted all the same)."""
+    from duckdb_engine import Dialect
+
+    return Dialect().identifier_preparer.quote(name)
+
+
 def load_day(path: Path, day: int, seed: int = SEED) -> dict[str, int]:
     """Rebuild the warehouse as it stands after day `day`'s load; returns each table's row count.
 
@@ -142,7 +149,7 @@ def load_day(path: Path, day: int, seed: int = SEED) -> dict[str, int]:
     common = {"start_date": START_DATE, "base_customers": BASE_CUSTOMERS}
     conn = duckdb.connect(str(path))
     try:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(SCHEMA)}")
         conn.execute(_MACRO.format(seed=int(seed)))
         conn.execute("BEGIN")
         conn.execute(
@@ -176,7 +183,7 @@ def load_day(path: Path, day: int, seed: int = SEED) -> dict[str, int]:
         )
         conn.execute("COMMIT")
         return {
-            table: int(conn.execute(f"SELECT count(*) FROM {SCHEMA}.{table}").fetchone()[0])  # type: ignore[index]
+            table: int(conn.execute(f"SELECT count(*) FROM {_quote(SCHEMA)}.{_quote(table)}").fetchone()[0])  # type: ignore[index]
             for table in TABLES
         }
     finally:
