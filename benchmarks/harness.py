@@ -6,6 +6,7 @@ to a floor measured in the same run: absolute times on shared machines are noisy
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import platform
@@ -89,3 +90,23 @@ def postgres(dsn: str | None, settings: dict[str, str] | None = None) -> Iterato
 
 def postgres_version(conn) -> str:
     return conn.exec_driver_sql("SHOW server_version").scalar()
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "missed"
+
+
+TARGET_HEADERS = ["target", "measured", "result", "why"]
+
+
+def section_parser(doc: str | None, *, repeat: int) -> argparse.ArgumentParser:
+    """The options every section script takes when run on its own; each adds its sizes."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the script, never a timing")
+    parser.add_argument("--postgres-dsn", default=None)
+    return parser
+
+
+def print_section(text: str, targets: list[list[object]]) -> None:
+    print(text + "\n\n" + markdown_table(TARGET_HEADERS, targets))

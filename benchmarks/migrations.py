@@ -13,14 +13,13 @@ rebuilds the query views with dbt afterwards; the by-hand figure does neither.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import stores
-from harness import markdown_table, postgres, ratio
+from harness import markdown_table, met, postgres, print_section, ratio, section_parser
 
 RUNS_PER_MILLION_RESULTS = 10_000  # 100 metrics per run, like the query store
 
@@ -166,7 +165,7 @@ def migrations_report(*, results: int, repeat: int, postgres_dsn: str, quick: bo
                 "step probes) and rebuilding the query views, which the by-hand SQL does not do"
             )
             ok = apply_s <= 1.2 * hand_s
-            targets.append([f"migrations, {legacy.label}: apply ≤ 1.2x by hand", ratio(apply_s, hand_s), _met(ok),
+            targets.append([f"migrations, {legacy.label}: apply ≤ 1.2x by hand", ratio(apply_s, hand_s), met(ok),
                             "" if ok else reason])  # fmt: skip
             rows, no_dbt, above = status_rows(migrated, max(3, repeat))
             status_table += rows
@@ -175,9 +174,9 @@ def migrations_report(*, results: int, repeat: int, postgres_dsn: str, quick: bo
                 "(see the load average above)"
             )  # fmt: skip
             targets.append([f"migrate status, {legacy.label}: ≤ +0.5 s over bare Python", f"+{above:.3f} s",
-                            _met(above <= 0.5), reason])  # fmt: skip
+                            met(above <= 0.5), reason])  # fmt: skip
             targets.append([f"migrate status, {legacy.label}: never imports dbt", "no dbt module loaded" if no_dbt
-                             else "dbt imported", _met(no_dbt), ""])  # fmt: skip
+                             else "dbt imported", met(no_dbt), ""])  # fmt: skip
             for store in (migrated, legacy):
                 stores.drop_store(store, postgres_dsn)
     note = (
@@ -196,21 +195,14 @@ def migrations_report(*, results: int, repeat: int, postgres_dsn: str, quick: bo
     return text, targets
 
 
-def _met(ok: bool) -> str:
-    return "met" if ok else "missed"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = section_parser(__doc__, repeat=1)
     parser.add_argument("--results", type=int, default=10_000_000)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the script, never a timing")
-    parser.add_argument("--postgres-dsn", default=None)
     args = parser.parse_args()
     results, repeat = (1_000, 1) if args.quick else (args.results, args.repeat)
     with postgres(args.postgres_dsn) as dsn:
         text, targets = migrations_report(results=results, repeat=repeat, postgres_dsn=dsn, quick=args.quick)
-    print(text + "\n\n" + markdown_table(["target", "measured", "result", "why"], targets))
+    print_section(text, targets)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ statements are captured in-process (SQLAlchemy `before_execute`) and rendered wi
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import re
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import stores
-from harness import markdown_table, postgres, ratio
+from harness import markdown_table, met, postgres, print_section, ratio, section_parser
 
 from profilemesh.query import queries
 from profilemesh.query.reader import open_reader
@@ -169,12 +168,8 @@ def cold_start(repeat: int) -> list[list[object]]:
     for args in (("--version",), ("query", "runs", "--help"), ("migrate", "status", "--help")):
         argv = [str(stores.BIN / "profilemesh"), *args]
         seconds = stores.median(lambda argv=argv: stores.run(argv), repeat)
-        rows.append([f"profilemesh {' '.join(args)}", seconds, f"+{seconds - bare:.3f} s", _met(seconds - bare <= 0.5)])
+        rows.append([f"profilemesh {' '.join(args)}", seconds, f"+{seconds - bare:.3f} s", met(seconds - bare <= 0.5)])
     return rows
-
-
-def _met(ok: bool) -> str:
-    return "met" if ok else "missed"
 
 
 def query_table(store: stores.BenchStore, runs: int, repeat: int) -> tuple[list[list[object]], list[list[object]]]:
@@ -186,7 +181,7 @@ def query_table(store: stores.BenchStore, runs: int, repeat: int) -> tuple[list[
         cli = time_cli(store, case.args, repeat)
         native = time_native(store, statements, repeat)
         rows.append([f"query {case.label}", len(statements), native, cli, library, ratio(cli, native)])
-        rows[-1].append(_met(cli <= 1.5 * native))
+        rows[-1].append(met(cli <= 1.5 * native))
         plans.append([f"query {case.label}", ", ".join(case.filters), *plan_check(store, statements)])
     return rows, plans
 
@@ -231,7 +226,7 @@ def queries_report(
             for plan in plans:
                 ok = plan[-1] == "served"
                 what = "index" if kind == "postgres" else "filter pushed into the scan (zone maps)"
-                targets.append([f"{store.label}: {plan[0]} filters served by {what}", plan[-1], _met(ok),
+                targets.append([f"{store.label}: {plan[0]} filters served by {what}", plan[-1], met(ok),
                                 "" if ok else f"plan: {plan[2]}"])  # fmt: skip
             stores.drop_store(store, postgres_dsn)
     parts.append("### CLI cold start")
@@ -264,18 +259,15 @@ def queries_growth(*, sizes: list[int], results_per_run: int, repeat: int, postg
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = section_parser(__doc__, repeat=3)
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--results-per-run", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the script, never a timing")
-    parser.add_argument("--postgres-dsn", default=None)
     args = parser.parse_args()
     runs, repeat = (200, 1) if args.quick else (args.runs, args.repeat)
     with postgres(args.postgres_dsn) as dsn:
         text, targets = queries_report(runs=runs, results_per_run=args.results_per_run, repeat=repeat, postgres_dsn=dsn)
         stores.drop_templates()
-    print(text + "\n\n" + markdown_table(["target", "measured", "result", "why"], targets))
+    print_section(text, targets)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ straight to the driver's cursor, so no SQLAlchemy overhead is counted against th
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import stores
-from harness import markdown_table, postgres, ratio
+from harness import markdown_table, met, postgres, print_section, ratio, section_parser
 
 from profilemesh.storage import tables
 from profilemesh.storage.bulk import _csv, insert_rows
@@ -137,7 +136,7 @@ def writes_report(*, rows: int, repeat: int, postgres_dsn: str, quick: bool = Fa
                 f"rendering the rows as CSV in Python takes {render:.2f} s of the writer's {timings['ours']:.2f} s; "
                 "the floor starts from CSV already rendered"
             )  # fmt: skip
-            targets.append([f"writes, {store.label}: ours ≤ 2x floor", ratio(timings["ours"], floor), _met(ok), reason])
+            targets.append([f"writes, {store.label}: ours ≤ 2x floor", ratio(timings["ours"], floor), met(ok), reason])
             stores.drop_store(store, postgres_dsn)
     note = (
         f"{rows:,} result rows per write, one transaction each, median of {repeat} after a warm-up; "
@@ -148,22 +147,15 @@ def writes_report(*, rows: int, repeat: int, postgres_dsn: str, quick: bool = Fa
     return text, targets
 
 
-def _met(ok: bool) -> str:
-    return "met" if ok else "missed"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = section_parser(__doc__, repeat=3)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the script, never a timing")
-    parser.add_argument("--postgres-dsn", default=None)
     args = parser.parse_args()
     rows, repeat = (500, 1) if args.quick else (args.rows, args.repeat)
     with postgres(args.postgres_dsn) as dsn:
         text, targets = writes_report(rows=rows, repeat=repeat, postgres_dsn=dsn, quick=args.quick)
         stores.drop_templates()
-    print(text + "\n\n" + markdown_table(["target", "measured", "result", "why"], targets))
+    print_section(text, targets)
 
 
 if __name__ == "__main__":
