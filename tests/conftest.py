@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import psycopg2
 import pytest
 import yaml
 
+from profilemesh import dbt_parse_cache
 from profilemesh.cli.main import main as cli_main
 from profilemesh.config import load_config
 from profilemesh.connection import StorageTarget, resolve_storage
@@ -29,6 +31,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 import pgcluster  # noqa: E402  (scripts/ is not a package; shared with the benchmarks)
+
+# dbt's saved parse is shared between processes (profilemesh/dbt_parse_cache.py): the run's own directory,
+# shared by its workers, so the tests never read or fill the user's cache.
+os.environ[dbt_parse_cache.CACHE_ENV] = str(
+    Path(tempfile.gettempdir()) / f"profilemesh-test-dbt-cache-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}"
+)
 
 PG_SUPERUSER = pgcluster.SUPERUSER
 PG_PASSWORD = pgcluster.PASSWORD  # loopback TCP connections need a password, so wrong passwords are really refused
@@ -50,6 +58,12 @@ class PgServer:
             **kwargs,
         }
         return psycopg2.connect(**params)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dbt_parse_cache_removed_at_the_end() -> Iterator[None]:
+    yield
+    shutil.rmtree(os.environ[dbt_parse_cache.CACHE_ENV], ignore_errors=True)  # another worker only misses it
 
 
 @pytest.fixture(scope="session")

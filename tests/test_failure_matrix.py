@@ -14,7 +14,7 @@ import pytest
 import yaml
 from conftest import PgServer, Store, run_cli
 
-from profilemesh import dbt_invoke
+from profilemesh import dbt_invoke, dbt_parse_cache
 
 COMMANDS = (("migrate", "status"), ("profile",), ("query", "runs"), ("migrate", "apply"))  # in this order
 # A password no other output could contain by chance, with characters that need escaping everywhere.
@@ -32,9 +32,12 @@ def assert_clean_failure(result, code: int, fragment: str, secret: str | None = 
 
 
 def assert_secret_in_no_file(secret: str, *roots: Path) -> int:
-    """Grep every file under the roots (and every private dbt directory of this process)."""
+    """Grep every file under the roots (every private dbt directory of this process, and the dbt
+    parse cache shared between processes)."""
     checked = 0
-    for root in [*roots, *dbt_invoke._WORKDIRS.values()]:
+    cache = dbt_parse_cache.cache_dir()
+    private = [workdir for workdir, _ in dbt_invoke._WORKDIRS.values()]
+    for root in [*roots, *private, *([cache] if cache and cache.is_dir() else [])]:
         for path in Path(root).rglob("*"):
             if path.is_file():
                 checked += 1

@@ -235,8 +235,9 @@ def _slow_lease_migration(store: Store, monkeypatch: pytest.MonkeyPatch, ttl: in
 def test_lease_records_its_holder_and_the_heartbeat_keeps_a_long_migration(
     sf_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Heartbeat: 4 pauses of 2 s inside migration 2 outlast the 4 s TTL; renewals before every step keep it.
-    migration = _slow_lease_migration(sf_store, monkeypatch, 4, ",".join(f"step:2:{k}:2" for k in range(1, 5)))
+    # Heartbeat: 7 pauses of 2 s inside migration 2 outlast the 4 s TTL; renewals before every step keep it.
+    # (14 s: the competitor below must run while the migration still holds the lease, even on a loaded machine.)
+    migration = _slow_lease_migration(sf_store, monkeypatch, 4, ",".join(f"step:2:{k}:2" for k in range(1, 8)))
     config = str(sf_store.config_path)
     first = _lease_row(sf_store)
     assert first[0].endswith(f":{migration.pid}") and first[3] > first[2]  # holder and expiry recorded

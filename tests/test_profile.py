@@ -231,8 +231,8 @@ def test_values_keep_text_and_only_finite_numbers() -> None:
 
 
 def test_approximate_distinct_counts_are_marked_and_close(store: Store, tmp_path: Path) -> None:
-    """HyperLogLog on DuckDB (approx_count_distinct) and PostgreSQL (the hll extension); the store
-    records the estimates under their own metric names, and they land within 5% of the truth."""
+    """HyperLogLog on DuckDB (in SQL, a second statement) and PostgreSQL (the hll extension, in the one
+    scan); the store records the estimates under their own metric names, within 2% of the truth."""
     apply(store.target)
     store.sql(f"CREATE SCHEMA IF NOT EXISTS {q(SRC)}")
     store.sql(
@@ -242,11 +242,12 @@ def test_approximate_distinct_counts_are_marked_and_close(store: Store, tmp_path
         store.sql("CREATE EXTENSION IF NOT EXISTS hll")
     report = profile(load_config(write_config(store, tmp_path, distinct="approximate")))
     (many,) = report.tables
-    assert many.distinct_mode == "approximate" and many.query_count == 1  # estimates ride in the one scan
+    assert many.distinct_mode == "approximate"
+    assert many.query_count == (2 if store.kind == "duckdb" else 1)
     metrics = metrics_of(store, report.run_id, "many")
     assert ("id", "distinct_count") not in metrics
-    assert metrics[("id", "distinct_count_approx")][1] == pytest.approx(20000, rel=0.05)
-    assert metrics[("bucket", "distinct_count_approx")][1] == pytest.approx(1000, rel=0.05)
+    assert metrics[("id", "distinct_count_approx")][1] == pytest.approx(20000, rel=0.02)
+    assert metrics[("bucket", "distinct_count_approx")][1] == pytest.approx(1000, rel=0.02)
 
 
 def test_approximate_without_hll_on_postgres_falls_back_to_exact(pg_store: Store, tmp_path: Path) -> None:

@@ -58,7 +58,9 @@ def run_plan(conn: Connection, plan: TablePlan) -> TableProfile:
                 true_count = int(aggregate[column_label(index, "true_count")])
                 distinct_count = int(true_count > 0) + int(count - true_count > 0)
             else:
-                raw = distinct[index] if index in distinct else aggregate[column_label(index, "distinct_count")]
+                in_second = any(index in branch for branch in plan.distinct_branches)
+                # A branch may return no row: a column without values has no HyperLogLog registers.
+                raw = distinct.get(index) if in_second else aggregate[column_label(index, "distinct_count")]
                 distinct_count = int(raw or 0)
             values["distinct_count"] = distinct_count
             values["distinct_percent"] = _percent(distinct_count, count)
