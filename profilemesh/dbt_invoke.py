@@ -33,7 +33,7 @@ from profilemesh import testhooks
 from profilemesh.connection import DBT_PASSWORD_ENV, StorageTarget, dbt_profile_output
 from profilemesh.dbt_parse_cache import ParseCache, entry_key
 from profilemesh.errors import CheckFailed, DatabaseError, StoreBusy, UsageError
-from profilemesh.package import package_dir
+from profilemesh.package import package_dir, package_fingerprint
 
 _RUNNER_LOCK = threading.Lock()
 # (package directory, rendered profile, vars) -> that private directory and its parse cache entry: one
@@ -41,6 +41,7 @@ _RUNNER_LOCK = threading.Lock()
 _WORKDIRS: dict[tuple[str, str, str], tuple[Path, ParseCache]] = {}
 _WORKDIRS_LOCK = threading.Lock()
 T = TypeVar("T")
+FINGERPRINT_VAR = "profilemesh_package_fingerprint"  # recorded by profilemesh_views_info
 LEASE_BUSY = "<lease>"  # marks a held Snowflake lease among busy holders
 # dbt's own log, shown with --debug (the CLI routes this logger to stderr).
 _dbt_log = logging.getLogger("profilemesh.dbt")
@@ -119,6 +120,19 @@ class DbtSession:
         self.package = package or package_dir()
         self._workdir: Path | None = None
         self._parse_cache: ParseCache | None = None
+        self._vars: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return json.loads(self.vars_json())[FINGERPRINT_VAR]
+
+    def vars_json(self) -> str:
+        """The storage target's vars and the package's fingerprint, fixed for the session (dbt parses
+        again whenever the vars change)."""
+        if self._vars is None:
+            variables = {**self.target.dbt_vars(), FINGERPRINT_VAR: package_fingerprint(self.package)}
+            self._vars = json.dumps(variables, sort_keys=True)
+        return self._vars
 
     def run_operation(
         self,
@@ -259,7 +273,7 @@ class DbtSession:
             "--target",
             TARGET_NAME,
             "--vars",
-            json.dumps(self.target.dbt_vars(), sort_keys=True),
+            self.vars_json(),
             "--target-path",
             str(workdir / "target"),
             "--log-path",
@@ -291,7 +305,7 @@ class DbtSession:
                 }
             }
             text = yaml.safe_dump(profile, sort_keys=True)
-            key = (str(Path(self.package).resolve()), text, json.dumps(self.target.dbt_vars(), sort_keys=True))
+            key = (str(Path(self.package).resolve()), text, self.vars_json())
             with _WORKDIRS_LOCK:
                 known = _WORKDIRS.get(key)
                 if known is None or not known[0].is_dir():

@@ -6,6 +6,7 @@ install) it is the repository root. PROFILEMESH_PACKAGE_DIR points elsewhere (de
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -59,3 +60,14 @@ def migration_files(root: Path | None = None) -> list[MigrationFile]:
 
 def head_version(root: Path | None = None) -> int:
     return len(migration_files(root))
+
+
+def package_fingerprint(root: Path | None = None) -> str:
+    """A digest of every file of the dbt package. The query views record the one that built them, so a
+    no-op `migrate apply` rebuilds them only after the package changed (or when one is missing)."""
+    root = root or package_dir()
+    files = [root / "dbt_project.yml", *(p for p in (root / "dbt_profilemesh").rglob("*") if p.is_file())]
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]

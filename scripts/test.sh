@@ -30,7 +30,8 @@ echo "== ruff"
 echo "== pytest"
 set +e
 # Two workers (the machines have two cores); each starts its own PostgreSQL cluster and emulator.
-.venv/bin/python -m pytest -n "${PROFILEMESH_TEST_WORKERS:-2}" "$@"
+# loadgroup: the tests on the quickstart's store share one worker (tests/conftest.py); the 25 slowest are listed.
+.venv/bin/python -m pytest -n "${PROFILEMESH_TEST_WORKERS:-2}" --dist loadgroup --durations=25 "$@"
 code=$?
 set -e
 if [ "$code" -eq 5 ]; then

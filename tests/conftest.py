@@ -356,3 +356,11 @@ def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> QuickstartRun:
     (`shutil.copytree`) before running anything that writes."""
     directory = tmp_path_factory.mktemp("quickstart") / "demo"
     return QuickstartRun(directory, run_cli("quickstart", "--dir", str(directory)))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the quickstart's store run on one xdist worker (scripts/test.sh: --dist loadgroup), so
+    the ~20 s quickstart is built once per run rather than once per worker."""
+    for item in items:
+        if "quickstart_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("quickstart"))

@@ -10,28 +10,6 @@ import sys
 from conftest import PG_PASSWORD, PG_SUPERUSER, REPO_ROOT, PgServer
 
 
-def test_profile_plans_benchmark_runs_quick(pg_server: PgServer) -> None:
-    dsn = f"postgresql://{PG_SUPERUSER}:{PG_PASSWORD}@{pg_server.host}:{pg_server.port}/postgres"
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "benchmarks" / "profile_plans.py"), "--quick", "--postgres-dsn", dsn],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    for engine in ("DuckDB", "PostgreSQL"):
-        for width in (10, 14):  # the quick widths
-            assert f"#### {engine}, {width} columns" in out
-    rows = collections.Counter(re.findall(r"^\| (.+?)\s+\|", out, re.MULTILINE))
-    for plan in ("F0", "F1", "F1 approx", "UNION ALL per column", "query per column", "old ProfileMesh", "ours, exact"):
-        assert rows[plan] == 4, plan  # one row per engine and width
-    assert rows["SUMMARIZE"] == 2 and rows["UNION ALL per column, jit off"] == 2
-    assert rows["ours, approximate"] == 4  # the hll extension is installed with the server
-    assert out.count("Approximate distinct counts against ours exact") == 4
-    assert "#### Targets" in out and "non-distinct metrics in one scan" in out
-
-
 def test_cli_start_imports_no_database_driver_or_dbt() -> None:
     """Cold start (issue 7, target +0.5 s over bare Python): the command group loads no driver, no
     SQLAlchemy and no dbt; each command imports what it needs when it runs."""
@@ -69,3 +47,13 @@ def test_run_all_quick_writes_every_section(pg_server: PgServer, tmp_path) -> No
     assert "This section failed" not in text
     for expected in ("| ours ", "query run --run-id", "CLI cold start", "apply / by hand", "Queries, by runs"):
         assert expected in text, expected
+    # Section 1 (profile_plans.py): every plan on both engines, the approximate errors and the targets.
+    for engine in ("DuckDB", "PostgreSQL"):
+        assert f"#### {engine}, 10 columns" in text
+    rows = collections.Counter(re.findall(r"^\| (.+?)\s+\|", text, re.MULTILINE))
+    for plan in ("F0", "F1", "F1 approx", "UNION ALL per column", "query per column", "old ProfileMesh", "ours, exact"):
+        assert rows[plan] == 2, plan  # one row per engine
+    assert rows["SUMMARIZE"] == 1 and rows["UNION ALL per column, jit off"] == 1
+    assert rows["ours, approximate"] == 2  # the hll extension is installed with the server
+    assert text.count("Approximate distinct counts against ours exact") == 2
+    assert "#### Targets" in text and "non-distinct metrics in one scan" in text

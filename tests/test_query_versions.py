@@ -223,3 +223,32 @@ def test_repair_that_finishes_a_migration_builds_the_views(duck_store: Store, tm
     assert duck_store.sql(f"SELECT schema_version FROM {duck_store.qualified('profilemesh_views_info')}") == [(3,)]
     rows = run_cli("query", "runs", "-c", str(duck_store.config_path), env={"PROFILEMESH_PACKAGE_DIR": str(package)})
     assert rows.exit_code == 0 and rows.stderr == ""
+
+
+def test_a_no_op_apply_rebuilds_only_views_this_package_did_not_build(store: Store, tmp_path: Path) -> None:
+    """At head with nothing to migrate, `migrate apply` leaves alone views this package built for this
+    version; a missing view, views from a plain `dbt run` (no fingerprint) or from an edited package are
+    rebuilt."""
+    first = apply(store.target)
+    assert "profilemesh_runs_v" in first["views"] and first["views_current"] is False
+    again = run_cli("migrate", "apply", "-c", str(store.config_path))
+    assert again.exit_code == 0 and "query views up to date" in again.stdout and "views built" not in again.stdout
+
+    store.sql(f"DROP VIEW {store.qualified('profilemesh_latest_metrics_v')}")  # one the CLI does not read
+    assert "profilemesh_latest_metrics_v" in apply(store.target)["views"]
+
+    info = store.qualified("profilemesh_views_info")
+    store.sql(f"DROP VIEW {info}")
+    store.sql(
+        f"CREATE VIEW {info} AS SELECT {HEAD} AS schema_version, '0.1.0' AS package_version, '' AS package_fingerprint"
+    )
+    assert apply(store.target)["views_current"] is False  # as after `dbt run -s profilemesh`
+    assert apply(store.target)["views_current"] is True
+
+    package = copy_package(tmp_path / "pkg")
+    model = package / "dbt_profilemesh" / "models" / "query" / "profilemesh_drift_v.sql"
+    model.write_text(model.read_text(encoding="utf-8") + "\n-- an edit: another package\n", encoding="utf-8")
+    edited = apply(store.target, package=package)
+    assert edited["applied"] == [] and "profilemesh_drift_v" in edited["views"]
+    assert apply(store.target, package=package)["views_current"] is True
+    assert apply(store.target)["views_current"] is False  # back to the installed package: its own build

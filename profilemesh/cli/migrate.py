@@ -117,6 +117,8 @@ def apply(
     click.echo(f"storage is at version {result['to_version']} (head {result['head']})")
     if result["views"]:
         click.echo(f"query views built: {', '.join(result['views'])}")
+    elif result.get("views_current"):
+        click.echo("query views up to date (built by this package for this version)")
     return 0
 
 

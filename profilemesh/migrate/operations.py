@@ -111,19 +111,45 @@ def _drop_views_before_migrating(session: DbtSession, target_version: int | None
 
 
 def _refresh_views(session: DbtSession, result: dict[str, Any], lock_timeout: float) -> list[str]:
-    """After a migration to head: the views are rebuilt, so they always match the schema version.
-    Below head (`--target`) they are left alone; the on-run-start gate would refuse them anyway."""
+    """At head the views are (re)built, so they always match the schema version; a no-op apply leaves
+    them alone when this package built them for this version and none is missing (`views_current`
+    in the result). Below head (`--target`) they are left alone; the on-run-start gate would refuse
+    them anyway."""
     if result["to_version"] != result["head"]:
         return []
-    return _build_views(session, lock_timeout)
+    built = _build_views(session, lock_timeout, unless_current=not result.get("applied"))
+    result["views_current"] = built is None
+    return built or []
 
 
-def _build_views(session: DbtSession, lock_timeout: float) -> list[str]:
+def _build_views(session: DbtSession, lock_timeout: float, *, unless_current: bool = False) -> list[str] | None:
+    """The models built, or None when unless_current and the views were current (looked at under the
+    lock, after any concurrent apply's build)."""
     with _serialized_view_build(session.target, lock_timeout):
+        if unless_current and _views_current(session):
+            return None
         built = session.run(VIEWS_SELECTOR, lock_timeout=lock_timeout)
     if not built.success:
         raise DatabaseError(f"building the query views failed: {built.describe_failure()}")
     return built.models()
+
+
+def _views_current(session: DbtSession) -> bool:
+    """Every view is there, built for the store's version by this very package."""
+    from profilemesh.query.reader import READ_VIEWS, missing_views  # the read side imports this package
+    from profilemesh.query.views import INFO_VIEW, LATEST_METRICS_VIEW
+
+    target = session.target
+    head = head_version(session.package)
+    with connect(target) as conn:
+        if missing_views(conn, target.schema, (*READ_VIEWS, LATEST_METRICS_VIEW)):
+            return False
+        info = sa.table(INFO_VIEW, sa.column("schema_version"), sa.column("package_fingerprint"), schema=target.schema)
+        try:
+            rows = conn.execute(sa.select(info.c.schema_version, info.c.package_fingerprint)).all()
+        except sa.exc.DBAPIError:  # built by an older package, without the column
+            return False
+    return rows == [(head, session.fingerprint)]
 
 
 @contextlib.contextmanager
@@ -178,7 +204,7 @@ def repair(
         # A repair that finished a migration to head leaves the store where apply would: views built.
         snapshot = read_ledger(target)
         at_head = snapshot.current_version == head_version(session.package) and not snapshot.unresolved
-        result["views"] = _build_views(session, lock_timeout) if at_head else []
+        result["views"] = (_build_views(session, lock_timeout) or []) if at_head else []
     return result
 
 

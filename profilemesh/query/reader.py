@@ -110,13 +110,17 @@ def _reader(conn: Connection, target: StorageTarget, *, prefer_tables: bool) -> 
     return Reader(conn, relations, current, "views", warning)
 
 
-def _check_views(conn: Connection, target: StorageTarget, head: int) -> None:
+READ_VIEWS = (INFO_VIEW, RUNS_VIEW, DRIFT_VIEW, HISTORY_VIEW, METRICS_VIEW)  # what the CLI reads
+
+
+def missing_views(conn: Connection, schema: str | None, names: tuple[str, ...] = READ_VIEWS) -> list[str]:
+    """The named views that are not in the schema."""
     inspector = sa.inspect(conn)
-    missing = [
-        name
-        for name in (INFO_VIEW, RUNS_VIEW, DRIFT_VIEW, HISTORY_VIEW, METRICS_VIEW)
-        if not inspector.has_table(name, schema=target.schema)
-    ]
+    return [name for name in names if not inspector.has_table(name, schema=schema)]
+
+
+def _check_views(conn: Connection, target: StorageTarget, head: int) -> None:
+    missing = missing_views(conn, target.schema)
     if missing:
         raise CheckFailed(f"the query views are missing in schema {target.schema} ({', '.join(missing)}): {BUILD_HINT}")
     info = _view(INFO_VIEW, target.schema)
