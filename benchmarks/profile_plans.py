@@ -52,7 +52,7 @@ HISTOGRAM_BINS = 10
 SLOW_SECONDS = 60.0
 # PostgreSQL stops any one statement after this long (statement_timeout): the plan is then reported as
 # stopped, its time a lower bound. At 200 columns F1 (JIT on) ran over 12 minutes on a loaded machine.
-STOP_SECONDS = 600
+STOP_SECONDS = 300
 # The old profiler's ~13 scans per numeric column: measured up to this width (the target is at 50 columns).
 OLD_PROFILEMESH_MAX_WIDTH = 50
 EXACT_PEERS = ("F1", "UNION ALL per column", "UNION ALL per column, jit off", "query per column")

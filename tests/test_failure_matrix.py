@@ -93,7 +93,7 @@ CONNECTION_MATRIX = {
     "wrong port":            ((3, 3, 3, 3), "Connection refused"),
     "wrong password":        ((3, 3, 3, 3), "password authentication failed"),
     "missing database":      ((3, 3, 3, 3), "does not exist"),
-    "read-only user":        ((0, 3, 0, 3), "permission denied"),
+    "read-only user":        ((0, 3, 0, 0), "permission denied"),  # apply: at head, views current: nothing to write
     "read-only, empty db":   ((1, 3, 3, 3), "permission denied for database"),
     "missing schema":        ((1, 3, 3, 0), "run `profilemesh migrate apply`"),
 }  # fmt: skip
@@ -171,7 +171,7 @@ def test_connection_matrix(pg_store: Store, tmp_path: Path, monkeypatch: pytest.
     assert observed == {case: codes for case, (codes, _) in CONNECTION_MATRIX.items()}
 
     # --debug shows a traceback, still without the password, also from inside dbt.
-    debug = run_cli("--debug", "migrate", "apply", "-c", str(tmp_path / "read-only_user.yml"), env=env)
+    debug = run_cli("--debug", "migrate", "apply", "-c", str(tmp_path / "read-only_empty_db.yml"), env=env)
     assert debug.exit_code == 3 and "Traceback" in debug.stderr and SECRET not in debug.stdout + debug.stderr
     assert assert_secret_in_no_file(SECRET, tmp_path) > 0
     assert not (tmp_path / "logs").exists() and not (tmp_path / "target").exists()

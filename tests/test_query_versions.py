@@ -12,7 +12,7 @@ from conftest import Store, copy_package, run_cli
 from legacy_stores import RUNS, create_legacy_store
 
 from profilemesh.migrate import apply
-from profilemesh.package import head_version
+from profilemesh.package import head_version, package_fingerprint
 from profilemesh.query.views import VIEW_COLUMNS
 
 HEAD = head_version()
@@ -225,10 +225,10 @@ def test_repair_that_finishes_a_migration_builds_the_views(duck_store: Store, tm
     assert rows.exit_code == 0 and rows.stderr == ""
 
 
-def test_a_no_op_apply_rebuilds_only_views_this_package_did_not_build(store: Store, tmp_path: Path) -> None:
+def test_a_no_op_apply_rebuilds_only_views_this_package_did_not_build(store: Store) -> None:
     """At head with nothing to migrate, `migrate apply` leaves alone views this package built for this
-    version; a missing view, views from a plain `dbt run` (no fingerprint) or from an edited package are
-    rebuilt."""
+    version; a missing view, or views another build made (a plain `dbt run` records no fingerprint, an
+    edited package another one), are rebuilt."""
     first = apply(store.target)
     assert "profilemesh_runs_v" in first["views"] and first["views_current"] is False
     again = run_cli("migrate", "apply", "-c", str(store.config_path))
@@ -243,12 +243,15 @@ def test_a_no_op_apply_rebuilds_only_views_this_package_did_not_build(store: Sto
         f"CREATE VIEW {info} AS SELECT {HEAD} AS schema_version, '0.1.0' AS package_version, '' AS package_fingerprint"
     )
     assert apply(store.target)["views_current"] is False  # as after `dbt run -s profilemesh`
-    assert apply(store.target)["views_current"] is True
+    assert store.sql(f"SELECT package_fingerprint FROM {info}") == [(package_fingerprint(),)]
 
+
+def test_the_package_fingerprint_follows_every_package_file(tmp_path: Path) -> None:
     package = copy_package(tmp_path / "pkg")
+    assert package_fingerprint(package) == package_fingerprint()
     model = package / "dbt_profilemesh" / "models" / "query" / "profilemesh_drift_v.sql"
-    model.write_text(model.read_text(encoding="utf-8") + "\n-- an edit: another package\n", encoding="utf-8")
-    edited = apply(store.target, package=package)
-    assert edited["applied"] == [] and "profilemesh_drift_v" in edited["views"]
-    assert apply(store.target, package=package)["views_current"] is True
-    assert apply(store.target)["views_current"] is False  # back to the installed package: its own build
+    model.write_text(model.read_text(encoding="utf-8") + "\n-- an edit\n", encoding="utf-8")
+    edited = package_fingerprint(package)
+    assert edited != package_fingerprint()
+    (package / "dbt_profilemesh" / "macros" / "extra.sql").write_text("{% macro x() %}{% endmacro %}\n")
+    assert package_fingerprint(package) not in (edited, package_fingerprint())

@@ -141,14 +141,16 @@ def _views_current(session: DbtSession) -> bool:
 
     target = session.target
     head = head_version(session.package)
-    with connect(target) as conn:
-        if missing_views(conn, target.schema, (*READ_VIEWS, LATEST_METRICS_VIEW)):
-            return False
-        info = sa.table(INFO_VIEW, sa.column("schema_version"), sa.column("package_fingerprint"), schema=target.schema)
-        try:
+    info = sa.table(INFO_VIEW, sa.column("schema_version"), sa.column("package_fingerprint"), schema=target.schema)
+    try:
+        with connect(target) as conn:
+            if missing_views(conn, target.schema, (*READ_VIEWS, LATEST_METRICS_VIEW)):
+                return False
             rows = conn.execute(sa.select(info.c.schema_version, info.c.package_fingerprint)).all()
-        except sa.exc.DBAPIError:  # built by an older package, without the column
-            return False
+    except DatabaseError:
+        # Built by an older package (no such column), or a DuckDB file another apply holds right now:
+        # the build path waits for the file and rebuilds.
+        return False
     return rows == [(head, session.fingerprint)]
 
 

@@ -81,7 +81,7 @@ METRICS_COLUMNS = (
     "environment",
     "run_status",
 )
-INFO_COLUMNS = ("schema_version", "package_version")
+INFO_COLUMNS = ("schema_version", "package_version", "package_fingerprint")
 
 VIEW_COLUMNS = {
     RUNS_VIEW: RUNS_COLUMNS,
