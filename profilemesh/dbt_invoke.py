@@ -121,17 +121,20 @@ class DbtSession:
         self._workdir: Path | None = None
         self._parse_cache: ParseCache | None = None
         self._vars: str | None = None
+        self._fingerprint: str | None = None
 
     @property
     def fingerprint(self) -> str:
-        return json.loads(self.vars_json())[FINGERPRINT_VAR]
+        """The package's fingerprint, read once per session (the views record it; see vars_json)."""
+        if self._fingerprint is None:
+            self._fingerprint = package_fingerprint(self.package)
+        return self._fingerprint
 
     def vars_json(self) -> str:
         """The storage target's vars and the package's fingerprint, fixed for the session (dbt parses
         again whenever the vars change)."""
         if self._vars is None:
-            variables = {**self.target.dbt_vars(), FINGERPRINT_VAR: package_fingerprint(self.package)}
-            self._vars = json.dumps(variables, sort_keys=True)
+            self._vars = json.dumps({**self.target.dbt_vars(), FINGERPRINT_VAR: self.fingerprint}, sort_keys=True)
         return self._vars
 
     def run_operation(
