@@ -40,10 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import machine_info, markdown_table, postgres, postgres_version, ratio
 
+from profilemesh.config.settings import METRIC_NAMES
 from profilemesh.profiling.columns import ProfiledColumn, profiled_column
 from profilemesh.profiling.execute import run_plan
 from profilemesh.profiling.planner import TablePlan, plan_table
-from profilemesh.profiling.settings import METRIC_NAMES
+from profilemesh.warehouses import warehouse_of_dialect
 
 KINDS = ("int_uniform", "int_skewed", "float", "string_low", "string_high", "timestamp", "boolean")
 NULL_RATES = (0, 5, 50)
@@ -201,11 +202,10 @@ def old_profilemesh_queries(columns: list[ProfiledColumn]) -> int:
 
 def build_plans(engine: sa.Engine, table: str) -> tuple[list[Plan], list[ProfiledColumn]]:
     dialect = engine.dialect.name
+    warehouse = warehouse_of_dialect(dialect)
     with engine.connect() as conn:
         columns = [profiled_column(c["name"], c["type"]) for c in sa.inspect(conn).get_columns(table)]
-        hll = dialect == "postgresql" and bool(
-            conn.exec_driver_sql("SELECT count(*) FROM pg_extension WHERE extname = 'hll'").scalar()
-        )
+        approx_available = warehouse.approx_distinct_available(conn)  # PostgreSQL: the `hll` extension
     relation = sa.table(table, *(sa.column(c.name) for c in columns))
     approx = (
         (lambda c: sa.func.hll_cardinality(sa.func.hll_add_agg(sa.func.hll_hash_any(c))))
@@ -224,15 +224,21 @@ def build_plans(engine: sa.Engine, table: str) -> tuple[list[Plan], list[Profile
 
     branches = [_branch(relation, i, c) for i, c in enumerate(columns)]
     union = sa.union_all(*branches) if len(branches) > 1 else branches[0]
-    ours = plan_table(None, table, columns, METRIC_NAMES, dialect_name=dialect)
+    ours = plan_table(None, table, columns, METRIC_NAMES, warehouse=warehouse)
     ours_approx = plan_table(
-        None, table, columns, METRIC_NAMES, dialect_name=dialect, distinct="approximate", hll_available=hll
+        None,
+        table,
+        columns,
+        METRIC_NAMES,
+        warehouse=warehouse,
+        distinct="approximate",
+        approx_available=approx_available,
     )
     plans = [
         Plan("F0", fixed(sa.select(*(sa.func.count(relation.c[c.name]) for c in columns)).select_from(relation)), 1),
         Plan("F1", fixed(f1(lambda c: sa.func.count(c.distinct()))), 1),
     ]
-    if dialect != "postgresql" or hll:
+    if approx_available:
         plans.append(Plan("F1 approx", fixed(f1(approx)), 1))
     if dialect == "duckdb":
         plans.append(Plan("SUMMARIZE", fixed(sa.text(f"SUMMARIZE {table}")), 1))

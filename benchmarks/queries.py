@@ -95,7 +95,7 @@ def capturing(conn: sa.Connection) -> Iterator[list[str]]:
 def library_sql(store: stores.BenchStore, case: Case) -> tuple[list[str], float]:
     """The statements the subcommand's library call sends, and its in-process time (connection included)."""
     started = time.perf_counter()
-    with open_reader(store.target) as reader, capturing(reader.conn) as captured:
+    with open_reader(store.ctx) as reader, capturing(reader.conn) as captured:
         case.call(reader)
     return captured, time.perf_counter() - started
 

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 import yaml
 from harness import REPO_ROOT, Timing, measure
 
-from profilemesh.config import load_config
-from profilemesh.connection import StorageTarget, resolve_storage
+from profilemesh.api import Context
+from profilemesh.store.target import StorageTarget
 
 SCHEMA = "profilemesh"
 WARMUP = 1  # untimed runs before the timed ones; quick mode (never a timing) sets 0
@@ -44,8 +44,12 @@ class BenchStore:
     path: Path | None = None  # duckdb: the file
 
     @property
+    def ctx(self) -> Context:
+        return Context.load(self.config_path)
+
+    @property
     def target(self) -> StorageTarget:
-        return resolve_storage(load_config(self.config_path))
+        return self.ctx.target
 
     @property
     def label(self) -> str:

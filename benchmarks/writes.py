@@ -1,4 +1,4 @@
-"""Section 2 (writes): result rows through the ProfileMesh writer (`profilemesh.storage.bulk.insert_rows`,
+"""Section 2 (writes): result rows through the ProfileMesh writer (`profilemesh.store.writes.insert`,
 what `profile` and `drift` call) against the database's bulk path and the slower ways of inserting.
 
     python benchmarks/writes.py [--rows 100000] [--repeat 3] [--quick] [--postgres-dsn DSN]
@@ -23,8 +23,11 @@ import sqlalchemy as sa
 import stores
 from harness import markdown_table, met, postgres, print_section, ratio, section_parser
 
-from profilemesh.storage import tables
-from profilemesh.storage.bulk import _csv, insert_rows
+from profilemesh.contract import STORAGE_COLUMNS
+from profilemesh.store import writes
+from profilemesh.warehouses.csv_rows import csv_text
+
+RESULT_COLUMNS = STORAGE_COLUMNS["results"][1:]  # what a profile run writes: all but the identity `id`
 
 BATCH = 1_000
 ROW_BY_ROW_SAMPLE = 10_000
@@ -39,15 +42,16 @@ def result_rows(count: int) -> list[tuple]:
         value = (i * 37) % 10_000 / 7
         rows.append(
             (f"run-{i // 1000:09d}", f"table_{i // 1000 % 50}", "sales", f"col_{i % 1000 // 5}", "DOUBLE",
-             metrics[i % 5], repr(value), value, at)
+             metrics[i % 5], repr(value), at, value)
         )  # fmt: skip
     return rows
 
 
 def writers(store: stores.BenchStore, rows: list[tuple], staged: Path) -> dict[str, Callable[[sa.Connection], None]]:
-    results = tables.results(store.target)
-    columns = tables.RESULT_COLUMNS
-    rendered = _csv(rows)
+    target = store.target
+    columns = RESULT_COLUMNS
+    dicts = [dict(zip(columns, row, strict=True)) for row in rows]
+    rendered = csv_text(rows)
     staged.write_text(rendered, encoding="utf-8")
     quoted = ", ".join(columns)
 
@@ -66,9 +70,9 @@ def writers(store: stores.BenchStore, rows: list[tuple], staged: Path) -> dict[s
             )
 
     def ours(conn: sa.Connection) -> None:
-        insert_rows(conn, results, columns, rows)
+        writes.insert(conn, target, "results", dicts)
 
-    target = store.table("profilemesh_results")
+    table = store.table("profilemesh_results")
     mark = "%s" if store.kind == "postgres" else "?"
     one = "(" + ", ".join([mark] * len(columns)) + ")"
 
@@ -77,12 +81,12 @@ def writers(store: stores.BenchStore, rows: list[tuple], staged: Path) -> dict[s
         for start in range(0, len(rows), BATCH):
             batch = rows[start : start + BATCH]
             placeholders = ", ".join([one] * len(batch))
-            cursor.execute(f"INSERT INTO {target} ({quoted}) VALUES {placeholders}", [v for row in batch for v in row])
+            cursor.execute(f"INSERT INTO {table} ({quoted}) VALUES {placeholders}", [v for row in batch for v in row])
 
     def row_by_row(conn: sa.Connection) -> None:
         cursor = conn.connection.driver_connection.cursor()
         for row in rows[:ROW_BY_ROW_SAMPLE]:
-            cursor.execute(f"INSERT INTO {target} ({quoted}) VALUES {one}", row)
+            cursor.execute(f"INSERT INTO {table} ({quoted}) VALUES {one}", row)
 
     return {"floor": floor, "ours": ours, "multi-row VALUES": values, "row by row": row_by_row}
 
@@ -121,7 +125,7 @@ def time_writes(store: stores.BenchStore, rows: list[tuple], repeat: int) -> dic
 def writes_report(*, rows: int, repeat: int, postgres_dsn: str, quick: bool = False) -> tuple[str, list[list[object]]]:
     """Markdown for section 2, and the targets rows ([target, figure, met/missed])."""
     data = result_rows(rows)
-    render = stores.median(lambda: _csv(data), repeat)
+    render = stores.median(lambda: csv_text(data), repeat)
     table_rows, targets = [], []
     with tempfile.TemporaryDirectory(prefix="pm-bench-writes-") as tmp:
         for kind in ("duckdb", "postgres"):

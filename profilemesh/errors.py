@@ -1,7 +1,10 @@
 """Errors the CLI turns into one clear line and a documented exit code.
 
-Exit codes: 0 ok, 1 a check failed (or the store's state refuses the operation), 2 usage or
-configuration error, 3 connection or database error (a missing store included).
+Exit codes (docs/cli-reference.md, "Exit codes"):
+  0 ok; 1 a check failed (drift at the chosen severity, a failed table, or a store whose state refuses
+  the operation); 2 usage or configuration error; 3 connection or database error (a missing store
+  included); 4 an internal error, a bug in ProfileMesh (the one-line message says to rerun with
+  --debug); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -9,21 +12,28 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_DATABASE = 3
+EXIT_INTERNAL = 4
+EXIT_INTERRUPTED = 130
+
 
 class ProfileMeshError(Exception):
     """Base class: `str(error)` is the one line shown to the user."""
 
-    exit_code = 1
+    exit_code = EXIT_CHECK_FAILED
 
 
 class CheckFailed(ProfileMeshError):
     """The store is not in the state the operation needs (behind, failed attempt, drift in catalog)."""
 
-    exit_code = 1
+    exit_code = EXIT_CHECK_FAILED
 
 
 class UsageError(ProfileMeshError):
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class ConfigError(UsageError):
@@ -41,7 +51,7 @@ class ConfigError(UsageError):
 class DatabaseError(ProfileMeshError):
     """The warehouse could not be reached, or a statement failed."""
 
-    exit_code = 3
+    exit_code = EXIT_DATABASE
 
 
 class StoreMissing(DatabaseError):
@@ -56,6 +66,12 @@ class StoreBusy(DatabaseError):
 
 class MigrationFailed(DatabaseError):
     """A migration step failed; the attempt is recorded and `migrate repair` is needed."""
+
+
+def first_line(text: str, *, limit: int = 2000) -> str:
+    """A driver's or dbt's multi-line error as the one line shown to people (and stored with a run)."""
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return (lines[0] if lines else "")[:limit]
 
 
 def unknown_key_message(key: object, allowed: Iterable[str]) -> str:

@@ -6,17 +6,25 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Store, make_duckdb_store, make_postgres_store, run_cli
-from conftest import apply_storage_only as apply
-from legacy_stores import EVENTS, NUMERIC_EXPECTED, RESULTS, RUNS, TABLE_STATE, create_legacy_store, snapshot_rows
 
-from profilemesh.migrate import migration_status
+from profilemesh.api import describe_schema, migrate_apply, migrate_status
+from profilemesh.dbt.package import DbtPackage
 from profilemesh.migrate.catalog import live_catalog
-from profilemesh.migrate.ledger import connect, read_ledger
-from profilemesh.migrate.operations import describe
-from profilemesh.package import head_version
+from profilemesh.store.connect import connect
+from profilemesh.store.ledger import read_ledger
+from tests.support.cli import run_cli
+from tests.support.legacy_stores import (
+    EVENTS,
+    NUMERIC_EXPECTED,
+    RESULTS,
+    RUNS,
+    TABLE_STATE,
+    create_legacy_store,
+    snapshot_rows,
+)
+from tests.support.stores import Store, duckdb_store, postgres_store
 
-HEAD = head_version()
+HEAD = DbtPackage.installed().head
 RUN_COLUMNS = [
     "run_id",
     "dataset_name",
@@ -47,7 +55,7 @@ def test_legacy_store_is_adopted_and_migrated_with_data_kept(store: Store, shape
     assert "adopted existing tables as version 1" in result.stdout
 
     ledger = read_ledger(store.target)
-    assert [(a["version"], a["operation"], a["status"]) for a in ledger.attempts] == [
+    assert [(a.version, a.operation, a.status) for a in ledger.attempts] == [
         (1, "adopt", "succeeded"),
         *[(v, "apply", "succeeded") for v in range(2, HEAD + 1)],
     ]
@@ -67,7 +75,7 @@ def test_legacy_store_is_adopted_and_migrated_with_data_kept(store: Store, shape
     for metric in ("top_value", "histogram", "error", "weird", "huge", "empty"):
         assert numeric[metric] is None, metric
 
-    assert migration_status(store.target).state == "up_to_date"
+    assert migrate_status(store.ctx).state == "up_to_date"
     assert run_cli("migrate", "validate", "-c", str(store.config_path)).exit_code == 0
 
 
@@ -77,14 +85,14 @@ def test_adoption_refuses_an_incompatible_table_and_changes_nothing(store: Store
     result = run_cli("migrate", "apply", "-c", str(store.config_path))
     assert result.exit_code == 1
     assert "cannot adopt" in result.stderr and "profilemesh_runs.dataset_name is missing" in result.stderr
-    assert migration_status(store.target).db_version == 0
-    assert read_ledger(store.target).attempts == []
+    assert migrate_status(store.ctx).db_version == 0
+    assert read_ledger(store.target).attempts == ()
 
 
 def test_adoption_respects_table_name_overrides(store: Store) -> None:
     create_legacy_store(store, only_runs_and_results=True, runs_table="legacy_runs", results_table="legacy_results")
     store.write_config(runs_table="legacy_runs", results_table="legacy_results")
-    assert apply(store.target)["adopted_tables"] == ["legacy_runs", "legacy_results"]
+    assert migrate_apply(store.ctx, build_views=False).adopted_tables == ["legacy_runs", "legacy_results"]
     assert store.sql(f"SELECT count(*) FROM {store.qualified('legacy_runs')}") == [(len(RUNS),)]
     names = {
         r[0]
@@ -98,9 +106,9 @@ def test_adoption_respects_table_name_overrides(store: Store) -> None:
 
 
 def _catalog(store: Store) -> dict:
-    code = describe(store.target)
+    code = describe_schema(store.ctx)
     with connect(store.target) as conn:
-        return live_catalog(conn, code["relations"], sorted(code["catalog"]))
+        return live_catalog(conn, code.relations, sorted(code.catalog))
 
 
 @pytest.mark.parametrize("kind", ["duckdb", "postgres"])
@@ -109,13 +117,13 @@ def test_fresh_install_and_upgraded_legacy_store_have_the_same_catalog(kind, tmp
         directory = tmp_path / name
         directory.mkdir()
         if kind == "duckdb":
-            return make_duckdb_store(directory)
-        return make_postgres_store(directory, request.getfixturevalue("pg_server"))
+            return duckdb_store(directory)
+        return postgres_store(directory, request.getfixturevalue("pg_server"), database=f"pm_catalog_{name}")
 
     fresh, legacy = new_store("fresh"), new_store("legacy")
-    apply(fresh.target)
+    migrate_apply(fresh.ctx, build_views=False)
     create_legacy_store(legacy, events_with_run_id=True)
-    apply(legacy.target)
+    migrate_apply(legacy.ctx, build_views=False)
     fresh_catalog, legacy_catalog = _catalog(fresh), _catalog(legacy)
     assert fresh_catalog == legacy_catalog
     assert fresh_catalog["results"]["columns"]["metric_value_numeric"]["family"] == "float"

@@ -7,7 +7,9 @@ import re
 import subprocess
 import sys
 
-from conftest import PG_PASSWORD, PG_SUPERUSER, REPO_ROOT, PgServer
+import pytest
+
+from tests.support.stores import PG_PASSWORD, PG_SUPERUSER, REPO_ROOT, PgServer
 
 
 def test_cli_start_imports_no_database_driver_or_dbt() -> None:
@@ -27,6 +29,7 @@ def test_cli_start_imports_no_database_driver_or_dbt() -> None:
     assert "HEAVY []" in result.stdout, result.stdout
 
 
+@pytest.mark.slow  # every benchmark script, at tiny sizes
 def test_run_all_quick_writes_every_section(pg_server: PgServer, tmp_path) -> None:
     """`benchmarks/run_all.py --quick`: every section and the targets summary, in the file given by --out,
     marked as not a timing; no section failed."""

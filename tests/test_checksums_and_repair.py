@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Store, copy_package, run_cli
-from conftest import apply_storage_only as apply
 
+from profilemesh.api import migrate_apply, migrate_repair, migrate_status, migrate_validate
 from profilemesh.errors import CheckFailed, UsageError
-from profilemesh.migrate import migration_status, repair, validate
-from profilemesh.migrate.ledger import read_ledger
+from profilemesh.store.ledger import read_ledger
+from tests.support.cli import run_cli
+from tests.support.stores import Store
 
 BASELINE = Path("dbt_profilemesh/macros/migrations/V0001__baseline.sql")
 
@@ -43,28 +43,31 @@ def columns_of(store: Store, table: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def test_edited_migration_fails_validate_and_apply_but_crlf_checkout_passes(store: Store, tmp_path: Path) -> None:
-    package = copy_package(tmp_path / "pkg")
-    apply(store.target, target_version=1, package=package)
+def test_edited_migration_fails_validate_and_apply_but_crlf_checkout_passes(store: Store, package_copy: Path) -> None:
+    package = package_copy
+    ctx = store.with_package(package).ctx
+    migrate_apply(ctx, target_version=1, build_views=False)
     original = (package / BASELINE).read_bytes()
 
     (package / BASELINE).write_bytes(original.replace(b"'varchar(50)'", b"'varchar(60)'"))
-    report = validate(store.target, package=package)
+    report = migrate_validate(ctx)
     assert not report.valid
     assert any("migration 1" in p and "was edited after it was applied" in p for p in report.problems)
     with pytest.raises(CheckFailed, match="migration 1 was edited"):
-        apply(store.target, package=package)
+        migrate_apply(ctx, build_views=False)
 
     crlf = original.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     assert crlf != original
     (package / BASELINE).write_bytes(b"\xef\xbb\xbf" + crlf)  # and a BOM, as some editors add
-    assert validate(store.target, package=package).problems == []
-    assert apply(store.target, package=package)["to_version"] == 2
+    assert migrate_validate(ctx).problems == []
+    assert migrate_apply(ctx, build_views=False).to_version == 2
 
 
-def test_failed_migration_is_recorded_blocks_apply_and_repair_rolls_back(store: Store, tmp_path: Path) -> None:
-    package = copy_package(tmp_path / "pkg")
-    apply(store.target, package=package)
+def test_failed_migration_is_recorded_blocks_apply_and_repair_rolls_back(
+    store_at_head: Store, package_copy: Path
+) -> None:
+    store, package = store_at_head, package_copy
+    ctx = store.with_package(package).ctx
     (package / "dbt_profilemesh/macros/migrations/V0003__broken.sql").write_text(BROKEN_V3)
     env = {"PROFILEMESH_PACKAGE_DIR": str(package)}
     config = str(store.config_path)
@@ -74,8 +77,8 @@ def test_failed_migration_is_recorded_blocks_apply_and_repair_rolls_back(store: 
     assert "migration 3 failed at step broken_backfill" in failed.stderr
     assert "no_such_column" in failed.stderr and failed.stderr.count("\n") == 1
     last = read_ledger(store.target).attempts[-1]
-    assert (last["version"], last["status"], last["failed_step"]) == (3, "failed", "broken_backfill")
-    assert "no_such_column" in last["error_message"]
+    assert (last.version, last.status, last.failed_step) == (3, "failed", "broken_backfill")
+    assert last.error_message and "no_such_column" in last.error_message
     assert "note" not in columns_of(store, "profilemesh_runs")  # the transaction took step 1 back too
 
     status = run_cli("migrate", "status", "-c", config, "--format", "json", env=env)
@@ -90,21 +93,20 @@ def test_failed_migration_is_recorded_blocks_apply_and_repair_rolls_back(store: 
     assert repaired.exit_code == 0, repaired.stderr
     assert "rolled back version 3 (0 of 2 steps had taken effect)" in repaired.stdout
     attempts = read_ledger(store.target).attempts
-    assert attempts[-1]["operation"] == "repair" and attempts[-1]["status"] == "rolled_back"
-    assert attempts[-2]["resolved_by"] == attempts[-1]["attempt_id"]
-    assert migration_status(store.target, package=package).state == "behind"
+    assert attempts[-1].operation == "repair" and attempts[-1].status == "rolled_back"
+    assert attempts[-2].resolved_by == attempts[-1].attempt_id
+    assert migrate_status(ctx).state == "behind"
 
     (package / "dbt_profilemesh/macros/migrations/V0003__broken.sql").write_text(GOOD_V3)
-    assert apply(store.target, package=package)["to_version"] == 3
+    assert migrate_apply(ctx, build_views=False).to_version == 3
     assert {"note", "owner"} <= columns_of(store, "profilemesh_runs")
     assert run_cli("migrate", "repair", "-c", config, env=env).stdout.startswith("nothing to repair")
 
 
 def _interrupted_attempt(store: Store, package: Path) -> None:
     """The state a crash leaves on a warehouse without transactional DDL: a 'started' row for v3
-    and its first step in place."""
+    and its first step in place (store at version 2 before)."""
     (package / "dbt_profilemesh/macros/migrations/V0003__two_columns.sql").write_text(GOOD_V3)
-    apply(store.target, target_version=2, package=package)
     store.sql(
         f"INSERT INTO {store.qualified('profilemesh_schema_version')} (attempt_id, version, checksum, operation, "
         "status, started_at, steps_total, steps_completed) "
@@ -113,39 +115,40 @@ def _interrupted_attempt(store: Store, package: Path) -> None:
     store.sql(f"ALTER TABLE {store.qualified('profilemesh_runs')} ADD COLUMN note TEXT")
 
 
-def test_repair_finishes_an_interrupted_attempt(store: Store, tmp_path: Path) -> None:
-    package = copy_package(tmp_path / "pkg")
+def test_repair_finishes_an_interrupted_attempt(store_at_head: Store, package_copy: Path) -> None:
+    store, package = store_at_head, package_copy
+    ctx = store.with_package(package).ctx
     _interrupted_attempt(store, package)
     with pytest.raises(CheckFailed, match="did not finish"):
-        apply(store.target, package=package)
+        migrate_apply(ctx)
 
-    result = repair(store.target, package=package)
-    assert result["outcome"] == "succeeded" and result["effective_steps"] == ["add_note"]
-    assert [a["action"] for a in result["actions"]] == ["already in place", "applied"]
+    result = migrate_repair(ctx)
+    assert result.outcome == "succeeded" and result.effective_steps == ["add_note"]
+    assert [a.action for a in result.actions] == ["already in place", "applied"]
     assert {"note", "owner"} <= columns_of(store, "profilemesh_runs")
-    status = migration_status(store.target, package=package)
+    status = migrate_status(ctx)
     assert (status.db_version, status.state) == (3, "up_to_date")
-    assert validate(store.target, package=package).problems == []
+    assert migrate_validate(ctx).problems == []
 
 
-def test_repair_rollback_undoes_the_steps_that_took_effect(store: Store, tmp_path: Path) -> None:
-    package = copy_package(tmp_path / "pkg")
+def test_repair_rollback_undoes_the_steps_that_took_effect(store_at_head: Store, package_copy: Path) -> None:
+    store, package = store_at_head, package_copy
+    ctx = store.with_package(package).ctx
     _interrupted_attempt(store, package)
-    plan = repair(store.target, rollback=True, dry_run=True, package=package)
-    assert any("DROP COLUMN" in s for s in plan["statements"])
+    plan = migrate_repair(ctx, rollback=True, dry_run=True)
+    assert any("DROP COLUMN" in s for s in plan.statements)
     assert "note" in columns_of(store, "profilemesh_runs")  # the dry run changed nothing
 
-    result = repair(store.target, rollback=True, package=package)
-    assert result["outcome"] == "rolled_back"
+    result = migrate_repair(ctx, rollback=True)
+    assert result.outcome == "rolled_back"
     assert "note" not in columns_of(store, "profilemesh_runs")
-    assert migration_status(store.target, package=package).db_version == 2
-    assert apply(store.target, package=package)["to_version"] == 3
+    assert migrate_status(ctx).db_version == 2
+    assert migrate_apply(ctx).to_version == 3
 
 
-def test_apply_failure_outside_an_attempt_records_nothing(store: Store, tmp_path: Path) -> None:
-    package = copy_package(tmp_path / "pkg")
-    gap = package / "dbt_profilemesh/macros/migrations/V0005__gap.sql"
+def test_apply_failure_outside_an_attempt_records_nothing(store: Store, package_copy: Path) -> None:
+    gap = package_copy / "dbt_profilemesh/macros/migrations/V0005__gap.sql"
     gap.write_text(GOOD_V3.replace("0003", "0005").replace("'version': 3", "'version': 5"))
     with pytest.raises(UsageError, match="without gaps"):
-        apply(store.target, package=package)
-    assert read_ledger(store.target).attempts == []
+        migrate_apply(store.with_package(package_copy).ctx)
+    assert read_ledger(store.target).attempts == ()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from conftest import Store, spawn_cli
+import pytest
 
-from profilemesh.migrate import validate
-from profilemesh.migrate.ledger import read_ledger
-from profilemesh.package import head_version
+from profilemesh.api import migrate_validate
+from profilemesh.contract import PG_ADVISORY_LOCK_CLASS
+from profilemesh.dbt.package import DbtPackage
+from profilemesh.store.ledger import read_ledger
+from tests.support.cli import run_cli, spawn_cli
+from tests.support.stores import Store
 
-HEAD = head_version()
+HEAD = DbtPackage.installed().head
+pytestmark = pytest.mark.slow  # processes started together
 
 
 def _run_together(store: Store, count: int, lock_timeout: str) -> list[tuple[int, str, str]]:
@@ -22,8 +26,8 @@ def _run_together(store: Store, count: int, lock_timeout: str) -> list[tuple[int
 
 def _assert_each_version_applied_once(store: Store, outcomes: list[tuple[int, str, str]] | None = None) -> None:
     attempts = read_ledger(store.target).attempts
-    assert [(a["attempt_id"], a["version"]) for a in attempts] == [(v, v) for v in range(1, HEAD + 1)], attempts
-    assert all(a["status"] == "succeeded" and a["checksum"].startswith("pm1:") for a in attempts)
+    assert [(a.attempt_id, a.version) for a in attempts] == [(v, v) for v in range(1, HEAD + 1)], attempts
+    assert all(a.status == "succeeded" and a.checksum and a.checksum.startswith("pm1:") for a in attempts)
     if outcomes is not None:
         # Exactly one process applied each version; every other one found nothing to do.
         for version in range(1, HEAD + 1):
@@ -37,11 +41,11 @@ def test_sixteen_concurrent_applies_on_postgres_apply_each_migration_once(pg_sto
     # saves it and changes nothing), so they reach the lock together rather than after a full parse each.
     dry_run = spawn_cli("migrate", "apply", "--dry-run", "-c", str(pg_store.config_path))
     assert dry_run.wait(timeout=300) == 0, dry_run.communicate()
-    assert read_ledger(pg_store.target).attempts == []
+    assert read_ledger(pg_store.target).attempts == ()
     outcomes = _run_together(pg_store, 16, "300")
     assert [code for code, _, _ in outcomes] == [0] * 16, [err for _, _, err in outcomes]
     _assert_each_version_applied_once(pg_store, outcomes)
-    assert validate(pg_store.target).problems == []
+    assert migrate_validate(pg_store.ctx).problems == []
 
 
 def test_concurrent_applies_on_duckdb_wait_for_the_file_or_report_busy(duck_store: Store) -> None:
@@ -49,7 +53,7 @@ def test_concurrent_applies_on_duckdb_wait_for_the_file_or_report_busy(duck_stor
     # The file lock serialises them: the first applies, the others wait and find nothing to do.
     assert [code for code, _, _ in outcomes] == [0] * 3, outcomes
     _assert_each_version_applied_once(duck_store, outcomes)
-    assert validate(duck_store.target).problems == []  # the file is intact
+    assert migrate_validate(duck_store.ctx).problems == []  # the file is intact
 
 
 def test_concurrent_applies_on_duckdb_with_a_short_timeout_apply_once_or_fail_busy(duck_store: Store) -> None:
@@ -61,8 +65,8 @@ def test_concurrent_applies_on_duckdb_with_a_short_timeout_apply_once_or_fail_bu
     assert 0 in [code for code, _, _ in outcomes]
     assert sum("applied version 1:" in out for _, out, _ in outcomes) == 1
     attempts = read_ledger(duck_store.target).attempts
-    assert [(a["version"], a["status"]) for a in attempts] == [(v, "succeeded") for v in range(1, HEAD + 1)]
-    assert validate(duck_store.target).problems == []
+    assert [(a.version, a.status) for a in attempts] == [(v, "succeeded") for v in range(1, HEAD + 1)]
+    assert migrate_validate(duck_store.ctx).problems == []
 
 
 def test_duckdb_busy_file_fails_within_the_lock_timeout(duck_store: Store) -> None:
@@ -88,20 +92,18 @@ def test_duckdb_busy_file_fails_within_the_lock_timeout(duck_store: Store) -> No
 def test_postgres_lock_held_elsewhere_makes_apply_wait_then_report_the_holder(pg_store: Store) -> None:
     import json
 
-    from conftest import run_cli
-
     holder = pg_store.pg.connect(pg_store.database, application_name="someone else")
     holder.autocommit = True
     with holder.cursor() as cur:
         cur.execute(
-            "SELECT pg_try_advisory_lock(20557, hashtext(%s)), pg_backend_pid()",
-            [f"{pg_store.schema}.profilemesh_schema_version"],
+            "SELECT pg_try_advisory_lock(%s, hashtext(%s)), pg_backend_pid()",
+            [PG_ADVISORY_LOCK_CLASS, f"{pg_store.schema}.profilemesh_schema_version"],
         )
         acquired, pid = cur.fetchone()
     assert acquired
     try:
         status = run_cli("migrate", "status", "-c", str(pg_store.config_path), "--format", "json")
-        assert json.loads(status.stdout)["lock_holder"]["pid"] == pid
+        assert json.loads(status.stdout)["lock_holder"]["backend_pid"] == pid
         busy = run_cli("migrate", "apply", "-c", str(pg_store.config_path), "--lock-timeout", "1")
         assert busy.exit_code == 3
         assert f"store busy: the migration lock is held by pid {pid} (someone else" in busy.stderr

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PG_PASSWORD, PG_SUPERUSER, PgServer, Store, run_cli
 
 from profilemesh.config import load_config
-from profilemesh.connection import dbt_profile_output, resolve_storage, sqlalchemy_url
+from profilemesh.dbt.package import DbtPackage
+from profilemesh.dbt.workdir import profile_yaml
 from profilemesh.errors import ConfigError
-from profilemesh.migrate.ledger import read_ledger
-from profilemesh.package import head_version
+from profilemesh.store.ledger import read_ledger
+from profilemesh.store.target import resolve_storage
+from tests.support.cli import run_cli
+from tests.support.stores import PG_PASSWORD, PG_SUPERUSER, PgServer, Store
 
 HOSTILE_PASSWORD = "p@ss:w/rd%#?&'\"\\ ;--"
 
@@ -104,7 +106,7 @@ def test_json_config_and_env_substitution_with_default(tmp_path: Path) -> None:
     config = load_config(path, env={"PM_DIR": str(tmp_path)})
     assert config.environment == "staging"
     assert config.storage.connection.filepath == str(tmp_path / "x.duckdb")
-    assert config.storage.runs_table == "my_runs"
+    assert config.storage.table_names["runs"] == "my_runs"
 
 
 def test_password_is_escaped_in_urls_and_never_shown() -> None:
@@ -121,12 +123,12 @@ def test_password_is_escaped_in_urls_and_never_shown() -> None:
         target = resolve_storage(load_config(path, env={"PW": HOSTILE_PASSWORD}))
     finally:
         path.unlink()
-    url = sqlalchemy_url(target.connection)
+    url = target.warehouse.url(target.connection)
     assert url.password == HOSTILE_PASSWORD
     assert HOSTILE_PASSWORD not in url.render_as_string(hide_password=True)
     assert HOSTILE_PASSWORD not in repr(target)
     assert HOSTILE_PASSWORD not in target.describe()
-    assert HOSTILE_PASSWORD not in json.dumps(dbt_profile_output(target.connection))
+    assert HOSTILE_PASSWORD not in profile_yaml(target)
 
 
 def _create_role(pg: PgServer, database: str, name: str, password: str) -> None:
@@ -236,7 +238,7 @@ def test_existing_dbt_profile_is_reused(pg_store: Store, tmp_path: Path) -> None
         }
     ).parent
     assert target.exists()
-    assert read_ledger(pg_store.target).current_version == head_version()
+    assert read_ledger(pg_store.target).current_version == DbtPackage.installed().head
 
     missing = run_cli(
         "migrate",

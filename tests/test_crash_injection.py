@@ -1,7 +1,8 @@
 """Crash injection: `migrate apply` is killed with SIGKILL right after step k of migration v, for every
 step of every migration (discovered from the package, so a new migration is covered without editing
 this file), on DuckDB, PostgreSQL and the Snowflake emulator. The hook is test-only
-(profilemesh/testhooks.py); the kill is a real SIGKILL of a real `profilemesh` process.
+(tests/support/faults.py, the CLI run with fault-injecting hooks); the kill is a real SIGKILL of a real
+`profilemesh` process.
 
 After each crash: `migrate status` reports the partial attempt and exits 1; `apply` refuses; `repair`
 converges (then `apply` reaches head); the catalog equals a clean install at head; `validate` is clean;
@@ -13,24 +14,27 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Store, make_duckdb_store, make_postgres_store, run_cli, spawn_cli, wait_for
-from conftest import apply_storage_only as apply
-from legacy_stores import create_legacy_store
 
-from profilemesh.connection import LOCK_TTL_ENV
+from profilemesh.api import describe_schema, migrate_apply, migrate_repair, migrate_validate
+from profilemesh.dbt.package import DbtPackage
+from profilemesh.dbt.workdir import LOCK_TTL_ENV
 from profilemesh.errors import CheckFailed
-from profilemesh.migrate import repair, validate
 from profilemesh.migrate.catalog import live_catalog
-from profilemesh.migrate.ledger import connect, lock_holder, read_ledger
-from profilemesh.migrate.operations import describe
-from profilemesh.package import migration_files
-from profilemesh.testhooks import CRASH_ENV
+from profilemesh.store.connect import connect
+from profilemesh.store.ledger import read_ledger
+from profilemesh.store.locks import migration_lock
+from tests.support.cli import run_cli, spawn_cli
+from tests.support.faults import CRASH_ENV
+from tests.support.legacy_stores import create_legacy_store
+from tests.support.snowflake_emulator import snowflake_store, wait_for
+from tests.support.stores import Store
+
+pytestmark = pytest.mark.slow  # a real process killed per case
 
 # The columns every legacy (ProfileMesh-era) table holds: what must survive any crash unchanged.
 LEGACY_COLUMNS = {
@@ -44,7 +48,7 @@ _STEP_ID = re.compile(r"\{\s*'id'\s*:\s*'(\w+)'")
 
 def discovered_steps() -> dict[int, list[str]]:
     """Every migration's step ids, read from the package's migration files (no dbt at collection)."""
-    return {m.version: _STEP_ID.findall(m.path.read_text(encoding="utf-8")) for m in migration_files()}
+    return {m.version: _STEP_ID.findall(m.path.read_text(encoding="utf-8")) for m in DbtPackage.installed().migrations}
 
 
 STEPS = discovered_steps()
@@ -78,9 +82,9 @@ def content_snapshot(store: Store) -> dict[str, tuple[int, str]]:
 
 def catalog_of(store: Store) -> dict[str, Any]:
     """The store's normalised live catalog: every storage table and the ledger."""
-    code = describe(store.target)
+    code = describe_schema(store.ctx)
     with connect(store.target) as conn:
-        return live_catalog(conn, code["relations"], sorted(code["catalog"]))
+        return live_catalog(conn, code.relations, sorted(code.catalog))
 
 
 def storage_catalog(store: Store) -> dict[str, Any]:
@@ -90,16 +94,15 @@ def storage_catalog(store: Store) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def clean_catalogs(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The catalog of a clean install at head, per warehouse, built once per module (and worker)."""
+def clean_catalogs() -> dict[str, Any]:
+    """The catalog of a clean install at head, per warehouse, read once per module (and worker)."""
     cache: dict[str, Any] = {}
 
     def get(store_kind: str, make) -> dict[str, Any]:
         if store_kind not in cache:
-            clean = make(tmp_path_factory.mktemp(f"clean-{store_kind}"))
-            apply(clean.target)
-            code = describe(clean.target)
-            assert {m["version"]: m["steps"] for m in code["migrations"]} == STEPS  # discovery == the engine's
+            clean = make()
+            code = describe_schema(clean.ctx)
+            assert {m["version"]: m["steps"] for m in code.migrations} == STEPS  # discovery == the engine's
             cache[store_kind] = catalog_of(clean)
         return cache[store_kind]
 
@@ -122,7 +125,7 @@ def crash_and_recover(
     # PostgreSQL: the server ends the dead client's session (and its lock) on its own. Snowflake: the
     # dead holder's lease expires after its TTL. Until then `status` rightly says `in_progress`.
     if store.kind in ("postgres", "snowflake"):
-        assert wait_for(lambda: lock_holder(store.target) is None, timeout=30)
+        assert wait_for(lambda: migration_lock(store.target).holder() is None, timeout=30)
 
     status = run_cli("migrate", "status", "-c", config, "--format", "json")
     assert status.exit_code == 1, status.stderr
@@ -141,43 +144,36 @@ def crash_and_recover(
     assert "did not finish" in report["message"] and "migrate repair" in report["message"]
 
     with pytest.raises(CheckFailed, match=f"attempt {partial['attempt_id']} .* did not finish"):
-        apply(store.target, lock_timeout=30)
+        migrate_apply(store.ctx, lock_timeout=30, build_views=False)
 
-    repaired = repair(store.target, lock_timeout=30)
-    assert repaired["resolved_attempts"] == [partial["attempt_id"]]
+    repaired = migrate_repair(store.ctx, lock_timeout=30)
+    assert repaired.resolved_attempts == [partial["attempt_id"]]
     if not transactional:
-        assert set(STEPS[version][:k]) <= set(repaired["effective_steps"])
-    apply(store.target, lock_timeout=30)
+        assert set(STEPS[version][:k]) <= set(repaired.effective_steps)
+    migrate_apply(store.ctx, lock_timeout=30, build_views=False)
 
     ledger = read_ledger(store.target)
-    assert ledger.unresolved == []
-    assert sorted(a["version"] for a in ledger.attempts if a["status"] == "succeeded") == list(range(1, HEAD + 1))
+    assert ledger.unresolved == ()
+    assert sorted(a.version for a in ledger.attempts if a.status == "succeeded") == list(range(1, HEAD + 1))
     assert catalog_of(store) == clean
-    assert validate(store.target).problems == []
+    assert migrate_validate(store.ctx).problems == []
     assert content_snapshot(store) == before_rows
 
 
-@pytest.fixture
-def reused_location(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """One store location per worker for all its crash cases (emptied before each): the same
-    connection profile, so the in-process dbt operations of every case share one parse."""
-    directory = tmp_path_factory.getbasetemp() / f"crash-store-{worker_id}"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir()
-    return directory
-
-
+@pytest.mark.duckdb
 @pytest.mark.parametrize(("version", "k"), CASES)
-def test_crash_after_step_duckdb(reused_location: Path, clean_catalogs, version: int, k: int) -> None:
-    clean = clean_catalogs("duckdb", make_duckdb_store)
-    crash_and_recover(make_duckdb_store(reused_location), version, k, clean)
+def test_crash_after_step_duckdb(stores, clean_catalogs, version: int, k: int) -> None:
+    """The catalog of a clean install is read once per module; each case then starts from the worker's one
+    location, emptied, so its in-process dbt operations share one parse."""
+    clean = clean_catalogs("duckdb", lambda: stores.at_head("duckdb"))
+    crash_and_recover(stores.empty("duckdb"), version, k, clean)
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize(("version", "k"), CASES)
-def test_crash_after_step_postgres(reused_location: Path, pg_server, clean_catalogs, version: int, k: int) -> None:
-    clean = clean_catalogs("postgres", lambda d: make_postgres_store(d, pg_server))
-    store = make_postgres_store(reused_location, pg_server, database=f"pm_crash_{reused_location.name[12:]}")
-    crash_and_recover(store, version, k, clean)
+def test_crash_after_step_postgres(stores, clean_catalogs, version: int, k: int) -> None:
+    clean = clean_catalogs("postgres", lambda: stores.at_head("postgres"))
+    crash_and_recover(stores.empty("postgres"), version, k, clean)
 
 
 @pytest.mark.snowflake
@@ -187,11 +183,14 @@ def test_crash_after_step_snowflake_emulator(
 ) -> None:
     """The killed process cannot hand its lease back: a short TTL lets `apply` and `repair` take over
     once it expires (they wait for it within --lock-timeout)."""
-    from conftest import make_snowflake_store
-
     monkeypatch.setenv(LOCK_TTL_ENV, "5")
-    clean = clean_catalogs(
-        f"snowflake-{snowflake_endpoint['account']}", lambda d: make_snowflake_store(d, snowflake_endpoint)
-    )
-    store = make_snowflake_store(tmp_path, snowflake_endpoint)
+
+    def clean_store() -> Store:
+        (tmp_path / "clean").mkdir()
+        store = snowflake_store(tmp_path / "clean", snowflake_endpoint, fresh=True)
+        migrate_apply(store.ctx, build_views=False)
+        return store
+
+    clean = clean_catalogs(f"snowflake-{snowflake_endpoint['account']}", clean_store)
+    store = snowflake_store(tmp_path, snowflake_endpoint)
     crash_and_recover(store, version, k, clean, env={LOCK_TTL_ENV: "5"})

@@ -1,4 +1,4 @@
-"""dbt's saved parse, shared between processes (profilemesh/dbt_parse_cache.py): a second process skips
+"""dbt's saved parse, shared between processes (profilemesh/dbt/parse_cache.py): a second process skips
 the parse, a damaged entry costs one full parse and is replaced, "off" turns it off, and no password
 reaches it. Real CLI processes and dbt's own debug log, which says how it parsed."""
 
@@ -7,13 +7,14 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
 import yaml
-from conftest import PgServer, Store, spawn_cli
 
-from profilemesh.config import load_config
-from profilemesh.connection import resolve_storage
-from profilemesh.dbt_parse_cache import CACHE_ENV
+from profilemesh.dbt.parse_cache import CACHE_ENV
+from tests.support.cli import spawn_cli
+from tests.support.stores import PgServer, Store
 
+pytestmark = pytest.mark.slow  # CLI processes
 FULL_PARSE = "Starting full parse"
 NO_PARSE = "no changes found, skipping parsing"
 DAMAGED = "Failed to load parsed file"
@@ -57,7 +58,7 @@ def test_the_saved_parse_holds_no_password(pg_server: PgServer, tmp_path: Path) 
     connection = {"type": "postgres", "host": pg_server.host, "port": pg_server.port, "database": role}
     config = tmp_path / "profilemesh.yml"
     config.write_text(yaml.safe_dump({"storage": {"connection": {**connection, "username": role, "password": secret}}}))
-    store = Store("postgres", config, resolve_storage(load_config(config)), pg=pg_server, database=role)
+    store = Store("postgres", config, pg=pg_server, database=role)
     cache = tmp_path / "cache"
     _apply(store, str(cache))
     (entry,) = cache.glob("*.msgpack")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, Store
 
-from profilemesh.migrate.ledger import read_ledger
-from profilemesh.package import head_version
+from profilemesh.dbt.package import DbtPackage
+from profilemesh.store.ledger import read_ledger
+from tests.support.stores import REPO_ROOT, Store
 
-HEAD = head_version()
+HEAD = DbtPackage.installed().head
 
 
 def _profile_output(store: Store) -> dict:
@@ -97,25 +97,28 @@ def test_package_installs_migrates_and_gates_runs_in_a_user_project(store: Store
 
     ok, log = dbt(user_project, "run", "-s", "latest_runs")
     assert not ok
-    assert f"ProfileMesh storage is at version 0, this package needs {HEAD}: run `profilemesh migrate apply`" in log
+    gate = (
+        f"ProfileMesh version check: no ProfileMesh storage in schema {store.schema}: run `profilemesh migrate apply`"
+    )
+    assert gate in log
 
     ok, log = dbt(user_project, "run", "-s", "unrelated")  # models that do not read ProfileMesh are not gated
     assert ok, log
 
     ok, log = dbt(user_project, "run", "-s", "latest_runs", "--vars", json.dumps({"profilemesh_version_check": False}))
-    assert "ProfileMesh storage is at version" not in log  # gate off: dbt gets as far as the missing table
+    assert "ProfileMesh version check" not in log  # gate off: dbt gets as far as the missing table
 
     ok, log = dbt(user_project, "run-operation", "profilemesh_migrate", "--args", json.dumps({"target_version": 1}))
     assert ok, log
     assert read_ledger(store.target).current_version == 1
     ok, log = dbt(user_project, "run", "-s", "latest_runs")
-    assert not ok and f"storage is at version 1, this package needs {HEAD}" in log
+    assert not ok and f"ProfileMesh version check: storage is at version 1, ProfileMesh needs {HEAD}" in log
 
     ok, log = dbt(user_project, "run-operation", "profilemesh_migrate")
     assert ok, log
     attempts = read_ledger(store.target).attempts
-    assert [a["version"] for a in attempts] == list(range(1, HEAD + 1))
-    assert all(a["profilemesh_version"].startswith("dbt-package") for a in attempts)
+    assert [a.version for a in attempts] == list(range(1, HEAD + 1))
+    assert all(a.profilemesh_version and a.profilemesh_version.startswith("dbt-package") for a in attempts)
 
     ok, log = dbt(user_project, "run", "-s", "latest_runs")
     assert ok, log
@@ -135,7 +138,7 @@ def test_version_gate_and_run_operation_on_snowflake(sf_store: Store, tmp_path: 
     project = make_user_project(sf_store, tmp_path)
     assert dbt(project, "deps")[0]
     ok, log = dbt(project, "run", "-s", "latest_runs")
-    assert not ok and f"ProfileMesh storage is at version 0, this package needs {HEAD}" in log
+    assert not ok and f"ProfileMesh version check: no ProfileMesh storage in schema {sf_store.schema}" in log
     ok, log = dbt(project, "run-operation", "profilemesh_migrate")
     assert ok, log
     assert read_ledger(sf_store.target).current_version == HEAD

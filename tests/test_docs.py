@@ -11,13 +11,24 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import gen_cli_reference
 import pytest
 import yaml
-from conftest import REPO_ROOT, QuickstartRun, Store, run_cli
-from docs_commands import PLACEHOLDER, DocCommand, all_commands, check, macro_parameters, run_operations, synopsis_argv
 
-from profilemesh.quickstart.demo import CONFIG_FILE, DEFAULT_DIR
+from profilemesh.api import migrate_apply
+from profilemesh.quickstart.constants import DEFAULT_DIR
+from profilemesh.quickstart.demo import CONFIG_FILE
+from scripts import gen_cli_reference
+from tests.support.cli import QuickstartRun, run_cli
+from tests.support.docs_commands import (
+    PLACEHOLDER,
+    DocCommand,
+    all_commands,
+    check,
+    macro_parameters,
+    run_operations,
+    synopsis_argv,
+)
+from tests.support.stores import REPO_ROOT, Store
 
 # Shown in the docs, parsed but not run here, and why.
 PARSE_ONLY = {
@@ -232,9 +243,7 @@ def test_query_examples_sql_runs_on_duckdb(quickstart_run: QuickstartRun) -> Non
 
 def test_query_examples_sql_runs_on_postgres(pg_store: Store) -> None:
     """The same statements, as written (storage schema `profilemesh`), are valid on PostgreSQL."""
-    from profilemesh.migrate import apply
-
-    assert "profilemesh_latest_metrics_v" in apply(pg_store.target)["views"]
+    assert "profilemesh_latest_metrics_v" in migrate_apply(pg_store.ctx).views
     for statement in _sql_statements(*BI_SQL):
         pg_store.sql(statement)
 

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Store, run_cli
-from conftest import apply_storage_only as apply
 
-from profilemesh.config import load_config
-from profilemesh.drift.detector import detect
-from profilemesh.profiling.runner import profile
+from profilemesh.api import Context, profile
+from profilemesh.api import detect_drift as detect
+from tests.support.cli import run_cli
+from tests.support.stores import Store
 
 ROWS = 4000
 
@@ -49,15 +48,15 @@ def load_day(
 
 
 @pytest.fixture
-def daily(store: Store, tmp_path: Path):
-    apply(store.target)
+def daily(store_at_head: Store, tmp_path: Path):
+    store = store_at_head
     store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
     data = yaml.safe_load(store.config_path.read_text())
     data["source"] = dict(data["storage"]["connection"], schema="src")
     data["profiling"] = {"tables": [{"schema": "src", "table": "orders"}, {"schema": "src", "table": "payments"}]}
     path = tmp_path / "drift.yml"
     path.write_text(yaml.safe_dump(data))
-    config = load_config(path)
+    config = Context.load(path)
     for day in range(1, 7):  # six days of ordinary noise
         load_day(store, "orders", day)
         load_day(store, "payments", day, scale=10.0)  # same column names, another scale: mixing would show
@@ -82,9 +81,8 @@ def test_injected_incidents_are_detected_and_noise_is_not(daily) -> None:
     assert events_by(shift, "orders")[("DataDriftDetected", "value", "mean")] == "low"  # +10% by threshold
     assert events_by(shift, "payments") == {}  # tables of one run never contaminate each other
 
-    statistical = dataclasses.replace(
-        config, drift=dataclasses.replace(config.drift, strategy="statistical", min_history=3)
-    )
+    drift = dataclasses.replace(config.config.drift, strategy="statistical", min_history=3)
+    statistical = dataclasses.replace(config, config=dataclasses.replace(config.config, drift=drift))
     stats = detect(statistical, table="src.orders", write=False)
     assert events_by(stats, "orders")[("DataDriftDetected", "value", "mean")] == "high"  # far outside the history
 

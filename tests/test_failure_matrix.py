@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PgServer, Store, run_cli
 
-from profilemesh import dbt_invoke, dbt_parse_cache
+from profilemesh.dbt import parse_cache, workdir
+from tests.support.cli import run_cli
+from tests.support.stores import PgServer, Store
 
 COMMANDS = (("migrate", "status"), ("profile",), ("query", "runs"), ("migrate", "apply"))  # in this order
 # A password no other output could contain by chance, with characters that need escaping everywhere.
@@ -35,8 +36,8 @@ def assert_secret_in_no_file(secret: str, *roots: Path) -> int:
     """Grep every file under the roots (every private dbt directory of this process, and the dbt
     parse cache shared between processes)."""
     checked = 0
-    cache = dbt_parse_cache.cache_dir()
-    private = [workdir for workdir, _ in dbt_invoke._WORKDIRS.values()]
+    cache = parse_cache.cache_dir()
+    private = [known.path for known in workdir._WORKDIRS.values()]
     for root in [*roots, *private, *([cache] if cache and cache.is_dir() else [])]:
         for path in Path(root).rglob("*"):
             if path.is_file():
@@ -109,13 +110,12 @@ def _role(pg: PgServer, database: str, name: str, password: str, grants: list[st
     conn.close()
 
 
-def test_connection_matrix(pg_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connection_matrix(pg_at_head: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_store = pg_at_head  # the store ProfileMesh's own user migrated
     pg, database = pg_store.pg, pg_store.database
     monkeypatch.chdir(tmp_path)
     suffix = uuid.uuid4().hex[:8]
     writer, reader = f"pm_writer_{suffix}", f"pm_reader_{suffix}"
-    # The store ProfileMesh's own user migrated, with a table to profile.
-    assert run_cli("migrate", "apply", "-c", str(pg_store.config_path)).exit_code == 0
     pg_store.sql("CREATE TABLE public.t (i integer)")
     _role(pg, database, writer, SECRET, ["GRANT CREATE ON DATABASE " + f'"{database}"' + " TO {role}"])
     _role(

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Store, apply_storage_only, run_cli
 
+from profilemesh.api import migrate_apply
 from profilemesh.config import load_config
-from profilemesh.connection import resolve_storage
+from profilemesh.config.names import storage_name_problem
 from profilemesh.errors import ConfigError, ProfileMeshError
-from profilemesh.names import storage_name_problem
+from profilemesh.store.target import resolve_storage
+from tests.support.cli import run_cli
+from tests.support.stores import Store
 
 ENVIRONMENT = "prod'; DROP TABLE canary; --"
 STORAGE_SCHEMA = "pm Sch; -- /* */ é"
@@ -152,12 +154,12 @@ def test_names_the_rules_accept(name: str) -> None:
 def test_the_package_refuses_a_quote_in_a_storage_name_set_through_vars(duck_store: Store) -> None:
     """A dbt project can set the vars without the CLI's config check: the package refuses too."""
     duck_store.sql("CREATE TABLE canary (i integer)")
-    storage = dataclasses.replace(
-        duck_store.target.storage, runs_table='r" (i int); DROP TABLE canary; CREATE TABLE "x'
-    )
-    target = dataclasses.replace(duck_store.target, storage=storage)
+    ctx = duck_store.ctx
+    names = {**ctx.target.storage.table_names, "runs": 'r" (i int); DROP TABLE canary; CREATE TABLE "x'}
+    storage = dataclasses.replace(ctx.target.storage, table_names=names)
+    target = dataclasses.replace(ctx.target, storage=storage)
     with pytest.raises(ProfileMeshError) as info:
-        apply_storage_only(target)
+        migrate_apply(dataclasses.replace(ctx, target=target), build_views=False)
     assert "profilemesh_runs_table must not contain quote" in str(info.value)
     assert duck_store.sql("SELECT count(*) FROM canary") == [(0,)]
 
@@ -166,7 +168,7 @@ def test_hostile_source_names_on_the_snowflake_emulator(sf_store: Store) -> None
     """Profiled table and column names with quotes, semicolons, comment markers, unicode and mixed
     case on Snowflake. The source schema is a plain name: the emulator (fakesnow 0.12) fails on
     CREATE SCHEMA with such a name and then stops answering, which is its limit, not ours."""
-    apply_storage_only(sf_store.target)
+    migrate_apply(sf_store.ctx, build_views=False)
     sf_store.sql("CREATE TABLE canary (i integer)")
     sf_store.sql("CREATE SCHEMA src")
     hostile = f"SRC.{q(HOSTILE_TABLE)}"

@@ -11,13 +11,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 import yaml
-from conftest import Store, apply_storage_only
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from profilemesh.config import load_config
-from profilemesh.connection import create_engine
-from profilemesh.profiling.runner import profile
+from profilemesh.api import Context, profile
+from tests.support.stores import Store
 
 PG_MAX_BYTES = 63
 SOURCE_SCHEMA = "src"
@@ -51,13 +49,13 @@ def environments() -> st.SearchStrategy[str]:
 
 
 def _prepare(store: Store) -> None:
-    apply_storage_only(store.target)
     store.sql("CREATE TABLE canary (i integer)")
     store.sql(f"CREATE SCHEMA {SOURCE_SCHEMA}")
 
 
 def _round_trip(store: Store, table: str, cols: list[str], environment: str) -> None:
-    engine = create_engine(store.target.connection)
+    target = store.target
+    engine = target.warehouse.create_engine(target.connection)
     metadata = sa.MetaData()
     source = sa.Table(table, metadata, *(sa.Column(c, sa.Integer) for c in cols), schema=SOURCE_SCHEMA)
     try:
@@ -72,8 +70,7 @@ def _round_trip(store: Store, table: str, cols: list[str], environment: str) -> 
         data["profiling"] = {"tables": [{"schema": SOURCE_SCHEMA, "table": table}]}
         path = store.config_path.with_name("property.yml")
         path.write_text(yaml.safe_dump(data))
-        config = load_config(path)
-        report = profile(config)
+        report = profile(Context.load(path))
         assert [(t.schema, t.table, t.status) for t in report.tables] == [(SOURCE_SCHEMA, table, "completed")]
         ph = store.ph
         runs = store.sql(
@@ -89,7 +86,7 @@ def _round_trip(store: Store, table: str, cols: list[str], environment: str) -> 
         assert sorted(r[0] for r in stored) == sorted(cols)
         assert store.sql("SELECT count(*) FROM canary") == [(0,)]
     finally:
-        engine = create_engine(store.target.connection)
+        engine = target.warehouse.create_engine(target.connection)
         try:
             with engine.begin() as conn:
                 source.drop(conn)
@@ -104,7 +101,7 @@ MAX_EXAMPLES = {"duckdb": 12, "postgres": 25}
 
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
 def test_any_table_column_name_and_environment_round_trip(dialect: str, request: pytest.FixtureRequest) -> None:
-    store: Store = request.getfixturevalue("duck_store" if dialect == "duckdb" else "pg_store")
+    store: Store = request.getfixturevalue("duck_at_head" if dialect == "duckdb" else "pg_at_head")
     _prepare(store)
 
     @settings(

@@ -16,19 +16,30 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PG_PASSWORD, PG_SUPERUSER, Store, make_postgres_store, run_cli, spawn_cli, wait_for
-from conftest import apply_storage_only as apply
 
-from profilemesh.connection import LOCK_TTL_ENV
+from profilemesh.api import migrate_apply, migrate_repair
+from profilemesh.contract import PG_ADVISORY_LOCK_CLASS
+from profilemesh.dbt.package import DbtPackage
+from profilemesh.dbt.workdir import LOCK_TTL_ENV
 from profilemesh.errors import StoreBusy
-from profilemesh.migrate import repair
-from profilemesh.migrate.ledger import lock_holder, read_ledger
-from profilemesh.migrate.lock import inspect_lock
-from profilemesh.package import head_version
-from profilemesh.testhooks import CRASH_ENV, PAUSE_ENV
+from profilemesh.store.ledger import read_ledger
+from profilemesh.store.locks import LockHolder, migration_lock
+from tests.support.cli import run_cli, spawn_cli
+from tests.support.faults import CRASH_ENV, PAUSE_ENV
+from tests.support.snowflake_emulator import wait_for
+from tests.support.stores import PG_PASSWORD, PG_SUPERUSER, Store, postgres_store
 
-HEAD = head_version()
-TAKE_PG_LOCK = "SELECT pg_advisory_lock(20557, hashtext(%s))"
+HEAD = DbtPackage.installed().head
+TAKE_PG_LOCK = f"SELECT pg_advisory_lock({PG_ADVISORY_LOCK_CLASS}, hashtext(%s))"
+pytestmark = pytest.mark.slow  # holders in other processes and sessions, waits of whole timeouts
+
+
+def lock_holder(store: Store) -> LockHolder | None:
+    return migration_lock(store.target).holder()
+
+
+def apply(store: Store, **kwargs):
+    return migrate_apply(store.ctx, build_views=False, **kwargs)
 
 
 def _pg_holder(store: Store, application: str):
@@ -51,20 +62,20 @@ def _unlock(store: Store, *flags: str) -> tuple[int, dict]:
 
 def test_postgres_waits_its_timeout_then_the_next_holder_gets_the_lock(pg_store: Store, tmp_path: Path) -> None:
     (tmp_path / "other").mkdir()
-    other = make_postgres_store(tmp_path / "other", pg_store.pg)  # same schema name, another database
+    other = postgres_store(tmp_path / "other", pg_store.pg, database="pm_lock_other")  # same schema, another db
     holder, pid = _pg_holder(pg_store, "profilemesh migrate ops@box:4242")
     try:
-        assert lock_holder(other.target) is None  # advisory locks are per database: not its store
-        apply(other.target, lock_timeout=5)  # and not blocked by it
+        assert lock_holder(other) is None  # advisory locks are per database: not its store
+        apply(other, lock_timeout=5)  # and not blocked by it
 
         started = time.monotonic()
         with pytest.raises(StoreBusy, match=f"held by pid {pid} \\(profilemesh migrate ops@box:4242"):
-            apply(pg_store.target, lock_timeout=2)
+            apply(pg_store, lock_timeout=2)
         assert time.monotonic() - started >= 2  # waited at least its timeout
 
         threading.Timer(1.5, holder.close).start()  # released while the next one waits
         started = time.monotonic()
-        assert apply(pg_store.target, lock_timeout=30)["to_version"] == HEAD
+        assert apply(pg_store, lock_timeout=30).to_version == HEAD
         assert time.monotonic() - started >= 1.4
     finally:
         holder.close()
@@ -82,12 +93,12 @@ def test_postgres_lock_of_a_killed_holder_is_released_with_its_session(pg_store:
     )
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "held"
-    assert lock_holder(pg_store.target) is not None
+    assert lock_holder(pg_store) is not None
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
-    assert wait_for(lambda: lock_holder(pg_store.target) is None, timeout=10)  # no stale lock
+    assert wait_for(lambda: lock_holder(pg_store) is None, timeout=10)  # no stale lock
     assert _unlock(pg_store)[0] == 0
-    assert apply(pg_store.target, lock_timeout=5)["to_version"] == HEAD
+    assert apply(pg_store, lock_timeout=5).to_version == HEAD
 
 
 def test_postgres_unlock_shows_the_holder_and_ends_it_only_when_forced(pg_store: Store) -> None:
@@ -105,11 +116,11 @@ def test_postgres_unlock_shows_the_holder_and_ends_it_only_when_forced(pg_store:
         assert _unlock(pg_store, "--force", "--if-stale")[0] == 1  # forced, but only if stale: it is not
         code, report = _unlock(pg_store, "--stale-after", "0")  # looks stale, but ending a session needs --force
         assert code == 1 and report["holder"]["stale"] and "--force" in report["message"]
-        assert lock_holder(pg_store.target)["pid"] == pid  # nothing was released
+        assert lock_holder(pg_store).backend_pid == pid  # nothing was released
 
         code, report = _unlock(pg_store, "--force", "--if-stale", "--stale-after", "0")
         assert code == 0 and report["released"], report
-        assert lock_holder(pg_store.target) is None
+        assert lock_holder(pg_store) is None
         with pytest.raises(Exception, match=r"terminat|closed"):
             holder.cursor().execute("SELECT 1")
     finally:
@@ -119,12 +130,14 @@ def test_postgres_unlock_shows_the_holder_and_ends_it_only_when_forced(pg_store:
     worker = threading.Thread(target=lambda: _ignore_errors(busy.cursor().execute, "SELECT pg_sleep(60)"))
     worker.start()
     try:
-        assert wait_for(lambda: inspect_lock(pg_store.target).state == "active", timeout=10)
+        assert wait_for(
+            lambda: (migration_lock(pg_store.target).holder() or LockHolder("")).state == "active", timeout=10
+        )
         assert _unlock(pg_store, "--force", "--if-stale", "--stale-after", "0")[0] == 1  # active: not stale
         code, report = _unlock(pg_store, "--force")
         assert code == 0 and report["holder"]["backend_pid"] == pid
         worker.join(timeout=30)
-        assert lock_holder(pg_store.target) is None
+        assert lock_holder(pg_store) is None
     finally:
         busy.close()
 
@@ -138,7 +151,7 @@ def _ignore_errors(function, *args) -> None:
 
 
 def test_duckdb_unlock_names_the_process_and_kill_releases_the_file(duck_store: Store) -> None:
-    apply(duck_store.target)
+    apply(duck_store)
     path = duck_store.target.connection.filepath
     script = f"import duckdb, time; c = duckdb.connect({path!r}); print('held', flush=True); time.sleep(600)"
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -154,7 +167,7 @@ def test_duckdb_unlock_names_the_process_and_kill_releases_the_file(duck_store: 
         process.kill()
     code, report = _unlock(duck_store)
     assert (code, report["holder"]) == (0, None)
-    assert apply(duck_store.target, lock_timeout=5)["applied"] == []  # the file is free and intact
+    assert apply(duck_store, lock_timeout=5).applied == []  # the file is free and intact
 
 
 # --- Snowflake emulator: the lease -------------------------------------------------------------------
@@ -176,7 +189,7 @@ def _set_lease(store: Store, holder: str, token: str, expires_in: int) -> None:
 
 @pytest.mark.snowflake
 def test_lease_unlock_releases_an_expired_lease_and_a_live_one_only_when_forced(sf_store: Store) -> None:
-    apply(sf_store.target, target_version=1)
+    apply(sf_store, target_version=1)
     assert _unlock(sf_store)[0] == 0  # free: nothing to release
 
     _set_lease(sf_store, "ops@box:42", "theirs", 600)
@@ -197,7 +210,7 @@ def test_lease_unlock_releases_an_expired_lease_and_a_live_one_only_when_forced(
 @pytest.mark.snowflake
 def test_lease_of_a_killed_holder_expires_after_its_ttl(sf_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(LOCK_TTL_ENV, "6")
-    apply(sf_store.target, target_version=1)
+    apply(sf_store, target_version=1)
     crashed = spawn_cli(
         "migrate",
         "apply",
@@ -208,14 +221,14 @@ def test_lease_of_a_killed_holder_expires_after_its_ttl(sf_store: Store, monkeyp
     crashed.communicate(timeout=300)
     assert crashed.returncode == -signal.SIGKILL
     killed_at = time.monotonic()
-    holder = lock_holder(sf_store.target)
-    assert holder is not None and holder["application"].endswith(f":{crashed.pid}")  # recorded: user@host:pid
+    holder = lock_holder(sf_store)
+    assert holder is not None and holder.pid == crashed.pid  # recorded: user@host:pid
     busy = run_cli("migrate", "apply", "-c", str(sf_store.config_path), "--lock-timeout", "0")
     assert busy.exit_code == 3 and "store busy: the migration lease is held by" in busy.stderr
-    result = repair(sf_store.target, lock_timeout=60)  # waits for the TTL, then takes over
+    result = migrate_repair(sf_store.ctx, lock_timeout=60)  # waits for the TTL, then takes over
     assert time.monotonic() - killed_at >= 3
-    assert result["outcome"] == "succeeded" and {"events_add_run_id", "events_add_schema_name"} <= set(
-        result["effective_steps"]
+    assert result.outcome == "succeeded" and {"events_add_run_id", "events_add_schema_name"} <= set(
+        result.effective_steps
     )
     assert read_ledger(sf_store.target).current_version == HEAD
 
@@ -224,7 +237,7 @@ def _slow_lease_migration(store: Store, monkeypatch: pytest.MonkeyPatch, ttl: in
     """`migrate apply` from version 1 with a `ttl`-second lease, paused at `pauses`; returned once its
     attempt at migration 2 has started."""
     monkeypatch.setenv(LOCK_TTL_ENV, str(ttl))
-    apply(store.target, target_version=1)
+    apply(store, target_version=1)
     env = {LOCK_TTL_ENV: str(ttl), PAUSE_ENV: pauses}
     migration = spawn_cli("migrate", "apply", "-c", str(store.config_path), env=env)
     assert wait_for(lambda: read_ledger(store.target).unresolved, timeout=120, interval=0.5)
@@ -270,7 +283,7 @@ def test_lease_fencing_stops_a_holder_whose_lease_was_taken_over(
     stderr = migration.communicate()[1]
     assert "lost the migration lease" in stderr and stderr.count("\n") == 1, stderr
     attempt = read_ledger(sf_store.target).unresolved[-1]
-    assert (attempt["version"], attempt["status"], attempt["steps_completed"]) == (2, "started", 1)
+    assert (attempt.version, attempt.status, attempt.steps_completed) == (2, "started", 1)
     columns = {
         r[0]
         for r in sf_store.sql(
@@ -282,5 +295,5 @@ def test_lease_fencing_stops_a_holder_whose_lease_was_taken_over(
     assert _lease_row(sf_store)[1] == "thief"  # and it did not touch the new holder's lease
 
     assert _unlock(sf_store, "--force")[0] == 0
-    assert repair(sf_store.target, lock_timeout=30)["outcome"] == "succeeded"
+    assert migrate_repair(sf_store.ctx, lock_timeout=30).outcome == "succeeded"
     assert read_ledger(sf_store.target).current_version == HEAD

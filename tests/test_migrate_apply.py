@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Store, run_cli
+from profilemesh.api import migrate_apply, migrate_status
+from profilemesh.dbt.package import DbtPackage
+from profilemesh.store.ledger import read_ledger
+from tests.support.cli import run_cli
+from tests.support.stores import Store
 
-from profilemesh.migrate import apply, migration_status
-from profilemesh.migrate.ledger import read_ledger
-from profilemesh.package import head_version
-
-HEAD = head_version()
+HEAD = DbtPackage.installed().head
 STORAGE_TABLES = ["profilemesh_runs", "profilemesh_results", "profilemesh_events", "profilemesh_table_state"]
 
 
@@ -36,15 +36,15 @@ def test_empty_store_goes_to_head_in_one_command(store: Store) -> None:
 
     assert set(STORAGE_TABLES) | {"profilemesh_schema_version"} <= table_names(store)
     ledger = read_ledger(store.target)
-    assert [(a["version"], a["status"], a["operation"]) for a in ledger.attempts] == [
+    assert [(a.version, a.status, a.operation) for a in ledger.attempts] == [
         (v, "succeeded", "apply") for v in range(1, HEAD + 1)
     ]
     for attempt in ledger.attempts:
-        assert attempt["checksum"].startswith("pm1:") and len(attempt["checksum"]) == 36
-        assert attempt["dialect"] == store.kind
-        assert attempt["profilemesh_version"].startswith("profilemesh ")
-        assert attempt["applied_by"] and attempt["execution_ms"] is not None
-        assert attempt["steps_completed"] == attempt["steps_total"] > 0
+        assert attempt.checksum and attempt.checksum.startswith("pm1:") and len(attempt.checksum) == 36
+        assert attempt.dialect == store.kind
+        assert attempt.profilemesh_version and attempt.profilemesh_version.startswith("profilemesh ")
+        assert attempt.applied_by and attempt.execution_ms is not None
+        assert attempt.steps_completed == attempt.steps_total and attempt.steps_total and attempt.steps_total > 0
 
     after = run_cli("migrate", "status", "-c", str(store.config_path), "--format", "json")
     assert after.exit_code == 0
@@ -55,19 +55,19 @@ def test_empty_store_goes_to_head_in_one_command(store: Store) -> None:
 
 
 def test_second_apply_is_a_no_op(store: Store) -> None:
-    first = apply(store.target)
-    assert [m["version"] for m in first["applied"]] == list(range(1, HEAD + 1))
+    first = migrate_apply(store.ctx)
+    assert [m.version for m in first.applied] == list(range(1, HEAD + 1))
     attempts_before = read_ledger(store.target).attempts
 
-    second = apply(store.target)
-    assert second["applied"] == []
-    assert second["from_version"] == second["to_version"] == HEAD
+    second = migrate_apply(store.ctx)
+    assert second.applied == []
+    assert second.from_version == second.to_version == HEAD
     assert read_ledger(store.target).attempts == attempts_before
 
 
 def test_apply_to_an_intermediate_target_then_to_head(store: Store) -> None:
-    apply(store.target, target_version=1)
-    assert migration_status(store.target).db_version == 1
+    migrate_apply(store.ctx, target_version=1)
+    assert migrate_status(store.ctx).db_version == 1
     columns = {
         r[0]
         for r in store.sql(
@@ -81,7 +81,7 @@ def test_apply_to_an_intermediate_target_then_to_head(store: Store) -> None:
 
     result = run_cli("migrate", "apply", "-c", str(store.config_path))
     assert result.exit_code == 0
-    assert migration_status(store.target).db_version == HEAD
+    assert migrate_status(store.ctx).db_version == HEAD
 
 
 def test_dry_run_prints_sql_and_changes_nothing(store: Store) -> None:
@@ -102,14 +102,14 @@ def test_dry_run_prints_sql_and_changes_nothing(store: Store) -> None:
 
 
 def test_dry_run_on_a_migrated_store_plans_nothing(store: Store) -> None:
-    apply(store.target, target_version=1)
-    plan = apply(store.target, dry_run=True)
-    assert [m["version"] for m in plan["applied"]] == list(range(2, HEAD + 1))
-    assert migration_status(store.target).db_version == 1
+    migrate_apply(store.ctx, target_version=1)
+    plan = migrate_apply(store.ctx, dry_run=True)
+    assert [m.version for m in plan.applied] == list(range(2, HEAD + 1))
+    assert migrate_status(store.ctx).db_version == 1
 
 
-def test_downgrade_and_unknown_target_are_refused(store: Store) -> None:
-    apply(store.target)
+def test_downgrade_and_unknown_target_are_refused(store_at_head: Store) -> None:
+    store = store_at_head
     down = run_cli("migrate", "apply", "--target", "1", "-c", str(store.config_path))
     assert down.exit_code == 1
     assert "downgrading to 1 is not supported" in down.stderr
@@ -120,8 +120,8 @@ def test_downgrade_and_unknown_target_are_refused(store: Store) -> None:
     assert f"target version {HEAD + 5} does not exist" in beyond.stderr
 
 
-def test_history_lists_every_attempt(store: Store) -> None:
-    apply(store.target)
+def test_history_lists_every_attempt(store_at_head: Store) -> None:
+    store = store_at_head
     result = run_cli("migrate", "history", "-c", str(store.config_path), "--format", "json")
     assert result.exit_code == 0
     attempts = json.loads(result.stdout)
@@ -130,16 +130,16 @@ def test_history_lists_every_attempt(store: Store) -> None:
     assert "succeeded" in table.stdout and "attempt_id" in table.stdout
 
 
-def test_validate_passes_on_a_fresh_install(store: Store) -> None:
-    apply(store.target)
+def test_validate_passes_on_a_fresh_install(store_at_head: Store) -> None:
+    store = store_at_head
     result = run_cli("migrate", "validate", "-c", str(store.config_path), "--format", "json")
     assert result.exit_code == 0, result.stdout
     report = json.loads(result.stdout)
     assert report["valid"] is True and report["problems"] == []
 
 
-def test_validate_lists_every_problem_without_stopping(store: Store) -> None:
-    apply(store.target)
+def test_validate_lists_every_problem_without_stopping(store_at_head: Store) -> None:
+    store = store_at_head
     cascade = " CASCADE" if store.kind == "postgres" else ""  # the query views depend on the tables there
     store.sql(f"DROP TABLE {store.qualified('profilemesh_events')}{cascade}")
     store.sql(f"DROP TABLE {store.qualified('profilemesh_table_state')}")
@@ -152,11 +152,11 @@ def test_validate_lists_every_problem_without_stopping(store: Store) -> None:
     assert "column profilemesh_runs.error_message is missing" in problems
 
 
-def test_status_is_the_fast_path_and_never_imports_dbt(duck_store: Store) -> None:
+def test_status_is_the_fast_path_and_never_imports_dbt(duck_at_head: Store) -> None:
     import subprocess
     import sys
 
-    apply(duck_store.target)
+    duck_store = duck_at_head
     script = (
         "import sys\n"
         "from profilemesh.cli.main import main\n"
@@ -170,11 +170,11 @@ def test_status_is_the_fast_path_and_never_imports_dbt(duck_store: Store) -> Non
     assert "DBT_MODULES []" in result.stdout
 
 
-def test_query_is_a_fast_path_and_never_imports_dbt(duck_store: Store) -> None:
+def test_query_is_a_fast_path_and_never_imports_dbt(duck_at_head: Store) -> None:
     import subprocess
     import sys
 
-    apply(duck_store.target)
+    duck_store = duck_at_head
     script = (
         "import sys\n"
         "from profilemesh.cli.main import main\n"

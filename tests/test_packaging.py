@@ -9,13 +9,16 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from conftest import REPO_ROOT, Store
+import pytest
 
 import profilemesh
-from profilemesh.migrate.operations import describe
-from profilemesh.package import migration_files
+import profilemesh.contract
+from profilemesh.api import describe_schema
+from profilemesh.dbt.package import DbtPackage
+from tests.support.stores import REPO_ROOT, Store
 
 
+@pytest.mark.slow  # builds the wheel
 def test_wheel_ships_the_dbt_package_and_migrates_without_a_checkout(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(REPO_ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
@@ -25,7 +28,9 @@ def test_wheel_ships_the_dbt_package_and_migrates_without_a_checkout(tmp_path: P
     wheel = next(tmp_path.glob("profilemesh-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "profilemesh/dbt_package/dbt_project.yml" in names
-    for migration in migration_files():
+    assert "profilemesh/py.typed" in names  # the library API's type hints reach its users
+    assert not [n for n in names if n.startswith("tests/") or "testhooks" in n or "faults" in n]  # no test hooks
+    for migration in DbtPackage.installed().migrations:
         assert f"profilemesh/dbt_package/dbt_profilemesh/macros/migrations/{migration.path.name}" in names
 
     site = tmp_path / "site"
@@ -33,9 +38,10 @@ def test_wheel_ships_the_dbt_package_and_migrates_without_a_checkout(tmp_path: P
     work = tmp_path / "elsewhere"
     work.mkdir()
     script = (
-        "import sys, profilemesh, profilemesh.package as p\n"
+        "import sys, profilemesh\n"
+        "from profilemesh.dbt.package import DbtPackage\n"
         f"assert profilemesh.__file__.startswith({str(site)!r}), profilemesh.__file__\n"
-        f"assert str(p.package_dir()).startswith({str(site)!r}), p.package_dir()\n"
+        f"assert str(DbtPackage.installed().root).startswith({str(site)!r}), DbtPackage.installed().root\n"
         "from profilemesh.cli.main import main\n"
         "sys.exit(main(['migrate', 'apply']) or main(['migrate', 'status']))\n"
     )
@@ -53,11 +59,11 @@ def test_wheel_ships_the_dbt_package_and_migrates_without_a_checkout(tmp_path: P
 
 
 def test_python_and_dbt_agree_on_the_migrations_and_the_version(duck_store: Store) -> None:
-    code = describe(duck_store.target)
-    files = migration_files()
-    assert [m["version"] for m in code["migrations"]] == [f.version for f in files]
-    assert [Path(m["script"]).name for m in code["migrations"]] == [f.path.name for f in files]
+    code = describe_schema(duck_store.ctx)
+    files = DbtPackage.installed().migrations
+    assert [m["version"] for m in code.migrations] == [f.version for f in files]
+    assert [Path(m["script"]).name for m in code.migrations] == [f.path.name for f in files]
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     dbt_project = (REPO_ROOT / "dbt_project.yml").read_text()
-    assert code["package_version"] == profilemesh.__version__ == pyproject["project"]["version"]
+    assert profilemesh.contract.PACKAGE_VERSION == profilemesh.__version__ == pyproject["project"]["version"]
     assert f'version: "{profilemesh.__version__}"' in dbt_project

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Store, run_cli
-from conftest import apply_storage_only as apply
 
-from profilemesh.config import load_config
-from profilemesh.profiling.runner import profile
+from profilemesh.api import Context, migrate_apply, profile
+from tests.support.cli import run_cli
+from tests.support.stores import Store
 
 SRC = "src"
 WEIRD_TABLE = 'Weird "Table"; --'
@@ -71,11 +70,11 @@ def metrics_of(store: Store, run_id: str, table: str) -> dict[tuple[str, str], t
 
 
 @pytest.fixture
-def profiled(store: Store, tmp_path: Path):
-    apply(store.target)
+def profiled(store_at_head: Store, tmp_path: Path):
+    store = store_at_head
     create_sources(store)
     config_path = write_config(store, tmp_path)
-    report = profile(load_config(config_path))
+    report = profile(Context.load(config_path))
     return store, report, config_path
 
 
@@ -157,9 +156,11 @@ def test_failed_table_is_recorded_and_others_kept(profiled) -> None:
 def test_cli_exit_code_summary_json_output_and_table_state_upsert(profiled, tmp_path: Path) -> None:
     store, first, config_path = profiled
     out = tmp_path / "run.json"
-    result = run_cli("profile", "-c", str(config_path), "--table", f"{SRC}.known", "-o", str(out))
-    assert result.exit_code == 0, result.stderr
-    assert "1 table(s) profiled, 0 failed" in result.stdout
+    table = run_cli("profile", "-c", str(config_path), "--table", f"{SRC}.known")
+    assert table.exit_code == 0, table.stderr
+    assert "1 table(s) profiled, 0 failed" in table.stdout
+    result = run_cli("profile", "-c", str(config_path), "--table", f"{SRC}.known", "--format", "json", "-o", str(out))
+    assert result.exit_code == 0 and result.stdout == "", result.stderr  # -o: the output goes to the file instead
     report = json.loads(out.read_text())
     assert [t["table"] for t in report["tables"]] == ["known"] and report["run_id"] != first.run_id
     state = store.sql(
@@ -171,8 +172,8 @@ def test_cli_exit_code_summary_json_output_and_table_state_upsert(profiled, tmp_
     assert failing.exit_code == 1 and "1 failed" in failing.stdout
 
 
-def test_dry_run_shows_the_plan_and_writes_nothing(store: Store, tmp_path: Path) -> None:
-    apply(store.target)
+def test_dry_run_shows_the_plan_and_writes_nothing(store_at_head: Store, tmp_path: Path) -> None:
+    store = store_at_head
     create_sources(store)
     config_path = write_config(store, tmp_path)
     result = run_cli("profile", "-c", str(config_path), "--dry-run")
@@ -182,13 +183,13 @@ def test_dry_run_shows_the_plan_and_writes_nothing(store: Store, tmp_path: Path)
     assert store.sql(f"SELECT count(*) FROM {store.qualified('profilemesh_runs')}") == [(0,)]
 
 
-def test_wide_table_is_one_scan_plus_one_distinct_statement(store: Store, tmp_path: Path) -> None:
-    apply(store.target)
+def test_wide_table_is_one_scan_plus_one_distinct_statement(store_at_head: Store, tmp_path: Path) -> None:
+    store = store_at_head
     store.sql(f"CREATE SCHEMA IF NOT EXISTS {q(SRC)}")
     columns = ", ".join(f"c{i} INTEGER" for i in range(200))
     store.sql(f"CREATE TABLE {q(SRC)}.wide ({columns})")
     store.sql(f"INSERT INTO {q(SRC)}.wide VALUES ({', '.join(str(i) for i in range(200))})")
-    report = profile(load_config(write_config(store, tmp_path)))
+    report = profile(Context.load(write_config(store, tmp_path)))
     (wide,) = report.tables
     assert (wide.status, wide.column_count, wide.query_count) == ("completed", 200, 2)
     metrics = metrics_of(store, report.run_id, "wide")
@@ -197,14 +198,14 @@ def test_wide_table_is_one_scan_plus_one_distinct_statement(store: Store, tmp_pa
 
 
 def test_store_behind_or_ahead_refuses_to_write(store: Store, tmp_path: Path) -> None:
-    apply(store.target, target_version=1)
+    migrate_apply(store.ctx, target_version=1, build_views=False)
     create_sources(store)
     config_path = write_config(store, tmp_path)
     behind = run_cli("profile", "-c", str(config_path))
     assert behind.exit_code == 1
     assert "storage is at version 1, ProfileMesh needs 2: run `profilemesh migrate apply`" in behind.stderr
 
-    apply(store.target)
+    migrate_apply(store.ctx, build_views=False)
     store.sql(
         f"INSERT INTO {store.qualified('profilemesh_schema_version')} (attempt_id, version, checksum, "
         f"operation, status, started_at) VALUES (99, 99, 'pm1:x', 'apply', 'succeeded', '2030-01-01 00:00:00')"
@@ -214,8 +215,8 @@ def test_store_behind_or_ahead_refuses_to_write(store: Store, tmp_path: Path) ->
     assert store.sql(f"SELECT count(*) FROM {store.qualified('profilemesh_runs')}") == [(0,)]
 
 
-def test_nothing_to_profile_and_bad_profiling_config(store: Store, tmp_path: Path) -> None:
-    apply(store.target)
+def test_nothing_to_profile_and_bad_profiling_config(store_at_head: Store, tmp_path: Path) -> None:
+    store = store_at_head
     store.sql(f"CREATE SCHEMA IF NOT EXISTS {q(SRC)}")
     empty = run_cli("profile", "-c", str(write_config(store, tmp_path)))
     assert empty.exit_code == 2 and "matched nothing" in empty.stderr
@@ -230,17 +231,17 @@ def test_values_keep_text_and_only_finite_numbers() -> None:
     assert math.isclose(_encode(1.25)[1], 1.25) and _encode(True) == ("true", None)
 
 
-def test_approximate_distinct_counts_are_marked_and_close(store: Store, tmp_path: Path) -> None:
+def test_approximate_distinct_counts_are_marked_and_close(store_at_head: Store, tmp_path: Path) -> None:
     """HyperLogLog on DuckDB (in SQL, a second statement) and PostgreSQL (the hll extension, in the one
     scan); the store records the estimates under their own metric names, within 2% of the truth."""
-    apply(store.target)
+    store = store_at_head
     store.sql(f"CREATE SCHEMA IF NOT EXISTS {q(SRC)}")
     store.sql(
         f"CREATE TABLE {q(SRC)}.many AS SELECT i AS id, i % 1000 AS bucket FROM generate_series(1, 20000) AS g(i)"
     )
     if store.kind == "postgres":
         store.sql("CREATE EXTENSION IF NOT EXISTS hll")
-    report = profile(load_config(write_config(store, tmp_path, distinct="approximate")))
+    report = profile(Context.load(write_config(store, tmp_path, distinct="approximate")))
     (many,) = report.tables
     assert many.distinct_mode == "approximate"
     assert many.query_count == (2 if store.kind == "duckdb" else 1)
@@ -250,8 +251,8 @@ def test_approximate_distinct_counts_are_marked_and_close(store: Store, tmp_path
     assert metrics[("bucket", "distinct_count_approx")][1] == pytest.approx(1000, rel=0.02)
 
 
-def test_approximate_without_hll_on_postgres_falls_back_to_exact(pg_store: Store, tmp_path: Path) -> None:
-    apply(pg_store.target)
+def test_approximate_without_hll_on_postgres_falls_back_to_exact(pg_at_head: Store, tmp_path: Path) -> None:
+    pg_store = pg_at_head
     pg_store.sql(f"CREATE SCHEMA IF NOT EXISTS {q(SRC)}")
     pg_store.sql(f"CREATE TABLE {q(SRC)}.few AS SELECT i AS id FROM generate_series(1, 10) AS g(i)")
     result = run_cli("profile", "-c", str(write_config(pg_store, tmp_path, distinct="approximate")))
@@ -264,14 +265,14 @@ def _last_run(store: Store) -> str:
     return store.sql(f"SELECT run_id FROM {store.qualified('profilemesh_runs')} ORDER BY profiled_at DESC")[0][0]
 
 
-def test_glob_in_the_storage_schema_skips_profilemeshs_own_tables(duck_store: Store, tmp_path: Path) -> None:
+def test_glob_in_the_storage_schema_skips_profilemeshs_own_tables(duck_at_head: Store, tmp_path: Path) -> None:
     """Source and storage in one DuckDB file and one schema: one connection serves both."""
-    apply(duck_store.target)
+    duck_store = duck_at_head
     duck_store.sql("CREATE TABLE main.orders AS SELECT 1 AS id")
     data = yaml.safe_load(duck_store.config_path.read_text())
     data["profiling"] = {"tables": ["main.*"]}
     path = tmp_path / "same.yml"
     path.write_text(yaml.safe_dump(data))
-    report = profile(load_config(path))
+    report = profile(Context.load(path))
     assert [t.table for t in report.tables] == ["orders"]
     assert report.tables[0].status == "completed"

@@ -1,4 +1,4 @@
-"""The PostgreSQL profiling plan chosen by the benchmark (issue 7): exact distinct counts in a few
+"""The PostgreSQL profiling plan chosen by the benchmarks (docs/benchmarks.md, section 1): exact distinct
 branches that each read the table once, text compared bytewise only where the collation allows it,
 boolean distinct counts from the aggregate, `hll` estimates within 2%; checked against ground truth."""
 
@@ -10,12 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from conftest import PG_PASSWORD, PG_SUPERUSER, PgServer
 
+from profilemesh.config.settings import METRIC_NAMES
 from profilemesh.profiling.columns import profiled_column
 from profilemesh.profiling.execute import run_plan
 from profilemesh.profiling.planner import plan_table
-from profilemesh.profiling.settings import METRIC_NAMES
+from profilemesh.warehouses import warehouse_for
+from tests.support.stores import PG_PASSWORD, PG_SUPERUSER, PgServer
 
 ROWS = 3000
 
@@ -56,9 +57,7 @@ def _plan(engine: sa.Engine, schema: str, distinct: str = "exact"):
     with engine.connect() as conn:
         reflected = sa.inspect(conn).get_columns("t", schema=schema)
     columns = [profiled_column(c["name"], c["type"]) for c in reflected]
-    return plan_table(
-        schema, "t", columns, METRIC_NAMES, dialect_name="postgresql", distinct=distinct, hll_available=True
-    )
+    return plan_table(schema, "t", columns, METRIC_NAMES, warehouse=warehouse_for("postgres"), distinct=distinct)
 
 
 def _distinct_counts(engine: sa.Engine, plan) -> dict[str, int]:
@@ -112,7 +111,7 @@ def test_duckdb_approximate_is_hyperloglog_in_sql_within_two_percent(tmp_path, r
         )
         columns = [profiled_column(c["name"], c["type"]) for c in sa.inspect(conn).get_columns("t")]
         exact = {c.name: conn.exec_driver_sql(f'SELECT count(DISTINCT "{c.name}") FROM t').scalar() for c in columns}
-        plan = plan_table(None, "t", columns, METRIC_NAMES, dialect_name="duckdb", distinct="approximate")
+        plan = plan_table(None, "t", columns, METRIC_NAMES, warehouse=warehouse_for("duckdb"), distinct="approximate")
         assert plan.distinct_mode == "approximate" and plan.query_count == 2
         assert "approx_count_distinct" not in " ".join(plan.statements(conn.dialect))
         assert sorted(i for branch in plan.distinct_branches for i in branch) == [0, 1, 2, 3, 4, 6]  # no boolean

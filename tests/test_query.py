@@ -13,10 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Store, make_duckdb_store, make_postgres_store, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from query_data import (
+
+from profilemesh.api import migrate_apply
+from profilemesh.query import fallback, queries
+from profilemesh.query.queries import DRIFT_COLUMNS, HISTORY_COLUMNS, METRICS_COLUMNS, RUNS_COLUMNS
+from profilemesh.query.reader import Reader, open_reader
+from tests.support.cli import run_cli
+from tests.support.query_data import (
     NOW,
     OLD,
     PAGING_EVENTS,
@@ -28,22 +33,18 @@ from query_data import (
     runs_order,
     seed,
 )
-
-from profilemesh.migrate import apply
-from profilemesh.query import queries
-from profilemesh.query.reader import open_reader
-from profilemesh.query.views import DRIFT_COLUMNS, HISTORY_COLUMNS, METRICS_COLUMNS, RUNS_COLUMNS
+from tests.support.stores import Store, duckdb_store, postgres_store
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
 def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     directory = tmp_path_factory.mktemp(f"query-{request.param}")
     if request.param == "duckdb":
-        store = make_duckdb_store(directory)
+        store = duckdb_store(directory)
     else:
-        store = make_postgres_store(directory, request.getfixturevalue("pg_server"))
-    result = apply(store.target)
-    assert "profilemesh_runs_v" in result["views"]
+        store = postgres_store(directory, request.getfixturevalue("pg_server"), database="pm_query_module")
+    result = migrate_apply(store.ctx)
+    assert "profilemesh_runs_v" in result.views
     seed(store)
     yield store
 
@@ -186,7 +187,7 @@ def test_bad_flags_are_usage_errors(seeded: Store) -> None:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(page_size=st.integers(min_value=1, max_value=30))
 def test_pages_cover_every_run_exactly_once(seeded: Store, page_size: int) -> None:
-    with open_reader(seeded.target) as reader:
+    with open_reader(seeded.ctx) as reader:
         full = queries.list_runs(reader, schema="paging", limit=1000)
         seen = []
         offset = 0
@@ -204,7 +205,7 @@ def test_pages_cover_every_run_exactly_once(seeded: Store, page_size: int) -> No
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(page_size=st.integers(min_value=1, max_value=20))
 def test_drift_pages_cover_every_event_exactly_once(seeded: Store, page_size: int) -> None:
-    with open_reader(seeded.target) as reader:
+    with open_reader(seeded.ctx) as reader:
         full = queries.list_drift(reader, table="ticks", limit=1000)
         seen = []
         for offset in range(0, full.total + page_size, page_size):
@@ -342,9 +343,11 @@ def test_output_file_holds_exactly_what_the_format_produces(seeded: Store, tmp_p
 
 
 def test_views_and_table_fallback_agree(seeded: Store) -> None:
-    def everything(prefer_tables: bool):
-        with open_reader(seeded.target, prefer_tables=prefer_tables) as reader:
-            assert reader.source == ("tables" if prefer_tables else "views")
+    def everything(from_tables: bool):
+        with open_reader(seeded.ctx) as reader:
+            assert reader.source == "views"
+            if from_tables:  # the same store read through the views' Core definitions
+                reader = Reader(reader.conn, fallback.relations(reader.conn, seeded.target), reader.plan)
             runs = queries.list_runs(reader, days=0, limit=1000).rows
             drift = queries.list_drift(reader, days=0, limit=1000).rows
             tables = [("orders", "sales"), ("orders", "other"), ("ticks", "paging"), ("customers", None)]

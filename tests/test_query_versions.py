@@ -8,14 +8,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Store, copy_package, run_cli
-from legacy_stores import RUNS, create_legacy_store
+from profilemesh.api import migrate_apply, migrate_repair
+from profilemesh.contract import VIEW_COLUMNS
+from profilemesh.dbt.package import DbtPackage
+from tests.support.cli import run_cli
+from tests.support.legacy_stores import RUNS, create_legacy_store
+from tests.support.stores import Store, copy_package
 
-from profilemesh.migrate import apply
-from profilemesh.package import head_version, package_fingerprint
-from profilemesh.query.views import VIEW_COLUMNS
-
-HEAD = head_version()
+INSTALLED = DbtPackage.installed()
+HEAD = INSTALLED.head
 
 
 def q(store: Store, *args: str):
@@ -67,8 +68,8 @@ def test_legacy_store_without_events_or_events_run_id(store: Store) -> None:
 
 def test_adopted_version_1_store_reads_and_refuses_writes(store: Store, tmp_path: Path) -> None:
     create_legacy_store(store, events_with_run_id=False)
-    result = apply(store.target, target_version=1)
-    assert result["to_version"] == 1 and result["views"] == []  # views only at head
+    result = migrate_apply(store.ctx, target_version=1)
+    assert result.to_version == 1 and result.views == []  # views only at head
     runs = q(store, "runs", "--days", "0", "--format", "csv")
     assert runs.exit_code == 0
     _one_warning(runs.stderr, f"warning: storage is at version 1, one behind this ProfileMesh ({HEAD})")
@@ -86,8 +87,8 @@ def _drop_views(store: Store) -> None:
         store.sql(f"DROP VIEW IF EXISTS {store.qualified(view)} CASCADE")
 
 
-def test_views_are_built_by_apply_and_their_absence_or_age_is_explained(store: Store) -> None:
-    apply(store.target)
+def test_views_are_built_by_apply_and_their_absence_or_age_is_explained(store_at_head: Store) -> None:
+    store = store_at_head
     # An empty store: friendly empty results, exit 0.
     assert q(store, "runs").stdout == "no runs found in the last 30 days\n"
     assert q(store, "drift", "--format", "json").exit_code == 0
@@ -121,12 +122,12 @@ def test_views_are_built_by_apply_and_their_absence_or_age_is_explained(store: S
     assert ahead.exit_code == 1
     assert (
         ahead.stderr
-        == f"error: storage is at version {HEAD + 1}, newer than this ProfileMesh reads ({HEAD}): upgrade profilemesh\n"
+        == f"error: storage is at version {HEAD + 1}, newer than this ProfileMesh ({HEAD}): upgrade profilemesh\n"
     )
 
 
 def test_dry_run_builds_no_views(store: Store) -> None:
-    apply(store.target, target_version=1)
+    migrate_apply(store.ctx, target_version=1)
     plan = run_cli("migrate", "apply", "--dry-run", "-c", str(store.config_path))
     assert plan.exit_code == 0 and "rebuilds the query views" in plan.stdout
     assert not {v for v in VIEW_COLUMNS} & {
@@ -167,7 +168,7 @@ def test_renamed_storage_tables_are_read_through_views_and_fallback(duck_store: 
     assert behind.exit_code == 0 and behind.stderr.startswith("warning:")
     assert json.loads(behind.stdout)["total"] == len(RUNS)
 
-    apply(duck_store.target)  # adopts, migrates and builds the views over the renamed tables
+    migrate_apply(duck_store.ctx)  # adopts, migrates and builds the views over the renamed tables
     at_head = q(duck_store, "runs", "--days", "0", "--format", "json")
     assert at_head.exit_code == 0 and at_head.stderr == ""
     rows = json.loads(at_head.stdout)["rows"]
@@ -187,39 +188,35 @@ GOOD_V3 = """{% macro profilemesh_migration_0003() %}
 """
 
 
-def test_a_new_migration_drops_and_rebuilds_the_views_for_the_new_version(pg_store: Store, tmp_path: Path) -> None:
-    package = copy_package(tmp_path / "pkg")
-    apply(pg_store.target, package=package)
+def test_a_new_migration_drops_and_rebuilds_the_views_for_the_new_version(
+    pg_at_head: Store, package_copy: Path
+) -> None:
+    pg_store, package = pg_at_head, package_copy
+    ctx = pg_store.with_package(package).ctx
     (package / "dbt_profilemesh/macros/migrations/V0003__note.sql").write_text(GOOD_V3)
     env = {"PROFILEMESH_PACKAGE_DIR": str(package)}
     behind = run_cli("query", "runs", "-c", str(pg_store.config_path), env=env)
     assert behind.exit_code == 0 and behind.stderr.startswith("warning: storage is at version 2, one behind")
 
-    result = apply(pg_store.target, package=package)
-    assert [m["version"] for m in result["applied"]] == [3] and "profilemesh_runs_v" in result["views"]
+    result = migrate_apply(ctx)
+    assert [m.version for m in result.applied] == [3] and "profilemesh_runs_v" in result.views
     assert pg_store.sql(f"SELECT schema_version FROM {pg_store.qualified('profilemesh_views_info')}") == [(3,)]
     at_head = run_cli("query", "runs", "-c", str(pg_store.config_path), env=env)
     assert at_head.exit_code == 0 and at_head.stderr == ""
 
-    from profilemesh.dbt_invoke import DbtSession, raise_for_outcome
-
-    dropped = raise_for_outcome(
-        DbtSession(pg_store.target, package=package).run_operation("profilemesh_drop_query_views")
-    )
+    dropped = ctx.dbt().run_operation("profilemesh_drop_query_views").result()
     assert dropped == {"dropped": sorted(VIEW_COLUMNS)}
     gone = run_cli("query", "runs", "-c", str(pg_store.config_path), env=env)
     assert gone.exit_code == 1 and "the query views are missing" in gone.stderr
 
 
-def test_repair_that_finishes_a_migration_builds_the_views(duck_store: Store, tmp_path: Path) -> None:
-    from test_checksums_and_repair import _interrupted_attempt
+def test_repair_that_finishes_a_migration_builds_the_views(duck_at_head: Store, package_copy: Path) -> None:
+    from tests.test_checksums_and_repair import _interrupted_attempt
 
-    from profilemesh.migrate import repair
-
-    package = copy_package(tmp_path / "pkg")
+    duck_store, package = duck_at_head, package_copy
     _interrupted_attempt(duck_store, package)
-    result = repair(duck_store.target, package=package)
-    assert result["outcome"] == "succeeded" and "profilemesh_runs_v" in result["views"]
+    result = migrate_repair(duck_store.with_package(package).ctx)
+    assert result.outcome == "succeeded" and "profilemesh_runs_v" in result.views
     assert duck_store.sql(f"SELECT schema_version FROM {duck_store.qualified('profilemesh_views_info')}") == [(3,)]
     rows = run_cli("query", "runs", "-c", str(duck_store.config_path), env={"PROFILEMESH_PACKAGE_DIR": str(package)})
     assert rows.exit_code == 0 and rows.stderr == ""
@@ -229,29 +226,29 @@ def test_a_no_op_apply_rebuilds_only_views_this_package_did_not_build(store: Sto
     """At head with nothing to migrate, `migrate apply` leaves alone views this package built for this
     version; a missing view, or views another build made (a plain `dbt run` records no fingerprint, an
     edited package another one), are rebuilt."""
-    first = apply(store.target)
-    assert "profilemesh_runs_v" in first["views"] and first["views_current"] is False
+    first = migrate_apply(store.ctx)
+    assert "profilemesh_runs_v" in first.views and first.views_current is False
     again = run_cli("migrate", "apply", "-c", str(store.config_path))
     assert again.exit_code == 0 and "query views up to date" in again.stdout and "views built" not in again.stdout
 
     store.sql(f"DROP VIEW {store.qualified('profilemesh_latest_metrics_v')}")  # one the CLI does not read
-    assert "profilemesh_latest_metrics_v" in apply(store.target)["views"]
+    assert "profilemesh_latest_metrics_v" in migrate_apply(store.ctx).views
 
     info = store.qualified("profilemesh_views_info")
     store.sql(f"DROP VIEW {info}")
     store.sql(
         f"CREATE VIEW {info} AS SELECT {HEAD} AS schema_version, '0.1.0' AS package_version, '' AS package_fingerprint"
     )
-    assert apply(store.target)["views_current"] is False  # as after `dbt run -s profilemesh`
-    assert store.sql(f"SELECT package_fingerprint FROM {info}") == [(package_fingerprint(),)]
+    assert migrate_apply(store.ctx).views_current is False  # as after `dbt run -s profilemesh`
+    assert store.sql(f"SELECT package_fingerprint FROM {info}") == [(INSTALLED.fingerprint(),)]
 
 
 def test_the_package_fingerprint_follows_every_package_file(tmp_path: Path) -> None:
-    package = copy_package(tmp_path / "pkg")
-    assert package_fingerprint(package) == package_fingerprint()
-    model = package / "dbt_profilemesh" / "models" / "query" / "profilemesh_drift_v.sql"
+    package = DbtPackage(copy_package(tmp_path / "pkg"))
+    assert package.fingerprint() == INSTALLED.fingerprint()
+    model = package.root / "dbt_profilemesh" / "models" / "query" / "profilemesh_drift_v.sql"
     model.write_text(model.read_text(encoding="utf-8") + "\n-- an edit\n", encoding="utf-8")
-    edited = package_fingerprint(package)
-    assert edited != package_fingerprint()
-    (package / "dbt_profilemesh" / "macros" / "extra.sql").write_text("{% macro x() %}{% endmacro %}\n")
-    assert package_fingerprint(package) not in (edited, package_fingerprint())
+    edited = package.fingerprint()
+    assert edited != INSTALLED.fingerprint()
+    (package.root / "dbt_profilemesh" / "macros" / "extra.sql").write_text("{% macro x() %}{% endmacro %}\n")
+    assert package.fingerprint() not in (edited, INSTALLED.fingerprint())

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, Store
-from query_data import seed
-from test_dbt_user_project import dbt, make_user_project
 
-from profilemesh.migrate.operations import DbtSession
-from profilemesh.query.views import HISTORY_COLUMNS, RUNS_COLUMNS, VIEW_COLUMNS
+from profilemesh.contract import DRIFT_EVENT_TYPES, RUN_STATUSES, SEVERITIES, VIEW_COLUMNS
+from profilemesh.query.queries import HISTORY_COLUMNS, RUNS_COLUMNS
+from tests.support.cli import run_cli
+from tests.support.query_data import seed
+from tests.support.stores import REPO_ROOT, Store
+from tests.test_dbt_user_project import dbt, make_user_project
 
 MODELS = REPO_ROOT / "dbt_profilemesh" / "models" / "query"
 
@@ -41,6 +42,22 @@ def test_view_columns_match_the_models_and_are_documented() -> None:
     for model in spec["models"]:
         assert model["config"]["contract"] == {"enforced": True}
         assert all(c.get("description") and c.get("data_type") for c in model["columns"]), model["name"]
+    # The tests' accepted values are the contract's (YAML cannot call the package's macros).
+    accepted = {
+        (model["name"], column["name"]): tuple(test["accepted_values"]["arguments"]["values"])
+        for model in spec["models"]
+        for column in model["columns"]
+        for test in column.get("data_tests", [])
+        if isinstance(test, dict) and "accepted_values" in test
+    }
+    assert accepted == {
+        ("profilemesh_runs_v", "status"): RUN_STATUSES,
+        ("profilemesh_runs_v", "max_drift_severity"): SEVERITIES,
+        ("profilemesh_drift_v", "event_type"): DRIFT_EVENT_TYPES,
+        ("profilemesh_drift_v", "drift_severity"): SEVERITIES,
+        ("profilemesh_table_history_v", "status"): RUN_STATUSES,
+        ("profilemesh_latest_metrics_v", "run_status"): RUN_STATUSES[:1],  # the newest *completed* value
+    }
     examples = (REPO_ROOT / "docs" / "schemas" / "QUERY_EXAMPLES.md").read_text()
     for view, columns in VIEW_COLUMNS.items():
         assert f"`{view}`" in examples
@@ -104,13 +121,11 @@ def test_views_build_and_their_tests_pass_then_fail_on_broken_data(store: Store,
     assert "profilemesh_unique_combination_profilemesh_runs_v_run_id__dataset_name" in broken_views
 
 
-def test_cli_session_runs_and_tests_the_views(duck_store: Store) -> None:
+def test_cli_session_runs_and_tests_the_views(duck_at_head: Store) -> None:
     """DbtSession.run/test against the CLI's own project: the same package, selected by package name."""
-    from profilemesh.migrate import apply
-
-    apply(duck_store.target)
+    duck_store = duck_at_head
     seed(duck_store)
-    session = DbtSession(duck_store.target)
+    session = duck_store.ctx.dbt()
     tested = session.test("package:profilemesh")
     assert tested.success and not tested.problems(), tested.describe_failure()
     _break_data(duck_store)
@@ -138,8 +153,6 @@ def test_views_build_and_pass_their_tests_on_snowflake(sf_store: Store, tmp_path
 
 @pytest.mark.snowflake
 def test_query_cli_on_snowflake(sf_store: Store) -> None:
-    from conftest import run_cli
-
     config = str(sf_store.config_path)
     applied = run_cli("migrate", "apply", "-c", config)
     assert applied.exit_code == 0 and "query views built: " in applied.stdout, applied.stderr

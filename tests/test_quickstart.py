@@ -10,17 +10,16 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy as sa
-from conftest import QuickstartRun, run_cli
 
-from profilemesh.config import load_config
-from profilemesh.connection import create_engine, resolve_storage
-from profilemesh.drift.detector import detect
+from profilemesh.api import Context, detect_drift
 from profilemesh.quickstart.demo import CONFIG_FILE, MARKER
 from profilemesh.quickstart.warehouse import DAYS, INCIDENTS, SCHEMA, TABLES, load_day
+from tests.support.cli import QuickstartRun, run_cli
 
 
 def _store_rows(directory: Path, sql: str) -> list[tuple]:
-    engine = create_engine(resolve_storage(load_config(directory / CONFIG_FILE)).connection, read_only=True)
+    target = Context.load(directory / CONFIG_FILE).target
+    engine = target.warehouse.create_engine(target.connection, read_only=True)
     try:
         with engine.connect() as conn:
             return [tuple(r) for r in conn.execute(sa.text(sql))]
@@ -96,10 +95,10 @@ def test_quickstart_moving_average_finds_the_incidents_too(quickstart_run: Quick
     """Against a 7-run moving average the incidents are found on their day (and, while the window
     still holds pre-incident runs, after it); ordinary change is never flagged."""
     directory = quickstart_run.directory
-    config = load_config(directory / CONFIG_FILE)
+    config = Context.load(directory / CONFIG_FILE)
     found = set()
     for run_id, day in _days_by_run(directory).items():
-        report = detect(config, current=run_id, baseline="moving_average", write=False)
+        report = detect_drift(config, current=run_id, baseline="moving_average", write=False)
         for event in report.events:
             assert _is_incident(event.table, event.column, day, on_its_day=False), (day, event)
             found.add((day, event.table, event.column, event.metric))

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Store, apply_storage_only, make_duckdb_store, run_cli, spawn_cli
 
-from profilemesh.dbt_invoke import DbtSession, raise_for_outcome
+from profilemesh.api import migrate_apply
+from profilemesh.contract import LEDGER_TABLE, PG_ADVISORY_LOCK_CLASS
 from profilemesh.errors import UsageError
-from profilemesh.migrate.ledger import LEDGER_TABLE, PG_LOCK_CLASS
+from tests.support.cli import run_cli, spawn_cli
+from tests.support.faults import CRASH_ENV, PAUSE_ENV
+from tests.support.stores import Store
 
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 KEEP_DAYS = 14
@@ -208,7 +210,7 @@ def retention(store: Store, *args: str) -> Any:
 
 
 def seeded(store: Store) -> dict[str, list[tuple]]:
-    apply_storage_only(store.target)
+    """The history below, written into a store at head."""
     data = history()
     seed(store, data)
     return data
@@ -217,7 +219,8 @@ def seeded(store: Store) -> dict[str, list[tuple]]:
 # --- tests ---
 
 
-def test_plan_changes_nothing_and_apply_leaves_exactly_the_expected_rows(store: Store) -> None:
+def test_plan_changes_nothing_and_apply_leaves_exactly_the_expected_rows(store_at_head: Store) -> None:
+    store = store_at_head
     data = seeded(store)
     model = expected(data, KEEP_DAYS, KEEP_RUNS)
     before = stored(store)
@@ -256,8 +259,8 @@ def test_plan_changes_nothing_and_apply_leaves_exactly_the_expected_rows(store: 
     assert stored(store) == as_sets(model, data)
 
 
-def test_table_option_and_bad_input(duck_store: Store) -> None:
-    store = duck_store
+def test_table_option_and_bad_input(duck_at_head: Store) -> None:
+    store = duck_at_head
     data = seeded(store)
     result = retention(store, "apply", "--keep-days", "0", "--keep-runs-per-table", "1", "--table", "other.orders")
     assert result.exit_code == 0, result.stderr
@@ -275,29 +278,29 @@ def test_table_option_and_bad_input(duck_store: Store) -> None:
         assert bad.exit_code == 2, (args, bad.stderr)
         assert bad.stderr.startswith(message) and bad.stderr.count("\n") == 1, bad.stderr
     # The operation checks its arguments itself, for dbt users who call it without the CLI.
-    session = DbtSession(store.target)
+    session = store.ctx.dbt()
     for args, message in [
         ({"keep_days": -1}, "keep_days must be 0 or more, not -1"),
         ({"keep_days": 1, "keep_runs_per_table": 1.5}, "keep_runs_per_table must be a whole number, not 1.5"),
     ]:
         with pytest.raises(UsageError, match=re.escape(message)):
-            raise_for_outcome(session.run_operation("profilemesh_retention", {**args, "dry_run": False}))
+            session.run_operation("profilemesh_retention", {**args, "dry_run": False}).result()
     assert stored(store) == as_sets(model, data)
 
 
-def test_no_store_and_store_behind(tmp_path: Path) -> None:
-    store = make_duckdb_store(tmp_path)
+def test_no_store_and_store_behind(duck_store: Store) -> None:
+    store = duck_store
     result = retention(store, "--keep-days", "5")
     assert result.exit_code == 3 and "run `profilemesh migrate apply` first" in result.stderr
     assert not Path(store.target.connection.filepath).exists()
-    apply_storage_only(store.target, target_version=1)
+    migrate_apply(store.ctx, target_version=1)
     result = retention(store, "apply", "--keep-days", "5")
     assert result.exit_code == 1, result.stderr
     assert "storage is at version 1, ProfileMesh needs 2: run `profilemesh migrate apply`" in result.stderr
 
 
-def test_failing_batch_is_rolled_back_whole_and_a_rerun_finishes(pg_store: Store) -> None:
-    store = pg_store
+def test_failing_batch_is_rolled_back_whole_and_a_rerun_finishes(pg_at_head: Store) -> None:
+    store = pg_at_head
     data = seeded(store)
     model = expected(data, KEEP_DAYS, KEEP_RUNS)
     order = sorted(doomed_runs(data, KEEP_DAYS, KEEP_RUNS), key=lambda k: (_at(data, k), k[0], k[1]))
@@ -342,14 +345,16 @@ def assert_whole_runs(data: dict[str, list[tuple]], now: dict[str, set]) -> None
             assert (row in now["events"]) == ((row[2], row[4]) in present), row
 
 
-def test_killed_apply_leaves_whole_runs_and_a_rerun_finishes(store: Store) -> None:
+@pytest.mark.slow  # a process killed
+def test_killed_apply_leaves_whole_runs_and_a_rerun_finishes(store_at_head: Store) -> None:
+    store = store_at_head
     data = seeded(store)
     model = expected(data, KEEP_DAYS, KEEP_RUNS)
     policy = ("--keep-days", str(KEEP_DAYS), "--keep-runs-per-table", str(KEEP_RUNS), "--batch-size", "2")
     # SIGKILL inside batch 3's transaction: its results and events are deleted, its runs not yet.
     process = spawn_cli(
         "retention", "apply", *policy, "-c", str(store.config_path),
-        env={"PROFILEMESH_TEST_CRASH_AT": "retention:children_deleted:3"},
+        env={CRASH_ENV: "retention:children_deleted:3"},
     )  # fmt: skip
     _, err = process.communicate(timeout=120)
     assert process.returncode == -9, err
@@ -362,7 +367,8 @@ def test_killed_apply_leaves_whole_runs_and_a_rerun_finishes(store: Store) -> No
     assert stored(store) == as_sets(model, data)
 
 
-def test_apply_respects_the_migration_lock(store: Store) -> None:
+def test_apply_respects_the_migration_lock(store_at_head: Store) -> None:
+    store = store_at_head
     data = seeded(store)
     policy = ("--keep-days", str(KEEP_DAYS), "--keep-runs-per-table", str(KEEP_RUNS))
     before = stored(store)
@@ -384,14 +390,15 @@ def test_apply_respects_the_migration_lock(store: Store) -> None:
     assert stored(store) == as_sets(expected(data, KEEP_DAYS, KEEP_RUNS), data)
 
 
-def test_a_migration_started_during_retention_waits_for_it(pg_store: Store) -> None:
+@pytest.mark.slow  # a paused process
+def test_a_migration_started_during_retention_waits_for_it(pg_at_head: Store) -> None:
     """PostgreSQL; on DuckDB the file does the same (test_apply_respects_the_migration_lock holds it)."""
-    store = pg_store
+    store = pg_at_head
     data = seeded(store)
     policy = ("--keep-days", str(KEEP_DAYS), "--keep-runs-per-table", str(KEEP_RUNS), "--batch-size", "8")
     process = spawn_cli(
         "retention", "apply", *policy, "-c", str(store.config_path),
-        env={"PROFILEMESH_TEST_PAUSE_AT": "retention:batch:1:10"},
+        env={PAUSE_ENV: "retention:batch:1:10"},
     )  # fmt: skip
     first = min(doomed_runs(data, KEEP_DAYS, KEEP_RUNS), key=lambda k: (_at(data, k), k[0], k[1]))
     runs = store.qualified("profilemesh_runs")
@@ -443,7 +450,9 @@ def _hold_lock(store: Store) -> _Holder:
         conn = store.pg.connect(store.database)
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (PG_LOCK_CLASS, f"{store.schema}.{LEDGER_TABLE}"))
+            cur.execute(
+                "SELECT pg_advisory_lock(%s, hashtext(%s))", (PG_ADVISORY_LOCK_CLASS, f"{store.schema}.{LEDGER_TABLE}")
+            )
         return _Holder(conn)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
@@ -457,6 +466,7 @@ def _hold_lock(store: Store) -> _Holder:
 @pytest.mark.snowflake
 def test_retention_on_the_snowflake_emulator(sf_store: Store) -> None:
     store = sf_store
+    migrate_apply(store.ctx, build_views=False)
     data = seeded(store)
     model = expected(data, KEEP_DAYS, KEEP_RUNS)
     policy = ("--keep-days", str(KEEP_DAYS), "--keep-runs-per-table", str(KEEP_RUNS))
@@ -468,11 +478,11 @@ def test_retention_on_the_snowflake_emulator(sf_store: Store) -> None:
     assert stored(store) == as_sets(model, data)
 
 
-def test_dbt_run_operation_in_a_user_project(duck_store: Store, tmp_path: Path) -> None:
+def test_dbt_run_operation_in_a_user_project(duck_at_head: Store, tmp_path: Path) -> None:
     """Schedulers that only run dbt: the same operation, a dry run unless told otherwise, logged at info."""
-    from test_dbt_user_project import dbt, make_user_project
+    from tests.test_dbt_user_project import dbt, make_user_project
 
-    store = duck_store
+    store = duck_at_head
     data = seeded(store)
     before = stored(store)
     project = make_user_project(store, tmp_path)

@@ -6,18 +6,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Store
-from conftest import apply_storage_only as apply
 
-from profilemesh.config import load_config
-from profilemesh.drift.detector import detect
-from profilemesh.profiling.runner import profile
+from profilemesh.api import Context, migrate_apply, profile
+from profilemesh.api import detect_drift as detect
+from tests.support.stores import Store
 
 pytestmark = pytest.mark.snowflake
 
 
 def test_profile_and_drift_on_snowflake(sf_store: Store, tmp_path: Path) -> None:
-    apply(sf_store.target)
+    migrate_apply(sf_store.ctx, build_views=False)
     sf_store.sql("CREATE SCHEMA IF NOT EXISTS SRC")
     sf_store.sql("CREATE TABLE SRC.KNOWN (ID INTEGER, AMOUNT FLOAT, NAME VARCHAR(20), FLAG BOOLEAN)")
     sf_store.sql(
@@ -29,7 +27,7 @@ def test_profile_and_drift_on_snowflake(sf_store: Store, tmp_path: Path) -> None
     data["profiling"] = {"tables": [{"schema": "SRC", "table": "KNOWN"}]}
     path = tmp_path / "sf.yml"
     path.write_text(yaml.safe_dump(data))
-    config = load_config(path)
+    config = Context.load(path)
 
     first = profile(config)
     (known,) = first.tables

@@ -11,13 +11,24 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 import yaml
-from conftest import Store, run_cli, spawn_cli, wait_for
-from conftest import apply_storage_only as apply
 
-from profilemesh.migrate.ledger import lock_holder, read_ledger
-from profilemesh.package import head_version
-from profilemesh.testhooks import CRASH_ENV, PAUSE_ENV
+from profilemesh.api import migrate_apply
+from profilemesh.dbt.package import DbtPackage
+from profilemesh.store.ledger import read_ledger
+from profilemesh.store.locks import migration_lock
+from tests.support.cli import run_cli, spawn_cli
+from tests.support.faults import CRASH_ENV, PAUSE_ENV
+from tests.support.snowflake_emulator import wait_for
+from tests.support.stores import Store
+
+pytestmark = pytest.mark.slow  # writers and migrations in processes of their own
+
+
+def lock_holder(store: Store):
+    return migration_lock(store.target).holder(include_shared=True)
+
 
 WRITTEN = ("profilemesh_runs", "profilemesh_results", "profilemesh_table_state", "profilemesh_events")
 
@@ -56,8 +67,8 @@ def contents(store: Store) -> dict[str, tuple[int, str]]:
     return found
 
 
-def test_profile_killed_before_commit_leaves_no_partial_run(store: Store, tmp_path: Path) -> None:
-    apply(store.target)
+def test_profile_killed_before_commit_leaves_no_partial_run(store_at_head: Store, tmp_path: Path) -> None:
+    store = store_at_head
     config = str(profile_config(store, tmp_path))
     assert run_cli("profile", "-c", config).exit_code == 0  # one complete run already stored
     before = contents(store)
@@ -69,7 +80,7 @@ def test_profile_killed_before_commit_leaves_no_partial_run(store: Store, tmp_pa
 
     assert contents(store) == before  # not one row of the killed run
     if store.kind == "postgres":
-        assert lock_holder(store.target) is None  # its session (and shared lock) ended with it
+        assert lock_holder(store) is None  # its session (and shared lock) ended with it
     again = run_cli("profile", "-c", config)
     assert again.exit_code == 0, again.stderr
     after = contents(store)
@@ -79,7 +90,7 @@ def test_profile_killed_before_commit_leaves_no_partial_run(store: Store, tmp_pa
 
 def _migration_paused_at_first_step(store: Store, seconds: float):
     """`migrate apply` from version 1, sleeping `seconds` inside migration 2 while it holds the lock."""
-    apply(store.target, target_version=1)
+    migrate_apply(store.ctx, target_version=1)
     return spawn_cli(
         "migrate", "apply", "-c", str(store.config_path), "--lock-timeout", "60", env={PAUSE_ENV: f"step:2:1:{seconds}"}
     )
@@ -89,7 +100,7 @@ def test_profile_waits_for_a_migration_in_progress_on_postgres(pg_store: Store, 
     config = str(profile_config(pg_store, tmp_path))
     migration = _migration_paused_at_first_step(pg_store, 6)
     assert wait_for(lambda: read_ledger(pg_store.target).unresolved, timeout=60)  # its attempt has started
-    assert lock_holder(pg_store.target)["application"].startswith("profilemesh migrate")  # and holds the lock
+    assert lock_holder(pg_store).holder.startswith("profilemesh migrate")  # and holds the lock
     status = run_cli("migrate", "status", "-c", str(pg_store.config_path), "--format", "json")
     assert status.exit_code == 1 and json.loads(status.stdout)["state"] == "in_progress"  # running, not crashed
 
@@ -100,7 +111,7 @@ def test_profile_waits_for_a_migration_in_progress_on_postgres(pg_store: Store, 
     # The writer waited for the migration, then wrote to the store the migration left (at head).
     assert writer.exit_code == 0, writer.stderr
     assert waited >= 2
-    assert read_ledger(pg_store.target).current_version == head_version()
+    assert read_ledger(pg_store.target).current_version == DbtPackage.installed().head
     assert pg_store.sql(f"SELECT count(*) FROM {pg_store.qualified('profilemesh_runs')}") == [(1,)]
 
 

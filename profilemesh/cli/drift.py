@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
-from profilemesh.cli import output
-from profilemesh.cli.options import CONFIG
+from profilemesh.cli.options import CONFIG, context, output_options
+from profilemesh.cli.render import emit, render, to_table
+from profilemesh.config.settings import GRADED_SEVERITIES
+
+if TYPE_CHECKING:
+    from profilemesh.drift.detector import DriftReport
+
+TABLE_COLUMNS = ("severity", "event", "table", "column", "metric", "baseline", "current", "change")
 
 
 @click.command()
@@ -21,46 +29,47 @@ from profilemesh.cli.options import CONFIG
     is_flag=False,
     flag_value="low",
     default=None,
-    type=click.Choice(["low", "medium", "high"]),
+    type=click.Choice(GRADED_SEVERITIES),
     help="Exit 1 when drift at or above this severity is found (alone: low).",
 )
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@output_options
 def drift(
-    config_path: str | None, table: str | None, current: str | None, baseline: str, fail_on: str | None, fmt: str
+    config_path: str | None,
+    table: str | None,
+    current: str | None,
+    baseline: str,
+    fail_on: str | None,
+    fmt: str,
+    output: str | None,
 ) -> int:
     """Detect drift between runs and record each drift once, with its run_id."""
-    from profilemesh.config import load_config
-    from profilemesh.drift.detector import detect
+    from profilemesh.api import detect_drift
 
-    report = detect(load_config(config_path), table=table, current=current, baseline=baseline)
-    if fmt == "json":
-        click.echo(output.to_json(report.to_dict()))
-        return report.exit_code(fail_on)
-    if report.events:
-        rows = [
-            (
-                e.severity,
-                e.event_type,
-                f"{e.schema}.{e.table}" if e.schema else e.table,
-                e.column or "",
-                e.metric or e.metadata.get("change", ""),
-                _num(e.baseline),
-                _num(e.current),
-                "" if e.change_percent is None else f"{e.change_percent:+.1f}%",
-            )
-            for e in report.events
-        ]
-        click.echo(
-            output.table(rows, ["severity", "event", "table", "column", "metric", "baseline", "current", "change"])
-        )
-    for note in report.notes:
-        click.echo(f"note: {note}")
-    click.echo(
-        f"{len(report.events)} drift event(s) in {len(report.tables_checked)} table(s) "
-        f"({report.strategy}, baseline {report.baseline}); {report.written} new event(s) written"
-    )
+    report = detect_drift(context(config_path), table=table, current=current, baseline=baseline)
+    rows = [e.to_dict() for e in report.events]
+    emit(render(fmt, report, rows=rows, table=lambda: _text(report)), output)
     return report.exit_code(fail_on)
 
 
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.6g}"
+def _text(report: DriftReport) -> str:
+    text = ""
+    if report.events:
+        rows: list[dict[str, Any]] = [
+            {
+                "severity": e.severity,
+                "event": e.event_type,
+                "table": f"{e.schema}.{e.table}" if e.schema else e.table,
+                "column": e.column,
+                "metric": e.metric or e.metadata.get("change", ""),
+                "baseline": e.baseline,
+                "current": e.current,
+                "change": None if e.change_percent is None else f"{e.change_percent:+.1f}%",
+            }
+            for e in report.events
+        ]
+        text += to_table(TABLE_COLUMNS, rows)
+    text += "".join(f"note: {note}\n" for note in report.notes)
+    return text + (
+        f"{len(report.events)} drift event(s) in {len(report.tables_checked)} table(s) "
+        f"({report.strategy}, baseline {report.baseline}); {report.written} new event(s) written\n"
+    )

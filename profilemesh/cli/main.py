@@ -1,6 +1,7 @@
 """Entry point: the `profilemesh` group, global --debug, and the one-line error contract.
 
-Exit codes: 0 ok, 1 check failed, 2 usage or config error, 3 connection or database error.
+Exit codes (profilemesh/errors.py): 0 ok, 1 check failed, 2 usage or config error, 3 connection or
+database error, 4 internal error (a bug: rerun with --debug), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import traceback
 import click
 
 from profilemesh import __version__
-from profilemesh.errors import DatabaseError, ProfileMeshError
-
-EXIT_INTERNAL = 1
+from profilemesh.cli.options import CliState
+from profilemesh.errors import EXIT_DATABASE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, ProfileMeshError
+from profilemesh.hooks import NO_HOOKS, Hooks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,7 +24,8 @@ EXIT_INTERNAL = 1
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """ProfileMesh: profiling and drift detection with a versioned storage layer in your warehouse."""
-    ctx.obj = {"debug": debug}
+    hooks = ctx.obj.hooks if isinstance(ctx.obj, CliState) else NO_HOOKS
+    ctx.obj = CliState(debug=debug, hooks=hooks)
     if debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
 
@@ -36,28 +38,25 @@ def _register() -> None:
     from profilemesh.cli.quickstart import quickstart
     from profilemesh.cli.retention import retention
 
-    cli.add_command(migrate)
-    cli.add_command(profile)
-    cli.add_command(drift)
-    cli.add_command(query)
-    cli.add_command(quickstart)
-    cli.add_command(retention)
+    for command in (migrate, profile, drift, query, quickstart, retention):
+        cli.add_command(command)
 
 
 _register()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, hooks: Hooks = NO_HOOKS) -> int:
+    """Run the CLI; returns the exit code. `hooks` observe the command (a test launcher injects faults)."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        result = cli.main(args=args, prog_name="profilemesh", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("error: aborted", err=True)
-        return 130
+        result = cli.main(args=args, prog_name="profilemesh", standalone_mode=False, obj=CliState(hooks=hooks))
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("error: interrupted", err=True)
+        return EXIT_INTERRUPTED
     except click.ClickException as exc:
         exc.show()
-        return 2
+        return EXIT_USAGE
     except ProfileMeshError as exc:
         if debug:
             traceback.print_exc()
@@ -69,9 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         if _is_database_error(exc):  # the driver's first line, without SQLAlchemy's statement echo
             first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
             click.echo(f"error: {first}", err=True)
-            return DatabaseError.exit_code
+            return EXIT_DATABASE
         message = " ".join(str(exc).split())
-        click.echo(f"error: unexpected {type(exc).__name__}: {message} (rerun with --debug for details)", err=True)
+        click.echo(
+            f"error: internal error, {type(exc).__name__}: {message} (a bug in ProfileMesh; rerun with --debug "
+            "for the traceback)",
+            err=True,
+        )
         return EXIT_INTERNAL
     return result if isinstance(result, int) else 0
 

@@ -3,75 +3,77 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from profilemesh.cli.options import CONFIG
-from profilemesh.cli.output import table, to_json
+from profilemesh.cli.options import CONFIG, context, output_options
+from profilemesh.cli.render import emit, render, to_table
+
+if TYPE_CHECKING:
+    from profilemesh.profiling.runner import ProfileReport
+
+TABLE_COLUMNS = (
+    "schema",
+    "table",
+    "status",
+    "row_count",
+    "column_count",
+    "metric_count",
+    "query_count",
+    "seconds",
+    "note",
+)
 
 
 @click.command()
 @CONFIG
 @click.option("--table", "tables", multiple=True, help="Profile only this table ([schema.]name; repeatable).")
 @click.option("--dry-run", is_flag=True, help="Show the plan (tables, columns, queries, SQL); write nothing.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    default=None,
-    help="Also write the run report as JSON to this file.",
-)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def profile(config_path: str | None, tables: tuple[str, ...], dry_run: bool, output: str | None, fmt: str) -> int:
+@output_options
+def profile(config_path: str | None, tables: tuple[str, ...], dry_run: bool, fmt: str, output: str | None) -> int:
     """Profile tables into a run: one runs row per table, its metrics in results.
 
     Exits 1 if any table failed (its error is recorded; the other tables' results are kept).
     """
-    from profilemesh.config import load_config
-    from profilemesh.profiling.runner import profile as run_profile
+    from profilemesh.api import profile as run_profile
 
-    config = load_config(config_path)
     show_progress = sys.stderr.isatty() and fmt == "table"
 
     def progress(name: str, position: int, total: int) -> None:
         if show_progress:
             click.echo(f"\r[{position}/{total}] {name[:60]:<60}", err=True, nl=False)
 
-    report = run_profile(config, tables=list(tables) or None, dry_run=dry_run, progress=progress)
+    report = run_profile(context(config_path), tables=tables, dry_run=dry_run, progress=progress)
     if show_progress:
         click.echo("", err=True)
-    data = report.to_dict()
-    if output:
-        Path(output).write_text(to_json(data) + "\n", encoding="utf-8")
-    if fmt == "json":
-        click.echo(to_json(data))
-        return report.exit_code
-    if dry_run:
-        click.echo(f"-- dry run: {len(report.tables)} table(s), nothing written")
+    rows = [t.to_dict() for t in report.tables]
+    emit(render(fmt, report, rows=rows, table=lambda: _text(report)), output)
+    return report.exit_code
+
+
+def _text(report: ProfileReport) -> str:
+    if report.dry_run:
+        lines = [f"-- dry run: {len(report.tables)} table(s), nothing written"]
         for outcome in report.tables:
-            click.echo(
-                f"-- {outcome.schema}.{outcome.table}: {outcome.column_count} column(s), "
-                f"{outcome.query_count} quer{'y' if outcome.query_count == 1 else 'ies'}"
-            )
-            for statement in outcome.statements:
-                click.echo(statement.strip() + ";")
-        return 0
+            queries = f"{outcome.query_count} quer{'y' if outcome.query_count == 1 else 'ies'}"
+            lines.append(f"-- {outcome.schema}.{outcome.table}: {outcome.column_count} column(s), {queries}")
+            lines += [statement.strip() + ";" for statement in outcome.statements]
+        return "\n".join(lines) + "\n"
     rows = [
-        (
-            t.schema,
-            t.table,
-            t.status,
-            t.row_count,
-            t.column_count,
-            t.metric_count,
-            t.query_count,
-            f"{t.duration_seconds:.3f}",
-            t.error or "; ".join(t.notes),
-        )
+        {
+            "schema": t.schema,
+            "table": t.table,
+            "status": t.status,
+            "row_count": t.row_count,
+            "column_count": t.column_count,
+            "metric_count": t.metric_count,
+            "query_count": t.query_count,
+            "seconds": f"{t.duration_seconds:.3f}",
+            "note": t.error or "; ".join(t.notes),
+        }
         for t in report.tables
     ]
-    click.echo(table(rows, ["schema", "table", "status", "rows", "columns", "metrics", "queries", "seconds", "note"]))
     failed = len(report.failed)
-    click.echo(f"run {report.run_id}: {len(report.tables) - failed} table(s) profiled, {failed} failed")
-    return report.exit_code
+    summary = f"run {report.run_id}: {len(report.tables) - failed} table(s) profiled, {failed} failed\n"
+    return to_table(TABLE_COLUMNS, rows) + summary

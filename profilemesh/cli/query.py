@@ -1,31 +1,27 @@
-"""`profilemesh query runs|drift|run|table`: thin wrappers over profilemesh.query (no dbt import)."""
+"""`profilemesh query runs|drift|run|table`: thin wrappers over profilemesh.api (no dbt import)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from profilemesh.cli.options import CONFIG
+from profilemesh.cli.options import CONFIG, context, output_options
+from profilemesh.cli.render import emit, render, sparkline, to_csv, to_fields, to_json, to_ndjson, to_table
+from profilemesh.contract import (
+    COLUMN_METRICS_VIEW,
+    RUN_STATUSES,
+    SEVERITIES,
+    TABLE_HISTORY_VIEW,
+    VIEW_COLUMNS,
+)
 
-FORMAT = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv", "ndjson"]),
-    default="table",
-    show_default=True,
-    help="Output format (ndjson: one JSON object per line).",
-)
-OUTPUT = click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    default=None,
-    help="Write the output to FILE instead of stdout (exactly what the format produces).",
-)
+if TYPE_CHECKING:
+    from profilemesh.query.queries import Page, RunDetails, TableHistory
+
+METRICS_COLUMNS = VIEW_COLUMNS[COLUMN_METRICS_VIEW]
+HISTORY_COLUMNS = VIEW_COLUMNS[TABLE_HISTORY_VIEW]
+
 DAYS = click.option(
     "--days", type=click.IntRange(min=0), default=30, show_default=True, help="Look back N days (0: no limit)."
 )
@@ -73,39 +69,14 @@ HISTORY_TABLE_COLUMNS = (
 METRIC_TABLE_COLUMNS = ("column_name", "column_type", "metric_name", "metric_value")
 
 
-@contextlib.contextmanager
-def _reader(config_path: str | None) -> Iterator[Any]:
-    from profilemesh.config import load_config
-    from profilemesh.connection import resolve_storage
-    from profilemesh.query.reader import open_reader
-
-    with open_reader(resolve_storage(load_config(config_path))) as reader:
-        if reader.warning:
-            click.echo(reader.warning, err=True)
-        yield reader
+def _warn(result: Any) -> None:
+    """The reader's one-line warning (a store read from its tables, or one that needs a repair)."""
+    if result.warning:
+        click.echo(result.warning, err=True)
 
 
-def _emit(text: str, output: str | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(output).write_text(text, encoding="utf-8", newline="")
-    except OSError as exc:
-        from profilemesh.errors import UsageError
-
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
-
-
-def _page_text(page: Any, fmt: str, table_columns: tuple[str, ...], noun: str, empty: str) -> str:
-    from profilemesh.query import formats
-
-    if fmt == "json":
-        return formats.to_json({"total": page.total, "limit": page.limit, "offset": page.offset, "rows": page.rows})
-    if fmt == "ndjson":
-        return formats.to_ndjson(page.rows)
-    if fmt == "csv":
-        return formats.to_csv(page.columns, page.rows)
+def page_text(page: Page, table_columns: tuple[str, ...], noun: str, empty: str) -> str:
+    """A page as a table with its position ("runs 1-100 of 230 (next page: --offset 100)")."""
     if not page.rows:
         beyond = f" at offset {page.offset} ({page.total} in all)" if page.total else ""
         return f"{empty}{beyond}\n"
@@ -113,7 +84,12 @@ def _page_text(page: Any, fmt: str, table_columns: tuple[str, ...], noun: str, e
     footer = f"{noun} {page.offset + 1}-{last} of {page.total}"
     if last < page.total:
         footer += f" (next page: --offset {last})"
-    return formats.to_table(table_columns, page.rows) + footer + "\n"
+    return to_table(table_columns, page.rows) + footer + "\n"
+
+
+def _render_page(page: Page, fmt: str, table: Any) -> str:
+    data = {"total": page.total, "limit": page.limit, "offset": page.offset, "rows": page.rows}
+    return render(fmt, data, rows=page.rows, columns=page.columns, table=table)
 
 
 def _window(days: int) -> str:
@@ -129,13 +105,12 @@ def query() -> None:
 @CONFIG
 @click.option("--schema", default=None, help="Only tables in this schema.")
 @click.option("--table", default=None, help="Only this table.")
-@click.option("--status", type=click.Choice(["completed", "failed"]), default=None, help="Only runs with this status.")
+@click.option("--status", type=click.Choice(RUN_STATUSES), default=None, help="Only runs with this status.")
 @click.option("--environment", default=None, help="Only runs of this environment.")
 @DAYS
 @LIMIT
 @OFFSET
-@FORMAT
-@OUTPUT
+@output_options
 def runs(
     config_path: str | None,
     schema: str | None,
@@ -149,34 +124,32 @@ def runs(
     output: str | None,
 ) -> int:
     """Profiling runs, newest first (one row per run and table)."""
-    from profilemesh.query.queries import list_runs
+    from profilemesh.api import query_runs
 
-    with _reader(config_path) as reader:
-        page = list_runs(
-            reader,
-            schema=schema,
-            table=table,
-            status=status,
-            environment=environment,
-            days=days,
-            limit=limit,
-            offset=offset,
-        )
-    _emit(_page_text(page, fmt, RUNS_TABLE_COLUMNS, "runs", f"no runs found {_window(days)}"), output)
+    page = query_runs(
+        context(config_path),
+        schema=schema,
+        table=table,
+        status=status,
+        environment=environment,
+        days=days,
+        limit=limit,
+        offset=offset,
+    )
+    _warn(page)
+    empty = f"no runs found {_window(days)}"
+    emit(_render_page(page, fmt, lambda: page_text(page, RUNS_TABLE_COLUMNS, "runs", empty)), output)
     return 0
 
 
 @query.command()
 @CONFIG
 @click.option("--table", default=None, help="Only events about this table.")
-@click.option(
-    "--severity", type=click.Choice(["none", "low", "medium", "high"]), default=None, help="Only this severity."
-)
+@click.option("--severity", type=click.Choice(SEVERITIES), default=None, help="Only this severity.")
 @DAYS
 @LIMIT
 @OFFSET
-@FORMAT
-@OUTPUT
+@output_options
 def drift(
     config_path: str | None,
     table: str | None,
@@ -188,11 +161,12 @@ def drift(
     output: str | None,
 ) -> int:
     """Drift events (DataDriftDetected, SchemaChangeDetected), newest first."""
-    from profilemesh.query.queries import list_drift
+    from profilemesh.api import query_drift
 
-    with _reader(config_path) as reader:
-        page = list_drift(reader, table=table, severity=severity, days=days, limit=limit, offset=offset)
-    _emit(_page_text(page, fmt, DRIFT_TABLE_COLUMNS, "events", f"no drift events found {_window(days)}"), output)
+    page = query_drift(context(config_path), table=table, severity=severity, days=days, limit=limit, offset=offset)
+    _warn(page)
+    empty = f"no drift events found {_window(days)}"
+    emit(_render_page(page, fmt, lambda: page_text(page, DRIFT_TABLE_COLUMNS, "events", empty)), output)
     return 0
 
 
@@ -200,37 +174,33 @@ def drift(
 @CONFIG
 @click.option("--run-id", required=True, help="The run to show.")
 @click.option("--table", default=None, help="Only this table of the run.")
-@FORMAT
-@OUTPUT
+@output_options
 def run(config_path: str | None, run_id: str, table: str | None, fmt: str, output: str | None) -> int:
     """One run's metadata and every column's metrics. Exit 1 when the run does not exist."""
-    from profilemesh.query.queries import run_details
+    from profilemesh.api import query_run
 
-    with _reader(config_path) as reader:
-        details = run_details(reader, run_id, table=table)
-    _emit(_run_text(details, fmt), output)
+    details = query_run(context(config_path), run_id, table=table)
+    _warn(details)
+    emit(_run_text(details, fmt), output)
     return 0
 
 
-def _run_text(details: Any, fmt: str) -> str:
-    from profilemesh.query import formats
-    from profilemesh.query.views import METRICS_COLUMNS
-
+def _run_text(details: RunDetails, fmt: str) -> str:
     if fmt == "csv":
-        return formats.to_csv(METRICS_COLUMNS, details.metrics)
+        return to_csv(METRICS_COLUMNS, details.metrics)
     if fmt == "ndjson":
-        return formats.to_ndjson(details.metrics)
+        return to_ndjson(details.metrics)
     by_table: dict[str, list[dict[str, Any]]] = {}
     for metric in details.metrics:
         by_table.setdefault(metric["dataset_name"], []).append(metric)
     if fmt == "json":
         tables = [{**t, "columns": _columns(by_table.get(t["dataset_name"], []))} for t in details.tables]
-        return formats.to_json({"run_id": details.run_id, "tables": tables})
+        return to_json({"run_id": details.run_id, "tables": tables})
     parts = []
     for t in details.tables:
-        parts.append(formats.to_fields((k, t[k]) for k in t))
+        parts.append(to_fields((k, t[k]) for k in t))
         metrics = by_table.get(t["dataset_name"], [])
-        parts.append(formats.to_table(METRIC_TABLE_COLUMNS, metrics) if metrics else "no metrics stored\n")
+        parts.append(to_table(METRIC_TABLE_COLUMNS, metrics) if metrics else "no metrics stored\n")
     return "\n".join(parts)
 
 
@@ -251,56 +221,48 @@ def _columns(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @click.option("--table", required=True, help="The table.")
 @click.option("--schema", default=None, help="Its schema (needed when the name exists in several).")
 @DAYS
-@FORMAT
-@OUTPUT
+@output_options
 def table_cmd(config_path: str | None, table: str, schema: str | None, days: int, fmt: str, output: str | None) -> int:
     """One table's history, oldest first: row and column counts, their change per run, and the trend."""
-    from profilemesh.query.queries import table_history
+    from profilemesh.api import query_table
 
-    with _reader(config_path) as reader:
-        history = table_history(reader, table, schema=schema, days=days)
-    _emit(_history_text(history, fmt), output)
+    history = query_table(context(config_path), table, schema=schema, days=days)
+    _warn(history)
+    emit(history_text(history, fmt), output)
     return 0
 
 
-def _trend(history: Any) -> dict[str, Any]:
-    from profilemesh.query import formats
-
+def _trend(history: TableHistory) -> dict[str, Any]:
     counts = [c for c in history.row_counts if c is not None]
     return {
         "runs": len(history.rows),
         "first_row_count": counts[0] if counts else None,
         "last_row_count": counts[-1] if counts else None,
-        "sparkline": formats.sparkline(history.row_counts),
+        "sparkline": sparkline(history.row_counts),
     }
 
 
-def _history_text(history: Any, fmt: str) -> str:
-    from profilemesh.query import formats
-    from profilemesh.query.views import HISTORY_COLUMNS
+def history_text(history: TableHistory, fmt: str) -> str:
+    """One table's history in a format (`query table`, and the quickstart's closing summary)."""
+    data = {
+        "table": history.table,
+        "schema": history.schema,
+        "days": history.days,
+        "total": len(history.rows),
+        "trend": _trend(history),
+        "rows": history.rows,
+    }
+    return render(fmt, data, rows=history.rows, columns=HISTORY_COLUMNS, table=lambda: _history_table(history))
 
-    if fmt == "csv":
-        return formats.to_csv(HISTORY_COLUMNS, history.rows)
-    if fmt == "ndjson":
-        return formats.to_ndjson(history.rows)
-    if fmt == "json":
-        return formats.to_json(
-            {
-                "table": history.table,
-                "schema": history.schema,
-                "days": history.days,
-                "total": len(history.rows),
-                "trend": _trend(history),
-                "rows": history.rows,
-            }
-        )
+
+def _history_table(history: TableHistory) -> str:
     name = f"{history.schema}.{history.table}" if history.schema else history.table
     if not history.rows:
         return f"no history for table {name} {_window(history.days)}\n"
     trend = _trend(history)
     lines = [
         f"history of {name} {_window(history.days)}: {len(history.rows)} runs\n",
-        formats.to_table(HISTORY_TABLE_COLUMNS, history.rows),
+        to_table(HISTORY_TABLE_COLUMNS, history.rows),
         f"row count trend: {trend['sparkline']}  ({_count(trend['first_row_count'])} -> "
         f"{_count(trend['last_row_count'])})\n",
     ]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from profilemesh.quickstart import DEFAULT_DIR
+from profilemesh.cli.options import CliState
+from profilemesh.quickstart.constants import DEFAULT_DIR
 
 
 @click.command()
@@ -20,24 +21,27 @@ from profilemesh.quickstart import DEFAULT_DIR
     show_default=True,
     help="Where to put the demo warehouse, the store and the config file.",
 )
-@click.pass_context
-def quickstart(ctx: click.Context, directory: str) -> int:
+@click.pass_obj
+def quickstart(state: CliState, directory: str) -> int:
     """Run the whole product on a demo warehouse: 14 simulated daily loads with injected incidents,
     profiled and checked for drift, then the query views built and tested with dbt.
 
     Running it again starts clean in the same directory (only the quickstart's own files are
     replaced); a non-empty directory that the quickstart did not make is refused.
     """
-    from profilemesh.cli.query import drift, table_cmd
-    from profilemesh.quickstart import run
+    from profilemesh.api import Context, query_drift, query_table
+    from profilemesh.cli.query import DRIFT_TABLE_COLUMNS, history_text, page_text
+    from profilemesh.quickstart.demo import run
 
-    result = run(directory, echo=click.echo)
+    result = run(directory, echo=click.echo, debug=state.debug, hooks=state.hooks)
     config = _shown(result.config_path)
+    ctx = Context.load(result.config_path, debug=state.debug, hooks=state.hooks)
     click.echo(f"done in {result.seconds:.1f} s\n")
     click.echo(f"$ profilemesh query drift -c {config}")
-    ctx.invoke(drift, config_path=str(result.config_path))
+    events = query_drift(ctx)
+    click.echo(page_text(events, DRIFT_TABLE_COLUMNS, "events", "no drift events found in the last 30 days"), nl=False)
     click.echo(f"\n$ profilemesh query table --table events --schema shop -c {config}")
-    ctx.invoke(table_cmd, config_path=str(result.config_path), table="events", schema="shop")
+    click.echo(history_text(query_table(ctx, "events", schema="shop"), "table"), nl=False)
     click.echo("\nInjected incidents:")
     for incident in result.incidents:
         where = f"{incident.table}.{incident.column}" if incident.column else incident.table

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from profilemesh.cli.options import CONFIG
+from profilemesh.cli.options import CONFIG, LOCK_TIMEOUT, context, output_options
+from profilemesh.cli.render import emit, render, table_cell, to_table
+
+if TYPE_CHECKING:
+    from profilemesh.retention.operation import RetentionReport
 
 TABLE_COLUMNS = ("schema_name", "table_name", "runs", "results", "events", "runs_kept")
 
@@ -31,17 +35,9 @@ TABLE_COLUMNS = ("schema_name", "table_name", "runs", "results", "events", "runs
 @click.option(
     "--batch-size", type=int, default=500, show_default=True, help="Runs per batch (each batch one transaction)."
 )
-@click.option(
-    "--lock-timeout",
-    type=float,
-    default=60.0,
-    show_default=True,
-    help="apply: seconds to wait for the migration lock (or a busy DuckDB file).",
-)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.pass_context
+@LOCK_TIMEOUT
+@output_options
 def retention(
-    ctx: click.Context,
     action: str,
     config_path: str | None,
     keep_days: int,
@@ -50,6 +46,7 @@ def retention(
     batch_size: int,
     lock_timeout: float,
     fmt: str,
+    output: str | None,
 ) -> int:
     """Delete old runs with their results and events. `plan` (the default) changes nothing and shows,
     per table, what `apply` would delete; `apply` deletes in batches under the migration lock.
@@ -57,9 +54,8 @@ def retention(
     A run is kept when it is recent (--keep-days), among its table's newest --keep-runs-per-table,
     its table's newest completed run, still running, or named by profilemesh_table_state.
     """
-    from profilemesh.config import load_config
-    from profilemesh.connection import resolve_storage
-    from profilemesh.retention import RetentionPolicy, run_retention
+    from profilemesh.api import retention as run_retention
+    from profilemesh.retention import RetentionPolicy
 
     policy = RetentionPolicy(
         keep_days=keep_days, keep_runs_per_table=keep_runs_per_table, table=table, batch_size=batch_size
@@ -67,15 +63,8 @@ def retention(
     policy.validate()
     apply = action == "apply"
     progress = _progress if apply and fmt == "table" else None
-    report = run_retention(
-        resolve_storage(load_config(config_path)),
-        policy,
-        apply=apply,
-        lock_timeout=lock_timeout,
-        debug=bool(ctx.find_root().obj and ctx.find_root().obj.get("debug")),
-        progress=progress,
-    )
-    click.echo(_render(report, fmt), nl=False)
+    report = run_retention(context(config_path), policy, apply=apply, lock_timeout=lock_timeout, progress=progress)
+    emit(render(fmt, report, rows=report.tables, columns=TABLE_COLUMNS, table=lambda: _text(report)), output)
     return 0
 
 
@@ -84,18 +73,12 @@ def _progress(batch: dict[str, Any]) -> None:
     click.echo(f"batch {batch['batch']}: {batch['rows']} {what} deleted", err=True)
 
 
-def _render(report: Any, fmt: str) -> str:
-    from profilemesh.query import formats
-
-    if fmt == "json":
-        return formats.to_json(report.to_dict())
-    if fmt == "csv":
-        return formats.to_csv(TABLE_COLUMNS, report.tables)
+def _text(report: RetentionReport) -> str:
     verb = "would delete" if report.dry_run else "deleted"
     scope = f" of {report.table}" if report.table else ""
     head = (
         f"retention {'plan' if report.dry_run else 'apply'}{scope}: keep runs newer than "
-        f"{formats.table_cell(report.cutoff)} UTC ({report.keep_days} days) and each table's newest "
+        f"{table_cell(report.cutoff)} UTC ({report.keep_days} days) and each table's newest "
         f"{report.keep_runs_per_table}\n"
     )
     if not report.tables:
@@ -106,4 +89,4 @@ def _render(report: Any, fmt: str) -> str:
         tail += f" in {report.batches} batches"
     elif any(totals.values()):
         tail += "; run `profilemesh retention apply` with the same options to delete them"
-    return head + formats.to_table(TABLE_COLUMNS, report.tables) + tail + "\n"
+    return head + to_table(TABLE_COLUMNS, report.tables) + tail + "\n"

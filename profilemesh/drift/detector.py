@@ -17,15 +17,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh.config import Config
-from profilemesh.connection import StorageTarget, resolve_storage
+from profilemesh.clock import utc_now
+from profilemesh.config.settings import DriftSettings, severity_rank
+from profilemesh.context import Context
+from profilemesh.contract import DRIFT_EVENT_TYPES
 from profilemesh.drift.history import RunMetrics, TableRun, completed_runs, load_metrics, run_exists
-from profilemesh.drift.strategies import SEVERITY_ORDER, Finding, statistical, threshold
-from profilemesh.errors import CheckFailed, DatabaseError, UsageError
-from profilemesh.migrate.ledger import connect
-from profilemesh.storage import tables
-from profilemesh.storage.bulk import insert_rows
-from profilemesh.storage.handshake import require_writable
+from profilemesh.drift.strategies import Finding, statistical, threshold
+from profilemesh.errors import CheckFailed, DatabaseError, UsageError, first_line
+from profilemesh.store import writes
+from profilemesh.store.connect import connect
+from profilemesh.store.handshake import require_writable
+from profilemesh.store.tables import storage_table
+from profilemesh.store.target import StorageTarget
 
 DRIFT_METRICS = (
     "row_count",
@@ -39,6 +42,7 @@ DRIFT_METRICS = (
     "mean_length",
 )
 LOCATION_METRICS = ("min", "max", "mean")
+DATA_DRIFT, SCHEMA_CHANGE = DRIFT_EVENT_TYPES
 EVENT_NAMESPACE = uuid.UUID("5b0f9d3e-6a57-4c1b-9a1e-70726f66696c")
 STATISTICAL_HISTORY = 30
 
@@ -46,7 +50,7 @@ STATISTICAL_HISTORY = 30
 @dataclass
 class DriftEvent:
     event_id: str
-    event_type: str  # DataDriftDetected | SchemaChangeDetected
+    event_type: str  # DATA_DRIFT | SCHEMA_CHANGE
     run_id: str
     schema: str | None
     table: str
@@ -72,11 +76,11 @@ class DriftReport:
     written: int = 0
 
     def worst(self) -> str | None:
-        return max((e.severity for e in self.events), key=SEVERITY_ORDER.get, default=None)
+        return max((e.severity for e in self.events), key=severity_rank, default=None)
 
     def exit_code(self, fail_on: str | None) -> int:
         worst = self.worst()
-        return 1 if fail_on and worst and SEVERITY_ORDER[worst] >= SEVERITY_ORDER[fail_on] else 0
+        return 1 if fail_on and worst and severity_rank(worst) >= severity_rank(fail_on) else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,7 +94,7 @@ class DriftReport:
 
 
 def detect(
-    config: Config,
+    ctx: Context,
     *,
     table: str | None = None,
     current: str | None = None,
@@ -100,12 +104,11 @@ def detect(
 ) -> DriftReport:
     """detected_at (naive UTC): the events' timestamp instead of the clock, for programs that replay
     history (the quickstart's simulated days); created_at is always the time of writing."""
-    settings = config.drift
-    target = resolve_storage(config)
+    settings, target = ctx.config.drift, ctx.target
     report = DriftReport(strategy=settings.strategy, baseline=baseline)
     schema_filter, _, table_filter = (table or "").rpartition(".")
     with connect(target, read_only=False) as conn:
-        require_writable(conn, target)
+        require_writable(conn, target, ctx.head)
         if current is not None and not run_exists(conn, target, current):
             raise CheckFailed(f"run {current} not found")
         if baseline not in ("previous", "moving_average") and not run_exists(conn, target, baseline):
@@ -116,7 +119,7 @@ def detect(
         if table and not by_table:
             raise UsageError(f"no completed runs of table {table}")
         for key in sorted(by_table, key=lambda k: (k[0] or "", k[1])):
-            _check_table(conn, target, by_table[key], current, baseline, config, report)
+            _check_table(conn, target, by_table[key], current, baseline, settings, report)
         if write and report.events:
             report.written = _write_events(conn, target, report.events, detected_at)
     return report
@@ -128,7 +131,7 @@ def _check_table(
     runs: list[TableRun],
     current_id: str | None,
     baseline: str,
-    config: Config,
+    settings: DriftSettings,
     report: DriftReport,
 ) -> None:
     name = f"{runs[0].schema}.{runs[0].table}" if runs[0].schema else runs[0].table
@@ -145,7 +148,7 @@ def _check_table(
             return
         reference = [load_metrics(conn, target, earlier[-1])]
     elif baseline == "moving_average":
-        window = earlier[-config.drift.moving_average_window :]
+        window = earlier[-settings.moving_average_window :]
         if not window:
             report.notes.append(f"{name}: no earlier run to compare with")
             return
@@ -157,24 +160,26 @@ def _check_table(
             return
         reference = [load_metrics(conn, target, matches[0])]
 
-    params = {
-        "strategy": config.drift.strategy,
+    params: dict[str, Any] = {
+        "strategy": settings.strategy,
         "baseline": baseline,
         "baseline_run_ids": [m.run.run_id for m in reference],
     }
-    if config.drift.strategy == "statistical":
+    if settings.strategy == "statistical":
         history = [load_metrics(conn, target, r) for r in earlier[-STATISTICAL_HISTORY:]]
-        findings = _statistical_findings(current, history, config, report, name)
+        findings = _statistical_findings(current, history, settings, report, name)
         params["history_runs"] = len(history)
     else:
-        findings = _threshold_findings(current, reference, config)
+        findings = _threshold_findings(current, reference, settings)
     for (column, metric), finding in findings:
-        report.events.append(_event("DataDriftDetected", current, column or None, metric, finding, params))
+        report.events.append(_event(DATA_DRIFT, current, column or None, metric, finding, params))
     for event in _schema_changes(current, reference[-1], params):
         report.events.append(event)
 
 
-def _threshold_findings(current: RunMetrics, reference: list[RunMetrics], config: Config):
+def _threshold_findings(
+    current: RunMetrics, reference: list[RunMetrics], settings: DriftSettings
+) -> list[tuple[tuple[str, str], Finding]]:
     out = []
     for (column, metric), value in sorted(current.numbers.items()):
         if metric not in DRIFT_METRICS:
@@ -184,18 +189,18 @@ def _threshold_findings(current: RunMetrics, reference: list[RunMetrics], config
             continue
         spreads = [m.numbers[(column, "stddev")] for m in reference if (column, "stddev") in m.numbers]
         spread = statistics.fmean(spreads) if metric in LOCATION_METRICS and spreads else None
-        finding = threshold(metric, statistics.fmean(values), value, config.drift, spread)
+        finding = threshold(metric, statistics.fmean(values), value, settings, spread)
         if finding:
             out.append(((column, metric), finding))
     return out
 
 
 def _statistical_findings(
-    current: RunMetrics, history: list[RunMetrics], config: Config, report: DriftReport, name: str
-):
-    if len(history) < config.drift.min_history:
+    current: RunMetrics, history: list[RunMetrics], settings: DriftSettings, report: DriftReport, name: str
+) -> list[tuple[tuple[str, str], Finding]]:
+    if len(history) < settings.min_history:
         report.notes.append(
-            f"{name}: {len(history)} earlier run(s), the statistical strategy needs {config.drift.min_history}"
+            f"{name}: {len(history)} earlier run(s), the statistical strategy needs {settings.min_history}"
         )
         return []
     out = []
@@ -203,9 +208,9 @@ def _statistical_findings(
         if metric not in DRIFT_METRICS:
             continue
         values = [m.numbers[(column, metric)] for m in history if (column, metric) in m.numbers]
-        if len(values) < config.drift.min_history:
+        if len(values) < settings.min_history:
             continue
-        finding = statistical(metric, values, value, config.drift)
+        finding = statistical(metric, values, value, settings)
         if finding:
             out.append(((column, metric), finding))
     return out
@@ -225,7 +230,7 @@ def _schema_changes(current: RunMetrics, reference: RunMetrics, params: dict[str
             continue
         finding = Finding(severity, float("nan"), float("nan"), None, "schema", 0.0)
         event = _event(
-            "SchemaChangeDetected",
+            SCHEMA_CHANGE,
             current,
             column,
             None,
@@ -269,37 +274,36 @@ def _event(
 def _write_events(
     conn: Connection, target: StorageTarget, events: list[DriftEvent], detected_at: dt.datetime | None = None
 ) -> int:
-    table = tables.events(target)
+    table = storage_table(target, "events")
     ids = [e.event_id for e in events]
     existing = set(conn.execute(sa.select(table.c.event_id).where(table.c.event_id.in_(ids))).scalars())
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    detected = detected_at or now
+    now = utc_now()
     rows = [
-        (
-            e.event_id,
-            e.event_type,
-            e.run_id,
-            e.schema,
-            e.table,
-            e.column,
-            e.metric,
-            e.baseline,
-            e.current,
-            e.change_percent,
-            e.severity,
-            detected,
-            json.dumps(e.metadata, sort_keys=True),
-            now,
-        )
+        {
+            "event_id": e.event_id,
+            "event_type": e.event_type,
+            "run_id": e.run_id,
+            "schema_name": e.schema,
+            "table_name": e.table,
+            "column_name": e.column,
+            "metric_name": e.metric,
+            "baseline_value": e.baseline,
+            "current_value": e.current,
+            "change_percent": e.change_percent,
+            "drift_severity": e.severity,
+            "timestamp": detected_at or now,
+            "metadata": json.dumps(e.metadata, sort_keys=True),
+            "created_at": now,
+        }
         for e in events
         if e.event_id not in existing
     ]
     try:
-        insert_rows(conn, table, tables.EVENT_COLUMNS, rows)
+        writes.insert(conn, target, "events", rows)
         conn.commit()
     except sa.exc.DBAPIError as exc:
         conn.rollback()
         raise DatabaseError(
-            f"writing drift events failed, none was written: {str(exc.orig or exc).splitlines()[0]}"
+            f"writing drift events failed, none was written: {first_line(str(exc.orig or exc))}"
         ) from exc
     return len(rows)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh.connection import StorageTarget
-from profilemesh.storage import tables
+from profilemesh.store.tables import storage_table
+from profilemesh.store.target import StorageTarget
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def completed_runs(
     conn: Connection, target: StorageTarget, *, table: str | None = None, schema: str | None = None
 ) -> list[TableRun]:
     """Completed table runs, oldest first (ties broken by run_id, so the order is stable)."""
-    runs = tables.runs(target)
+    runs = storage_table(target, "runs")
     query = sa.select(
         runs.c.run_id, runs.c.schema_name, runs.c.dataset_name, runs.c.profiled_at, runs.c.row_count
     ).where(runs.c.status == "completed")
@@ -51,12 +51,12 @@ def completed_runs(
 
 
 def run_exists(conn: Connection, target: StorageTarget, run_id: str) -> bool:
-    runs = tables.runs(target)
+    runs = storage_table(target, "runs")
     return conn.execute(sa.select(sa.func.count()).select_from(runs).where(runs.c.run_id == run_id)).scalar_one() > 0
 
 
 def load_metrics(conn: Connection, target: StorageTarget, run: TableRun) -> RunMetrics:
-    results = tables.results(target)
+    results = storage_table(target, "results")
     schema_match = results.c.schema_name.is_(None) if run.schema is None else results.c.schema_name == run.schema
     query = sa.select(
         results.c.column_name, results.c.column_type, results.c.metric_name, results.c.metric_value_numeric

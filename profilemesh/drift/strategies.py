@@ -15,9 +15,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from profilemesh.profiling.settings import DriftSettings
-
-SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3}
+from profilemesh.config.settings import GRADED_SEVERITIES, DriftSettings
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class Finding:
 
 
 def grade(score: float, levels: dict[str, float]) -> str | None:
-    for name in ("high", "medium", "low"):
+    for name in reversed(GRADED_SEVERITIES):
         if score >= levels[name]:
             return name
     return None

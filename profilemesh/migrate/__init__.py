@@ -1,18 +1,3 @@
-"""Library API for the storage schema: status, apply, repair, validate, history.
-
-The CLI is a thin layer over these functions; tests and other programs call them directly.
-"""
-
-from profilemesh.migrate.operations import apply, repair
-from profilemesh.migrate.status import MigrationStatus, history, migration_status
-from profilemesh.migrate.validate import ValidationReport, validate
-
-__all__ = [
-    "MigrationStatus",
-    "ValidationReport",
-    "apply",
-    "history",
-    "migration_status",
-    "repair",
-    "validate",
-]
+"""Migrating the store: status and history (the ledger, without dbt), apply and repair (the dbt
+package's engine), validate (the live catalog against the code), unlock, and the query views' build.
+Programs call these through profilemesh.api."""

@@ -36,12 +36,13 @@ def type_family(sql_type: Any) -> str:
     return name.lower()
 
 
-def expected_family(logical: str, dialect: str) -> str:
+def expected_family(logical: str, json_family: str) -> str:
+    """The family a column of this logical type reflects as; `json` is the warehouse's (TEXT or VARIANT)."""
     t = logical.lower()
     if t in ("integer", "bigint", "identity"):
         return "integer"
     if t == "json":
-        return "json" if dialect == "snowflake" else "string"
+        return json_family
     if t in ("float", "timestamp", "boolean"):
         return t
     return "string"
@@ -68,7 +69,9 @@ def live_table(conn: Connection, schema: str, identifier: str) -> dict[str, Any]
         # duckdb-engine warns that it cannot reflect indexes; ProfileMesh creates none on DuckDB.
         warnings.simplefilter("ignore")
         try:
-            indexes = sorted(ix["name"] for ix in inspector.get_indexes(identifier, schema=schema) if ix.get("name"))
+            indexes = sorted(
+                str(ix["name"]) for ix in inspector.get_indexes(identifier, schema=schema) if ix.get("name")
+            )
         except NotImplementedError:
             indexes = []
     return {"columns": columns, "indexes": indexes}
@@ -80,7 +83,7 @@ def live_catalog(conn: Connection, relations: dict[str, dict[str, str]], keys: l
 
 
 def compare(
-    expected: dict[str, Any], live: dict[str, Any], relations: dict[str, dict[str, str]], dialect: str
+    expected: dict[str, Any], live: dict[str, Any], relations: dict[str, dict[str, str]], json_family: str
 ) -> tuple[list[str], list[str]]:
     """Problems (the store does not conform) and warnings (extra columns), every one listed."""
     problems: list[str] = []
@@ -97,7 +100,7 @@ def compare(
             if have is None:
                 problems.append(f"column {where} is missing")
                 continue
-            family = expected_family(want["type"], dialect)
+            family = expected_family(want["type"], json_family)
             if have["family"] != family:
                 problems.append(f"column {where} is {have['family']}, expected {family} ({want['type']})")
             length = expected_length(want["type"])

@@ -2,72 +2,47 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-from profilemesh.connection import StorageTarget, duckdb_file_exists
+from profilemesh.context import Context
 from profilemesh.migrate.catalog import compare, live_catalog
-from profilemesh.migrate.ledger import connect, read_ledger_on
-from profilemesh.migrate.operations import describe
+from profilemesh.migrate.results import CodeCatalog, ValidationReport
+from profilemesh.store.connect import connect
+from profilemesh.store.ledger import read_ledger_on
 
 
-@dataclass
-class ValidationReport:
-    db_version: int
-    head_version: int
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def valid(self) -> bool:
-        return not self.problems
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.valid else 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "valid": self.valid,
-            "db_version": self.db_version,
-            "head_version": self.head_version,
-            "problems": self.problems,
-            "warnings": self.warnings,
-        }
+def describe(ctx: Context, version: int | None = None) -> CodeCatalog:
+    """The code's migrations, checksums, relations and the expected catalog at `version` (default head)."""
+    return CodeCatalog.read(ctx.dbt().run_operation("profilemesh_describe", {"version": version}).result())
 
 
-def validate(target: StorageTarget, *, debug: bool = False, package: Path | None = None) -> ValidationReport:
+def validate(ctx: Context) -> ValidationReport:
     # The code's view comes from dbt (describe); the store's from SQLAlchemy, read after dbt has let
     # go of a DuckDB file.
-    code = describe(target, debug=debug, package=package)
-    head = code["head"]
-    if not duckdb_file_exists(target.connection):
-        return ValidationReport(0, head, problems=[f"no store at {target.connection.filepath}"])
-    with connect(target) as conn:
-        snapshot = read_ledger_on(conn, target)
+    code = describe(ctx)
+    head = code.head
+    if ctx.target.absent():
+        return ValidationReport(0, head, problems=[f"no store at {ctx.target.connection.filepath}"])
+    with connect(ctx.target) as conn:
+        snapshot = read_ledger_on(conn, ctx.target)
         current = snapshot.current_version
         report = ValidationReport(db_version=current, head_version=head)
         if not snapshot.exists:
             report.problems.append("the ledger profilemesh_schema_version is missing: run `profilemesh migrate apply`")
             return report
         version = min(current, head)
-        expected = code["catalog"] if version == code["catalog_version"] else None
-        live = live_catalog(conn, code["relations"], sorted(expected or {}))
-    if expected is None:
-        code = describe(target, version, debug=debug, package=package)
-        expected = code["catalog"]
-        with connect(target) as conn:
-            live = live_catalog(conn, code["relations"], sorted(expected))
+        if version == code.catalog_version:
+            live = live_catalog(conn, code.relations, sorted(code.catalog))
+    if version != code.catalog_version:
+        code = describe(ctx, version)
+        with connect(ctx.target) as conn:
+            live = live_catalog(conn, code.relations, sorted(code.catalog))
 
+    state = ctx.store_state(snapshot)
     if current > head:
-        report.problems.append(
-            f"storage is at version {current}, ahead of this ProfileMesh (head {head}): upgrade profilemesh"
-        )
-    by_version = {m["version"]: m for m in code["migrations"]}
+        report.problems.append(state.ahead())
+    by_version = {m["version"]: m for m in code.migrations}
     for version_applied, recorded in sorted(snapshot.applied_checksums().items()):
         migration = by_version.get(version_applied)
-        if migration is None:
+        if migration is None or recorded is None:
             continue
         if recorded.split(":", 1)[0] != migration["checksum"].split(":", 1)[0]:
             report.warnings.append(
@@ -78,12 +53,8 @@ def validate(target: StorageTarget, *, debug: bool = False, package: Path | None
                 f"migration {version_applied} ({migration['script']}) was edited after it was "
                 f"applied: checksum {recorded} recorded, {migration['checksum']} in the code"
             )
-    for attempt in snapshot.unresolved:
-        report.problems.append(
-            f"attempt {attempt['attempt_id']} ({attempt['operation']} of version "
-            f"{attempt['version']}) is {attempt['status']}: run `profilemesh migrate repair`"
-        )
-    problems, warnings = compare(expected, live, code["relations"], code["dialect"])
+    report.problems.extend(state.unfinished(attempt) for attempt in snapshot.unresolved)
+    problems, warnings = compare(code.catalog, live, code.relations, ctx.target.warehouse.json_family)
     report.problems.extend(problems)
     report.warnings.extend(warnings)
     return report

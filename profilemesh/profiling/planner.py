@@ -1,6 +1,7 @@
 """The SQL that profiles one table, built with SQLAlchemy Core (every identifier quoted by the dialect).
 
-The plan, chosen per warehouse by measurement (docs/guides/PROFILING.md, benchmarks/profile_plans.py):
+The plan, chosen per warehouse by measurement (docs/guides/PROFILING.md, benchmarks/profile_plans.py);
+what differs per warehouse is a method or attribute of its class (warehouses/):
 - every non-distinct metric of the table comes from ONE aggregate query: one scan;
 - a boolean column's distinct count is derived from that scan (TRUE values present + FALSE values
   present), on every warehouse: no sort or hash for it;
@@ -20,22 +21,17 @@ The plan, chosen per warehouse by measurement (docs/guides/PROFILING.md, benchma
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
 from profilemesh.profiling.columns import ProfiledColumn, metrics_for
+from profilemesh.warehouses import Warehouse
 
-# How each warehouse gets exact distinct counts: a separate UNION ALL statement, or inline.
-EXACT_DISTINCT_SHAPE = {"postgresql": "union_all", "duckdb": "union_all", "snowflake": "inline"}
-# Branches of that statement: None is one per column; PostgreSQL gets one per process of its default
-# parallel plan (max_parallel_workers_per_gather = 2, plus the leader), each reading the table once.
-DISTINCT_BRANCHES: dict[str, int | None] = {"postgresql": 3, "duckdb": None}
-# PostgreSQL `hll_add_agg` parameters: 2^17 registers (log2m, the extension's maximum) of 5 bits, dense from
-# the start (no explicit or sparse phase: measured 1.6x faster). 2^14 and 2^16 registers missed 2% of exact.
-HLL_PARAMETERS = (17, 5, 0, 0)
-# DuckDB's HyperLogLog in SQL: 2^14 registers per column (standard error 1.04 / 2^7 = 0.8%); measured max
-# 1.3% off exact over 43 columns at 1M rows, where 2^12 registers would allow ~4%.
-DUCKDB_HLL_PRECISION = 14
+# The SQL HyperLogLog (warehouses whose approx_distinct_statement is set: DuckDB): 2^14 registers per
+# column (standard error 1.04 / 2^7 = 0.8%); measured max 1.3% off exact over 43 columns at 1M rows, where
+# 2^12 registers would allow ~4%.
+SQL_HLL_PRECISION = 14
 
 
 @dataclass
@@ -63,7 +59,7 @@ class TablePlan:
         return compiled
 
 
-def _sql(statement: sa.Executable, dialect: sa.Dialect) -> str:
+def _sql(statement: sa.Select[Any] | sa.CompoundSelect, dialect: sa.Dialect) -> str:
     return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
@@ -77,21 +73,20 @@ def plan_table(
     columns: list[ProfiledColumn],
     selected_metrics: tuple[str, ...],
     *,
-    dialect_name: str,
+    warehouse: Warehouse,
     distinct: str = "exact",
-    hll_available: bool = False,
+    approx_available: bool = True,
 ) -> TablePlan:
+    """approx_available: whether the warehouse can estimate distinct counts here (PostgreSQL needs the
+    `hll` extension); without it an approximate plan counts exactly, and says so in its notes."""
     relation = sa.table(table, *(sa.column(c.name) for c in columns), schema=schema)
     metrics = {c.name: metrics_for(c, selected_metrics) for c in columns}
-    approx = distinct == "approximate" and (dialect_name != "postgresql" or hll_available)
+    approx = distinct == "approximate" and approx_available
     notes = []
     if distinct == "approximate" and not approx:
-        notes.append(
-            "approximate distinct counts need the PostgreSQL extension `hll` (CREATE EXTENSION hll); "
-            "counted exactly instead"
-        )
-    shape = "inline" if approx else EXACT_DISTINCT_SHAPE.get(dialect_name, "inline")
-    sql_hll = approx and dialect_name == "duckdb"
+        notes.append(warehouse.approx_distinct_unavailable_note())
+    shape = "inline" if approx else warehouse.exact_distinct_shape
+    sql_hll = approx and warehouse.approx_distinct_statement
 
     selects: list[sa.ColumnElement] = [sa.func.count().label("row_count")]
     exact_distinct: list[int] = []
@@ -106,23 +101,23 @@ def plan_table(
         elif distinct_wanted and sql_hll:
             exact_distinct.append(index)  # estimated by the second statement, one branch per column
         elif distinct_wanted and approx:
-            selects.append(_approx_distinct(col, column, dialect_name).label(column_label(index, "distinct_count")))
+            estimate = warehouse.approx_distinct(
+                col, integer=isinstance(column.type, sa.Integer), plain_text=_plain_text(column)
+            )
+            selects.append(estimate.label(column_label(index, "distinct_count")))
         elif distinct_wanted and shape == "inline":
             selects.append(sa.func.count(col.distinct()).label(column_label(index, "distinct_count")))
         elif distinct_wanted:
             exact_distinct.append(index)
         selects.extend(_family_aggregates(index, column, col, wanted))
 
+    distinct_select: sa.Select[Any] | sa.CompoundSelect | None
     if sql_hll:
         branches = [[index] for index in exact_distinct]
-        distinct_select = _duckdb_hll_statement(relation, columns, branches)
+        distinct_select = _sql_hll_statement(relation, columns, branches)
     else:
-        branches = _branches(exact_distinct, columns, DISTINCT_BRANCHES.get(dialect_name))
-        distinct_select = _distinct_statement(relation, columns, branches, dialect_name)
-    settings = []
-    if dialect_name == "postgresql":
-        # JIT compilation took 18 of 21.8 s of a UNION ALL plan in EXPLAIN; these queries run once.
-        settings.append("SET LOCAL jit = off")
+        branches = _branches(exact_distinct, columns, warehouse.distinct_branches)
+        distinct_select = _distinct_statement(relation, columns, branches, warehouse)
     return TablePlan(
         schema=schema,
         table=table,
@@ -132,7 +127,7 @@ def plan_table(
         distinct=distinct_select,
         distinct_branches=branches,
         distinct_mode="approximate" if approx else "exact",
-        session_settings=settings,
+        session_settings=list(warehouse.plan_settings()),
         notes=notes,
     )
 
@@ -151,14 +146,14 @@ def _branches(indexes: list[int], columns: list[ProfiledColumn], count: int | No
 
 
 def _distinct_statement(
-    relation: sa.TableClause, columns: list[ProfiledColumn], branches: list[list[int]], dialect_name: str
+    relation: sa.TableClause, columns: list[ProfiledColumn], branches: list[list[int]], warehouse: Warehouse
 ) -> sa.Select | sa.CompoundSelect | None:
     """One row per branch: its number, then the exact distinct counts of its columns (NULL-padded)."""
     width = max((len(branch) for branch in branches), default=0)
     selects = []
     for number, branch in enumerate(branches):
-        counts = [
-            sa.func.count(_distinct_operand(relation.c[columns[i].name], columns[i], dialect_name).distinct())
+        counts: list[sa.ColumnElement[Any]] = [
+            sa.func.count(_distinct_operand(relation.c[columns[i].name], columns[i], warehouse).distinct())
             for i in branch
         ]
         counts += [sa.cast(sa.null(), sa.BigInteger)] * (width - len(branch))  # typed: UNION resolves NULLs
@@ -172,7 +167,7 @@ def _distinct_statement(
     return selects[0] if len(selects) == 1 else sa.union_all(*selects)
 
 
-def _duckdb_hll_statement(
+def _sql_hll_statement(
     relation: sa.TableClause, columns: list[ProfiledColumn], branches: list[list[int]]
 ) -> sa.Select | None:
     """One row per branch (one column each): its number, then the HyperLogLog estimate of its distinct count.
@@ -184,7 +179,7 @@ def _duckdb_hll_statement(
     """
     if not branches:
         return None
-    p = DUCKDB_HLL_PRECISION
+    p = SQL_HLL_PRECISION
     m = 1 << p
     hashes = sa.union_all(
         *(
@@ -213,13 +208,11 @@ def _duckdb_hll_statement(
     )
 
 
-def _distinct_operand(col: sa.ColumnElement, column: ProfiledColumn, dialect_name: str) -> sa.ColumnElement:
-    # Under a deterministic collation, equal strings are equal bytes: comparing bytewise counts the same
-    # values, and sorts far faster than locale rules. Only the database default collation is known to be
-    # deterministic here, so a column with a collation of its own keeps it.
-    if dialect_name == "postgresql" and _plain_text(column) and getattr(column.type, "collation", None) is None:
-        return col.collate("C")
-    return col
+def _distinct_operand(
+    col: sa.ColumnElement[Any], column: ProfiledColumn, warehouse: Warehouse
+) -> sa.ColumnElement[Any]:
+    collated = getattr(column.type, "collation", None) is not None
+    return warehouse.distinct_operand(col, plain_text=_plain_text(column), collated=collated)
 
 
 def _plain_text(column: ProfiledColumn) -> bool:
@@ -227,23 +220,10 @@ def _plain_text(column: ProfiledColumn) -> bool:
     return column.family == "string" and not isinstance(column.type, sa.Enum)
 
 
-def _approx_distinct(col: sa.ColumnElement, column: ProfiledColumn, dialect_name: str) -> sa.ColumnElement:
-    if dialect_name == "postgresql":
-        # The typed hash functions are faster than hll_hash_any's dispatch; each column always gets the same one.
-        if isinstance(column.type, sa.Integer):
-            hashed = sa.func.hll_hash_bigint(col)
-        elif _plain_text(column):
-            hashed = sa.func.hll_hash_text(col)
-        else:
-            hashed = sa.func.hll_hash_any(col)
-        return sa.func.hll_cardinality(sa.func.hll_add_agg(hashed, *HLL_PARAMETERS))
-    return sa.func.approx_count_distinct(col)
-
-
 def _family_aggregates(
     index: int, column: ProfiledColumn, col: sa.ColumnElement, wanted: list[str]
 ) -> list[sa.ColumnElement]:
-    out = []
+    out: list[sa.ColumnElement[Any]] = []
     if column.family in ("numeric", "temporal"):
         if "min" in wanted:
             out.append(sa.func.min(col).label(column_label(index, "min")))

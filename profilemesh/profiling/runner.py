@@ -15,19 +15,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh import testhooks
-from profilemesh.config import Config, ConnectionConfig
-from profilemesh.connection import StorageTarget, create_engine, resolve_storage
-from profilemesh.errors import DatabaseError, UsageError
-from profilemesh.migrate.ledger import database_error
+from profilemesh.clock import utc_now
+from profilemesh.config import ConnectionConfig
+from profilemesh.config.settings import ProfilingSettings, TableSelector
+from profilemesh.context import Context
+from profilemesh.errors import DatabaseError, UsageError, first_line
 from profilemesh.profiling.columns import profiled_column
 from profilemesh.profiling.execute import TableProfile, run_plan
 from profilemesh.profiling.planner import TablePlan, plan_table
-from profilemesh.profiling.settings import TableSelector
-from profilemesh.storage import tables as storage_tables
-from profilemesh.storage.bulk import insert_rows
-from profilemesh.storage.handshake import require_writable
-from profilemesh.storage.table_state import upsert_table_state
+from profilemesh.store import writes
+from profilemesh.store.connect import database_error
+from profilemesh.store.handshake import require_writable
+from profilemesh.store.target import StorageTarget
+from profilemesh.warehouses import warehouse_for, warehouse_of_dialect
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -80,12 +80,8 @@ class ProfileReport:
         }
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def profile(
-    config: Config,
+    ctx: Context,
     *,
     tables: list[str] | None = None,
     dry_run: bool = False,
@@ -94,13 +90,13 @@ def profile(
 ) -> ProfileReport:
     """as_of (naive UTC): the profiled_at to record for every table instead of the clock, for
     programs that replay history (the quickstart's simulated days); the CLI never sets it."""
-    target = resolve_storage(config)
+    config, target = ctx.config, ctx.target
     source = config.source or target.connection
-    selectors = _selectors(config, tables)
+    selectors = _selectors(config.profiling, tables)
     report = ProfileReport(run_id=str(uuid.uuid4()), environment=config.environment, dry_run=dry_run, tables=[])
     with _connections(source, target) as (src, store):
         if not dry_run:
-            require_writable(store, target)
+            require_writable(store, target, ctx.head)
             store.commit()
         names = resolve_tables(src, selectors, source, target)
         if not names:
@@ -108,28 +104,29 @@ def profile(
         for position, (schema, table) in enumerate(names, start=1):
             if progress:
                 progress(f"{schema}.{table}" if schema else table, position, len(names))
-            report.tables.append(_profile_one(src, schema, table, config, dry_run, as_of))
+            report.tables.append(_profile_one(src, schema, table, config.profiling, dry_run, as_of))
         if not dry_run:
-            _write_run(store, target, report)
+            _write_run(ctx, store, report)
     return report
 
 
-def _selectors(config: Config, tables: list[str] | None) -> list[TableSelector]:
+def _selectors(settings: ProfilingSettings, tables: list[str] | None) -> list[TableSelector]:
     if tables:
         selected = []
         for name in tables:
             schema, _, table = name.rpartition(".")
             selected.append(TableSelector(schema=schema or None, table=table))
         return selected
-    return list(config.profiling.tables)
+    return list(settings.tables)
 
 
 @contextlib.contextmanager
 def _connections(source: ConnectionConfig, target: StorageTarget) -> Iterator[tuple[Connection, Connection]]:
-    """One connection when source and storage are the same DuckDB file (one writer per file)."""
-    same_file = source.type == "duckdb" and _same_database(source, target.connection)
-    store_engine = create_engine(target.connection)
-    source_engine = store_engine if same_file else create_engine(source, read_only=source.type == "duckdb")
+    """The source read-only, the store read-write; one connection for both when they are one file that
+    only one process may open read-write (DuckDB)."""
+    same_file = target.warehouse.single_writer_file and source.same_database(target.connection)
+    store_engine = target.warehouse.create_engine(target.connection)
+    source_engine = store_engine if same_file else warehouse_for(source.type).create_engine(source, read_only=True)
     try:
         with store_engine.connect() as store:
             if same_file:
@@ -151,12 +148,11 @@ def resolve_tables(
     ProfileMesh's own relations: the storage tables and anything named profilemesh_* (ledger, lock,
     views) in the storage schema of the same database."""
     inspector = sa.inspect(conn)
-    s = target.storage
-    own_names = {s.runs_table, s.results_table, s.events_table, s.table_state_table}
+    own_names = set(target.storage.table_names.values())
 
     def is_own(schema: str | None, name: str) -> bool:
         return (
-            _same_database(source, target.connection)
+            source.same_database(target.connection)
             and schema == target.schema
             and (name in own_names or name.startswith("profilemesh_"))
         )
@@ -177,20 +173,20 @@ def resolve_tables(
     return found
 
 
-def _same_database(a: ConnectionConfig, b: ConnectionConfig) -> bool:
-    keys = ("type", "host", "port", "database", "filepath", "account")
-    return all(getattr(a, k) == getattr(b, k) for k in keys)
-
-
 def _profile_one(
-    conn: Connection, schema: str | None, table: str, config: Config, dry_run: bool, as_of: dt.datetime | None
+    conn: Connection,
+    schema: str | None,
+    table: str,
+    settings: ProfilingSettings,
+    dry_run: bool,
+    as_of: dt.datetime | None,
 ) -> TableOutcome:
     started = time.perf_counter()
     outcome = TableOutcome(
         schema=schema, table=table, status="planned" if dry_run else "completed", profiled_at=as_of or utc_now()
     )
     try:
-        plan = _plan(conn, schema, table, config)
+        plan = _plan(conn, schema, table, settings)
         outcome.query_count = plan.query_count
         outcome.column_count = len(plan.columns)
         outcome.notes = plan.notes
@@ -210,80 +206,82 @@ def _profile_one(
     except sa.exc.DBAPIError as exc:
         conn.rollback()
         outcome.status = "failed"
-        outcome.error = " ".join(str(exc.orig or exc).strip().splitlines()[:1])[:2000]
+        outcome.error = first_line(str(exc.orig or exc))
     outcome.duration_seconds = round(time.perf_counter() - started, 6)
     return outcome
 
 
-def _plan(conn: Connection, schema: str | None, table: str, config: Config) -> TablePlan:
-    inspector = sa.inspect(conn)
-    columns = [profiled_column(c["name"], c["type"]) for c in inspector.get_columns(table, schema=schema)]
-    hll = False
-    if config.profiling.distinct == "approximate" and conn.dialect.name == "postgresql":
-        hll = bool(conn.execute(sa.text("SELECT count(*) FROM pg_extension WHERE extname = 'hll'")).scalar())
+def _plan(conn: Connection, schema: str | None, table: str, settings: ProfilingSettings) -> TablePlan:
+    warehouse = warehouse_of_dialect(conn.dialect.name)
+    columns = [profiled_column(c["name"], c["type"]) for c in sa.inspect(conn).get_columns(table, schema=schema)]
+    approximate = settings.distinct == "approximate"
     return plan_table(
         schema,
         table,
         columns,
-        config.profiling.metrics,
-        dialect_name=conn.dialect.name,
-        distinct=config.profiling.distinct,
-        hll_available=hll,
+        settings.metrics,
+        warehouse=warehouse,
+        distinct=settings.distinct,
+        approx_available=approximate and warehouse.approx_distinct_available(conn),
     )
 
 
-def _write_run(conn: Connection, target: StorageTarget, report: ProfileReport) -> None:
+def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
     """Every row of the run in one transaction: a run is all or nothing."""
-    run_rows, result_rows = [], []
+    target = ctx.target
+    runs, results = [], []
     for outcome in report.tables:
-        run_rows.append(
-            (
-                report.run_id,
-                outcome.table,
-                outcome.schema,
-                outcome.profiled_at,
-                report.environment,
-                outcome.status,
-                outcome.row_count,
-                outcome.column_count,
-                outcome.error,
-                outcome.duration_seconds,
-            )
+        runs.append(
+            {
+                "run_id": report.run_id,
+                "dataset_name": outcome.table,
+                "schema_name": outcome.schema,
+                "profiled_at": outcome.profiled_at,
+                "environment": report.environment,
+                "status": outcome.status,
+                "row_count": outcome.row_count,
+                "column_count": outcome.column_count,
+                "error_message": outcome.error,
+                "duration_seconds": outcome.duration_seconds,
+            }
         )
         for m in outcome.profile.metrics if outcome.profile else ():
-            result_rows.append(
-                (
-                    report.run_id,
-                    outcome.table,
-                    outcome.schema,
-                    m.column_name,
-                    m.column_type,
-                    m.metric_name,
-                    m.text,
-                    m.number,
-                    outcome.profiled_at,
-                )
+            results.append(
+                {
+                    "run_id": report.run_id,
+                    "dataset_name": outcome.table,
+                    "schema_name": outcome.schema,
+                    "column_name": m.column_name,
+                    "column_type": m.column_type,
+                    "metric_name": m.metric_name,
+                    "metric_value": m.text,
+                    "metric_value_numeric": m.number,
+                    "profiled_at": outcome.profiled_at,
+                }
             )
-    require_writable(conn, target)  # in the writing transaction: no migration runs until it ends
+    require_writable(conn, target, ctx.head)  # in the writing transaction: no migration runs until it ends
     try:
-        insert_rows(conn, storage_tables.runs(target), storage_tables.RUN_COLUMNS, run_rows)
-        insert_rows(conn, storage_tables.results(target), storage_tables.RESULT_COLUMNS, result_rows)
+        writes.insert(conn, target, "runs", runs)
+        writes.insert(conn, target, "results", results)
         for outcome in report.tables:
             if outcome.status == "completed":
-                upsert_table_state(
+                writes.upsert(
                     conn,
                     target,
-                    schema_name=outcome.schema or "",
-                    table_name=outcome.table,
-                    run_id=report.run_id,
-                    profiled_at=outcome.profiled_at,
-                    row_count=outcome.row_count or 0,
+                    "table_state",
+                    ["schema_name", "table_name"],
+                    {
+                        "schema_name": outcome.schema or "",
+                        "table_name": outcome.table,
+                        "last_run_id": report.run_id,
+                        "last_profiled_at": outcome.profiled_at,
+                        "row_count": outcome.row_count or 0,
+                    },
                 )
-        testhooks.reached("profile:before_commit")
+        ctx.hooks.before_commit("profile")
         conn.commit()
     except sa.exc.DBAPIError as exc:
         conn.rollback()
         raise DatabaseError(
-            f"writing run {report.run_id} failed, nothing was written: "
-            f"{' '.join(str(exc.orig or exc).strip().splitlines()[:1])}"
+            f"writing run {report.run_id} failed, nothing was written: {first_line(str(exc.orig or exc))}"
         ) from exc

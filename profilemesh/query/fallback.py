@@ -9,23 +9,16 @@ over the same rows.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh.connection import StorageTarget
-from profilemesh.query.views import DRIFT_EVENT_TYPES, SEVERITIES
-from profilemesh.storage.tables import EVENT_COLUMNS, RESULT_COLUMNS, RUN_COLUMNS
+from profilemesh.contract import DRIFT_EVENT_TYPES, SEVERITIES, STORAGE_COLUMNS
+from profilemesh.query.relations import Relations
+from profilemesh.store.target import StorageTarget
 
-if TYPE_CHECKING:
-    from profilemesh.query.reader import Relations
-
-# The storage tables' columns, as the writers name them (results' surrogate key too).
-_RUNS = RUN_COLUMNS
-_RESULTS = ("id", *RESULT_COLUMNS)
-_EVENTS = EVENT_COLUMNS
-_TYPES = {
+_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "profiled_at": sa.DateTime(),
     "timestamp": sa.DateTime(),
     "row_count": sa.Integer(),
@@ -40,43 +33,43 @@ _TYPES = {
 
 
 class _Columns:
-    """A storage table's columns as expressions: the real column when present, else a typed NULL."""
+    """A storage table's columns as expressions: the real column when present, else a typed NULL. A
+    table the store lacks (some version-1 stores have no events table) is an empty one."""
 
-    def __init__(self, table: sa.TableClause | None, present: set[str], wanted: tuple[str, ...]):
-        self.table = table
+    def __init__(self, name: str, schema: str, present: set[str]):
+        self.table = sa.table(name, *(sa.column(c) for c in sorted(present)), schema=schema)
+        self.exists = bool(present)
         self._present = present
-        self._wanted = wanted
 
-    def __getitem__(self, name: str) -> sa.ColumnElement:
-        if self.table is not None and name in self._present:
+    def __getitem__(self, name: str) -> sa.ColumnElement[Any]:
+        if name in self._present:
             return self.table.c[name]
         return sa.cast(sa.null(), _TYPES.get(name, sa.String()))
 
 
-def _storage(conn: Connection, name: str, schema: str, wanted: tuple[str, ...]) -> _Columns:
+def _storage(conn: Connection, target: StorageTarget, table: str) -> _Columns:
+    """The columns the store's table has, of those it has at head (reflected: older stores vary)."""
+    name, schema = target.table_name(table), target.schema
     inspector = sa.inspect(conn)
     if not inspector.has_table(name, schema=schema):
-        return _Columns(None, set(), wanted)
-    present = {c["name"].lower() for c in inspector.get_columns(name, schema=schema)} & set(wanted)
-    table = sa.table(name, *(sa.column(c) for c in wanted if c in present), schema=schema)
-    return _Columns(table, present, wanted)
+        return _Columns(name, schema, set())
+    present = {c["name"].lower() for c in inspector.get_columns(name, schema=schema)} & set(STORAGE_COLUMNS[table])
+    return _Columns(name, schema, present)
 
 
-def _severity_rank(column: sa.ColumnElement) -> sa.ColumnElement:
+def _severity_rank(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.case({name: rank for rank, name in enumerate(SEVERITIES)}, value=column)
 
 
-def _severity_from_rank(column: sa.ColumnElement) -> sa.ColumnElement:
+def _severity_from_rank(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.case({rank: name for rank, name in enumerate(SEVERITIES)}, value=column)
 
 
 def relations(conn: Connection, target: StorageTarget) -> Relations:
-    from profilemesh.query.reader import Relations
-
-    s = target.storage
-    runs = _storage(conn, s.runs_table, target.schema, _RUNS)
-    results = _storage(conn, s.results_table, target.schema, _RESULTS)
-    events = _storage(conn, s.events_table, target.schema, _EVENTS)
+    """The four views over the store's storage tables, as they are at version head - 1 (or 1)."""
+    runs = _storage(conn, target, "runs")
+    results = _storage(conn, target, "results")
+    events = _storage(conn, target, "events")
     drift = _drift(runs, events)
     runs_view = _runs(runs, results, drift)
     return Relations(
@@ -105,7 +98,7 @@ def _drift(runs: _Columns, events: _Columns) -> sa.Subquery:
         runs["profiled_at"].label("profiled_at"),
         sa.cast(events["metadata"], sa.Text()).label("metadata"),
     ]
-    if events.table is None:
+    if not events.exists:
         return sa.select(*columns).where(sa.false()).subquery("drift")
     joined = events.table.outerjoin(
         runs.table, sa.and_(runs["run_id"] == events["run_id"], runs["dataset_name"] == events["table_name"])
@@ -152,7 +145,7 @@ def _runs(runs: _Columns, results: _Columns, drift: sa.Subquery) -> sa.Subquery:
 
 
 def _history(runs: sa.Subquery) -> sa.Subquery:
-    def previous(column: sa.ColumnElement) -> sa.ColumnElement:
+    def previous(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.lag(column).over(
             partition_by=[runs.c.schema_name, runs.c.dataset_name], order_by=[runs.c.profiled_at, runs.c.run_id]
         )

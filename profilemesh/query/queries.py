@@ -13,11 +13,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from profilemesh.clock import utc_now
+from profilemesh.contract import COLUMN_METRICS_VIEW, DRIFT_VIEW, RUNS_VIEW, TABLE_HISTORY_VIEW, VIEW_COLUMNS
 from profilemesh.errors import CheckFailed, UsageError
 from profilemesh.query.reader import Reader
-from profilemesh.query.views import DRIFT_COLUMNS, HISTORY_COLUMNS, METRICS_COLUMNS, RUNS_COLUMNS
 
 Row = dict[str, Any]
+RUNS_COLUMNS = VIEW_COLUMNS[RUNS_VIEW]
+DRIFT_COLUMNS = VIEW_COLUMNS[DRIFT_VIEW]
+HISTORY_COLUMNS = VIEW_COLUMNS[TABLE_HISTORY_VIEW]
+METRICS_COLUMNS = VIEW_COLUMNS[COLUMN_METRICS_VIEW]
 
 
 @dataclass
@@ -29,6 +34,7 @@ class Page:
     total: int
     limit: int
     offset: int
+    warning: str | None = None  # the store is read from its tables (one version behind), or needs a repair
 
 
 @dataclass
@@ -36,6 +42,7 @@ class RunDetails:
     run_id: str
     tables: list[Row]  # rows of the runs view, one per table of the run
     metrics: list[Row]  # rows of the column metrics view
+    warning: str | None = None
 
 
 @dataclass
@@ -44,15 +51,11 @@ class TableHistory:
     schema: str | None
     days: int
     rows: list[Row] = field(default_factory=list)
+    warning: str | None = None
 
     @property
     def row_counts(self) -> list[int | None]:
         return [r["row_count"] for r in self.rows]
-
-
-def utc_now() -> dt.datetime:
-    """Naive UTC, like every timestamp in the store."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _since(days: int, now: dt.datetime | None) -> dt.datetime | None:
@@ -62,14 +65,20 @@ def _since(days: int, now: dt.datetime | None) -> dt.datetime | None:
 
 
 def _page(
-    reader: Reader, relation: sa.FromClause, columns: tuple[str, ...], where: list, order: list, limit: int, offset: int
+    reader: Reader,
+    relation: sa.FromClause,
+    columns: tuple[str, ...],
+    where: list[Any],
+    order: list[Any],
+    limit: int,
+    offset: int,
 ) -> Page:
     if limit < 1 or offset < 0:
         raise UsageError("--limit must be 1 or more and --offset 0 or more")
     total = reader.conn.execute(sa.select(sa.func.count()).select_from(relation).where(*where)).scalar_one()
     query = sa.select(*(relation.c[c] for c in columns)).where(*where).order_by(*order).limit(limit).offset(offset)
     rows = [dict(zip(columns, row, strict=True)) for row in reader.conn.execute(query)]
-    return Page(columns, rows, int(total), limit, offset)
+    return Page(columns, rows, int(total), limit, offset, reader.warning)
 
 
 def list_runs(
@@ -148,7 +157,7 @@ def run_details(reader: Reader, run_id: str, *, table: str | None = None) -> Run
     order = [m.dataset_name, m.column_name, m.metric_name, m.result_id]
     query = sa.select(*(m[c] for c in METRICS_COLUMNS)).where(*where).order_by(*order)
     metrics = [dict(zip(METRICS_COLUMNS, row, strict=True)) for row in reader.conn.execute(query)]
-    return RunDetails(run_id, tables, metrics)
+    return RunDetails(run_id, tables, metrics, reader.warning)
 
 
 def table_history(
@@ -168,4 +177,5 @@ def table_history(
     if schema is None and len(schemas) > 1:
         shown = ", ".join("(none)" if s is None else s for s in schemas)
         raise UsageError(f"table {table} exists in several schemas ({shown}): pass --schema")
-    return TableHistory(table, schema if schema is not None else (schemas[0] if schemas else None), days, rows)
+    chosen = schema if schema is not None else (schemas[0] if schemas else None)
+    return TableHistory(table, chosen, days, rows, reader.warning)

@@ -1,11 +1,11 @@
-"""Which relations `profilemesh query` reads, decided by the store's schema version (read N-1, write N).
+"""Which relations `profilemesh query` reads, decided by the store's schema version (read N-1, write N;
+store/state.py decides):
 
 - At the code's head the query views must exist and say they were built for that version
   (`migrate apply` builds them); otherwise the error says how to build them.
-- One version behind (today: version 1, or an unversioned ProfileMesh-era store that `apply` would
-  adopt as version 1) the views cannot exist yet: the storage tables are read directly through the
-  same definitions written in SQLAlchemy Core (`fallback`), with a one-line warning.
-- Anything else is refused with what to run.
+- One version behind (or an unversioned ProfileMesh-era store that `apply` would adopt as version 1)
+  the views cannot exist yet: the storage tables are read directly through the same definitions
+  written in SQLAlchemy Core (`fallback`), with a one-line warning.
 """
 
 from __future__ import annotations
@@ -17,113 +17,75 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh.connection import StorageTarget, duckdb_file_exists
-from profilemesh.errors import CheckFailed, StoreMissing
-from profilemesh.migrate.ledger import connect, read_ledger_on
-from profilemesh.package import head_version
-from profilemesh.query import fallback
-from profilemesh.query.views import (
+from profilemesh.context import Context
+from profilemesh.contract import (
+    COLUMN_METRICS_VIEW,
     DRIFT_VIEW,
-    HISTORY_VIEW,
-    INFO_VIEW,
-    METRICS_VIEW,
     RUNS_VIEW,
+    TABLE_HISTORY_VIEW,
     VIEW_COLUMNS,
+    VIEWS_INFO_VIEW,
 )
+from profilemesh.errors import CheckFailed, StoreMissing
+from profilemesh.query import fallback
+from profilemesh.query.relations import Relations
+from profilemesh.store.connect import connect
+from profilemesh.store.ledger import read_ledger_on
+from profilemesh.store.state import ReadPlan
+from profilemesh.store.target import StorageTarget
 
 BUILD_HINT = "run `profilemesh migrate apply` (or `dbt run -s profilemesh` in a dbt project that installs the package)"
-
-
-@dataclass
-class Relations:
-    """The four logical views, as selectables with the views' column names."""
-
-    runs: sa.FromClause
-    drift: sa.FromClause
-    history: sa.FromClause
-    metrics: sa.FromClause
+READ_VIEWS = (VIEWS_INFO_VIEW, RUNS_VIEW, DRIFT_VIEW, TABLE_HISTORY_VIEW, COLUMN_METRICS_VIEW)  # what the CLI reads
 
 
 @dataclass
 class Reader:
     conn: Connection
     relations: Relations
-    store_version: int
-    source: str  # "views" or "tables"
-    warning: str | None = None
+    plan: ReadPlan
 
+    @property
+    def source(self) -> str:
+        return "views" if self.plan.from_views else "tables"
 
-def _view(name: str, schema: str) -> sa.TableClause:
-    return sa.table(name, *(sa.column(c) for c in VIEW_COLUMNS[name]), schema=schema)
+    @property
+    def warning(self) -> str | None:
+        return self.plan.warning
 
 
 @contextlib.contextmanager
-def open_reader(target: StorageTarget, *, prefer_tables: bool = False) -> Iterator[Reader]:
-    """A read-only connection and the relations to read. `prefer_tables` reads the storage tables even
-    when the views exist (tests use it to check that both paths agree)."""
-    if not duckdb_file_exists(target.connection):
+def open_reader(ctx: Context) -> Iterator[Reader]:
+    """A read-only connection and the relations to read for the store's version."""
+    target = ctx.target
+    if target.absent():
         raise StoreMissing(f"no ProfileMesh store at {target.connection.filepath}: run `profilemesh migrate apply`")
     with connect(target) as conn:
-        yield _reader(conn, target, prefer_tables=prefer_tables)
+        plan = ctx.store_state(read_ledger_on(conn, target)).read_plan()
+        if not plan.from_views:
+            yield Reader(conn, fallback.relations(conn, target), plan)
+            return
+        _check_views(conn, target, ctx.head)
+        yield Reader(conn, view_relations(target.schema), plan)
 
 
-def _reader(conn: Connection, target: StorageTarget, *, prefer_tables: bool) -> Reader:
-    snapshot = read_ledger_on(conn, target)
-    head = head_version()
-    current = snapshot.current_version
-    legacy = not snapshot.attempts and bool(snapshot.storage_tables)
-    if legacy:
-        current = 1  # what `migrate apply` would adopt it as
-    elif not snapshot.exists or current == 0:
-        raise StoreMissing(f"no ProfileMesh storage in {target.describe()}: run `profilemesh migrate apply`")
-    if current > head:
-        raise CheckFailed(
-            f"storage is at version {current}, newer than this ProfileMesh reads ({head}): upgrade profilemesh"
-        )
-    if current < head - 1:
-        raise CheckFailed(
-            f"storage is at version {current}; this ProfileMesh reads versions {head - 1} and {head}: "
-            "run `profilemesh migrate apply`"
-        )
-    unresolved = ""
-    if snapshot.unresolved:
-        attempt = snapshot.unresolved[-1]["attempt_id"]
-        unresolved = f"; an unfinished migration attempt ({attempt}) needs `profilemesh migrate repair`"
-    if current == head - 1 or prefer_tables:
-        warning = None
-        if current < head:
-            what = "an unversioned ProfileMesh store (version 1)" if legacy else f"storage is at version {current}"
-            warning = (
-                f"warning: {what}, one behind this ProfileMesh ({head}): reading its tables directly; "
-                f"run `profilemesh migrate apply` to upgrade{unresolved}"
-            )
-        return Reader(conn, fallback.relations(conn, target), current, "tables", warning)
-    _check_views(conn, target, head)
-    schema = target.schema
-    relations = Relations(
-        runs=_view(RUNS_VIEW, schema),
-        drift=_view(DRIFT_VIEW, schema),
-        history=_view(HISTORY_VIEW, schema),
-        metrics=_view(METRICS_VIEW, schema),
+def view_relations(schema: str) -> Relations:
+    def view(name: str) -> sa.TableClause:
+        return sa.table(name, *(sa.column(c) for c in VIEW_COLUMNS[name]), schema=schema)
+
+    return Relations(
+        runs=view(RUNS_VIEW),
+        drift=view(DRIFT_VIEW),
+        history=view(TABLE_HISTORY_VIEW),
+        metrics=view(COLUMN_METRICS_VIEW),
     )
-    warning = f"warning: {unresolved[2:]}" if unresolved else None
-    return Reader(conn, relations, current, "views", warning)
-
-
-READ_VIEWS = (INFO_VIEW, RUNS_VIEW, DRIFT_VIEW, HISTORY_VIEW, METRICS_VIEW)  # what the CLI reads
-
-
-def missing_views(conn: Connection, schema: str | None, names: tuple[str, ...] = READ_VIEWS) -> list[str]:
-    """The named views that are not in the schema."""
-    inspector = sa.inspect(conn)
-    return [name for name in names if not inspector.has_table(name, schema=schema)]
 
 
 def _check_views(conn: Connection, target: StorageTarget, head: int) -> None:
-    missing = missing_views(conn, target.schema)
+    present = target.warehouse.present_relations(conn, target.schema, READ_VIEWS)
+    missing = [name for name in READ_VIEWS if name not in present]
     if missing:
         raise CheckFailed(f"the query views are missing in schema {target.schema} ({', '.join(missing)}): {BUILD_HINT}")
-    info = _view(INFO_VIEW, target.schema)
+    info = sa.table(VIEWS_INFO_VIEW, sa.column("schema_version"), schema=target.schema)
     built_for = conn.execute(sa.select(sa.func.max(info.c.schema_version))).scalar()
     if built_for is None or int(built_for) != head:
         raise CheckFailed(

@@ -21,14 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from profilemesh import __version__
-from profilemesh.config import Config, load_config
-from profilemesh.connection import resolve_storage
-from profilemesh.dbt_invoke import DbtSession
-from profilemesh.drift.detector import detect
+from profilemesh.api import Context, detect_drift, migrate_apply, profile
+from profilemesh.clock import utc_now
+from profilemesh.dbt.session import VIEWS_SELECTOR
 from profilemesh.errors import CheckFailed, UsageError
-from profilemesh.migrate.operations import VIEWS_SELECTOR, apply
-from profilemesh.profiling.runner import profile, utc_now
-from profilemesh.quickstart import DEFAULT_DIR
+from profilemesh.hooks import NO_HOOKS, Hooks
+from profilemesh.quickstart.constants import DEFAULT_DIR
 from profilemesh.quickstart.warehouse import DAYS, INCIDENTS, SCHEMA, TABLES, Incident, load_day
 
 MARKER = ".profilemesh-quickstart"
@@ -92,7 +90,14 @@ class QuickstartResult:
         return self.days[-1].run_id
 
 
-def run(directory: str | Path = DEFAULT_DIR, *, echo: Echo | None = None, days: int = DAYS) -> QuickstartResult:
+def run(
+    directory: str | Path = DEFAULT_DIR,
+    *,
+    echo: Echo | None = None,
+    days: int = DAYS,
+    debug: bool = False,
+    hooks: Hooks = NO_HOOKS,
+) -> QuickstartResult:
     """Build the demo in `directory` and return what happened; `echo` receives one line per step."""
     say = echo or (lambda _line: None)
     started = time.perf_counter()
@@ -104,21 +109,20 @@ def run(directory: str | Path = DEFAULT_DIR, *, echo: Echo | None = None, days: 
         say(f"{path}: new quickstart directory")
     config_path = path / CONFIG_FILE
     config_path.write_text(CONFIG_TEXT, encoding="utf-8")
-    config = load_config(config_path)
-    target = resolve_storage(config)
+    ctx = Context.load(config_path, debug=debug, hooks=hooks)
 
     step = time.perf_counter()
-    migrated = apply(target)
+    migrated = migrate_apply(ctx)
     say(
-        f"migrate apply: store {path / STORE_FILE} at schema version {migrated['to_version']}, "
-        f"{len(migrated.get('views', []))} query views built ({time.perf_counter() - step:.1f} s)"
+        f"migrate apply: store {path / STORE_FILE} at schema version {migrated.to_version}, "
+        f"{len(migrated.views)} query views built ({time.perf_counter() - step:.1f} s)"
     )
-    result = QuickstartResult(path, config_path, started_clean, int(migrated["to_version"]))
+    result = QuickstartResult(path, config_path, started_clean, migrated.to_version)
 
     step = time.perf_counter()
     anchor = utc_now().replace(second=0, microsecond=0)
     for day in range(1, days + 1):
-        result.days.append(_simulate_day(config, path, day, anchor - dt.timedelta(days=days - day)))
+        result.days.append(_simulate_day(ctx, path, day, anchor - dt.timedelta(days=days - day)))
         incidents = [i for i in INCIDENTS if i.day == day]
         note = f"; injected: {', '.join(f'{i.kind} in {i.table}' for i in incidents)}" if incidents else ""
         say(
@@ -128,7 +132,7 @@ def run(directory: str | Path = DEFAULT_DIR, *, echo: Echo | None = None, days: 
     say(f"{days} daily loads profiled and checked for drift ({time.perf_counter() - step:.1f} s)")
 
     step = time.perf_counter()
-    tested = DbtSession(target).test(VIEWS_SELECTOR)
+    tested = ctx.dbt().test(VIEWS_SELECTOR)
     if not tested.success:
         raise CheckFailed(f"the query views' dbt tests failed: {tested.describe_failure()}")
     result.tests_passed = sum(1 for n in tested.nodes if n.status == "pass")
@@ -156,11 +160,11 @@ def prepare_directory(path: Path) -> bool:
     return restarted
 
 
-def _simulate_day(config: Config, directory: Path, day: int, as_of: dt.datetime) -> DayOutcome:
+def _simulate_day(ctx: Context, directory: Path, day: int, as_of: dt.datetime) -> DayOutcome:
     counts = load_day(directory / WAREHOUSE_FILE, day)
-    report = profile(config, as_of=as_of)
+    report = profile(ctx, as_of=as_of)
     if report.failed:
         failed = report.failed[0]
         raise CheckFailed(f"day {day}: profiling {failed.schema}.{failed.table} failed: {failed.error}")
-    drift = detect(config, detected_at=as_of)
+    drift = detect_drift(ctx, detected_at=as_of)
     return DayOutcome(day, as_of, report.run_id, {t: counts[t] for t in TABLES}, len(drift.events))

@@ -8,6 +8,6 @@ See docs/guides/DATA_RETENTION.md.
 
 from __future__ import annotations
 
-from profilemesh.retention.run import RetentionPolicy, RetentionReport, run_retention
+from profilemesh.retention.operation import RetentionPolicy, RetentionReport, run_retention
 
 __all__ = ["RetentionPolicy", "RetentionReport", "run_retention"]

@@ -16,7 +16,30 @@
   {%- endfor -%}
   {%- do profilemesh.emit('result', {'operation': 'describe', 'head': migrations | length, 'migrations': described,
       'relations': relations, 'catalog_version': v, 'catalog': profilemesh.expected_catalog(migrations, v),
-      'dialect': target.type, 'package_version': profilemesh.package_version()}) -%}
+      'dialect': target.type, 'package_version': profilemesh.package_version(),
+      'contract': profilemesh.shared_names()}) -%}
+{% endmacro %}
+
+{#- What the Python side shares with this package, read from here by scripts/gen_contract.py into
+    profilemesh/contract.py (a test fails when the two disagree). -#}
+{% macro shared_names() %}
+  {%- set names = profilemesh.table_names() -%}
+  {%- set views = {} -%}
+  {%- for node in graph.nodes.values() | sort(attribute='name') if node.resource_type == 'model' and node.package_name == 'profilemesh' -%}
+    {%- do views.update({node.name: node.columns.keys() | list}) -%}
+  {%- endfor -%}
+  {%- do return({
+      'package_version': profilemesh.package_version(),
+      'ledger_table': names.schema_version,
+      'lease_table': names.migration_lock,
+      'pg_advisory_lock_class': profilemesh.advisory_lock_class(),
+      'storage_tables': ['runs', 'results', 'events', 'table_state'],
+      'default_table_names': names,
+      'views': views,
+      'drift_event_types': profilemesh.drift_event_types(),
+      'severities': profilemesh.severities(),
+      'run_statuses': profilemesh.run_statuses(),
+  }) -%}
 {% endmacro %}
 
 {#- Tables -> columns (logical type, nullability) and indexes at a version. The ledger is part of

@@ -24,7 +24,10 @@
   {%- do return('hashtext(' ~ profilemesh.sql_literal(relation.schema ~ '.' ~ relation.identifier) ~ ')') -%}
 {% endmacro %}
 
-{% macro advisory_lock_key() %}{{ return('20557, ' ~ profilemesh.advisory_lock_name()) }}{% endmacro %}
+{#- The key's first part, 'PM': the Python side reads it from the contract (profilemesh/contract.py). -#}
+{% macro advisory_lock_class() %}{{ return(20557) }}{% endmacro %}
+
+{% macro advisory_lock_key() %}{{ return(profilemesh.advisory_lock_class() ~ ', ' ~ profilemesh.advisory_lock_name()) }}{% endmacro %}
 
 {% macro postgres__acquire_migration_lock(ctx, lock_timeout) %}
   {%- do run_query("SELECT set_config('application_name', " ~ profilemesh.sql_literal((ctx.get('operation_name', 'profilemesh migrate') ~ ' ' ~ ctx.applied_by)[:63]) ~ ", false)") -%}
@@ -38,7 +41,7 @@
   {%- endfor -%}
   {%- if not state.acquired -%}
     {%- set holder = run_query("SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-        ~ " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 20557 AND l.objsubid = 2"
+        ~ " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " ~ profilemesh.advisory_lock_class() ~ " AND l.objsubid = 2"
         ~ " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ~ (" AND l.mode = 'ExclusiveLock'" if ctx.get('lock_shared') else '')
         ~ " AND l.objid = " ~ profilemesh.advisory_lock_name() ~ "::oid") -%}
@@ -57,7 +60,7 @@
 {#- Snowflake has no advisory locks and does not enforce primary keys: the lock is a lease row,
     taken by compare-and-set (an UPDATE that only matches a free or expired lease; DML on one table
     is serialised), renewed before every step (heartbeat), and checked before every step (fencing:
-    a holder whose lease was taken over stops). Waiting is done by the CLI, which retries a 'busy'. -#}
+    a holder whose lease was taken over stops). Waiting is done by the CLI, which retries a 'lease_held'. -#}
 {% macro lock_ttl_seconds() %}{{ return(var('profilemesh_lock_ttl_seconds', 300) | int) }}{% endmacro %}
 
 {% macro snowflake__acquire_migration_lock(ctx, lock_timeout) %}
@@ -82,7 +85,7 @@
     {%- do run_query('UPDATE ' ~ lock ~ ' SET holder = NULL, token = NULL, expires_at = NULL WHERE token = '
         ~ profilemesh.sql_literal(token)) -%}
     {%- do profilemesh.fail('store busy: the migration lease is held by ' ~ others.rows[0][0] ~ ' until '
-        ~ others.rows[0][1] ~ ' UTC', 'busy') -%}
+        ~ others.rows[0][1] ~ ' UTC', 'lease_held') -%}
   {%- endif -%}
 {% endmacro %}
 

@@ -41,12 +41,10 @@
 {#- Refusals, each with the command that gets the user unstuck. -#}
 {% macro check_can_apply(ctx, state, migrations, head, target_v) %}
   {%- for attempt in state.unresolved -%}
-    {%- do profilemesh.fail('attempt ' ~ attempt.attempt_id ~ ' (' ~ attempt.operation ~ ' of version ' ~ attempt.version ~ ') '
-        ~ ('failed at step ' ~ attempt.failed_step if attempt.status == 'failed' else 'did not finish')
-        ~ '; run `profilemesh migrate repair` before applying again', ctx=ctx) -%}
+    {%- do profilemesh.fail(profilemesh.unfinished_attempt_message(attempt), ctx=ctx) -%}
   {%- endfor -%}
   {%- if state.current > head -%}
-    {%- do profilemesh.fail('storage is at version ' ~ state.current ~ ', ahead of this ProfileMesh (head ' ~ head ~ '): upgrade profilemesh', ctx=ctx) -%}
+    {%- do profilemesh.fail(profilemesh.version_refusal_message(state.current, head), ctx=ctx) -%}
   {%- endif -%}
   {%- if target_v < state.current -%}
     {%- do profilemesh.fail('storage is at version ' ~ state.current ~ '; downgrading to ' ~ target_v ~ ' is not supported', ctx=ctx) -%}

@@ -10,8 +10,10 @@
   {%- do log('ProfileMesh: ' ~ message, info=true) -%}
 {% endmacro %}
 
-{#- kind: 'refused' (the store's state forbids it: exit 1), 'busy' (lock held: exit 3),
-    'usage' (bad arguments: exit 2). The CLI reads the kind from the emitted event. -#}
+{#- kind: 'refused' (the store's state forbids it: exit 1), 'busy' (lock held: exit 3), 'lease_held'
+    (the Snowflake lease is held: exit 3 once the CLI has retried until its lock timeout),
+    'missing' (no store: exit 3), 'usage' (bad arguments: exit 2). The CLI reads the kind from the
+    emitted event (profilemesh/dbt/outcomes.py). -#}
 {#- With ctx, a lease this operation holds (Snowflake) is handed back first: a refusal must not leave
     the store locked until the lease expires. -#}
 {% macro fail(message, kind='refused', ctx=none) %}

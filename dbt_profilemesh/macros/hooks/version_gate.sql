@@ -5,14 +5,15 @@
 {% macro check_storage_version() %}
   {%- if not execute or not var('profilemesh_version_check', true) -%}{{ return('') }}{%- endif -%}
   {%- if not profilemesh.selection_uses_storage() -%}{{ return('') }}{%- endif -%}
-  {%- set needed = profilemesh.load_migrations() | length -%}
-  {%- set relation = profilemesh.storage_relation('schema_version') -%}
-  {%- set ledger_exists = profilemesh.existing_columns(relation) | length > 0 -%}
-  {%- set current = profilemesh.ledger_state(profilemesh.read_attempts(ledger_exists)).current -%}
-  {%- if current != needed -%}
-    {%- do exceptions.raise_compiler_error('ProfileMesh storage is at version ' ~ current ~ ', this package needs ' ~ needed
-        ~ (': run `profilemesh migrate apply`' if current < needed else ': upgrade the profilemesh package')
+  {%- set state = profilemesh.read_store_state() -%}
+  {%- set refusal = profilemesh.version_refusal_message(state.current, profilemesh.load_migrations() | length) -%}
+  {%- if refusal -%}
+    {%- do exceptions.raise_compiler_error('ProfileMesh version check: ' ~ refusal
         ~ ' (or set vars: {profilemesh_version_check: false} to skip this check)') -%}
+  {%- endif -%}
+  {%- if state.unresolved -%}
+    {#- Readers go on at this version (as `profilemesh query` does), with the same warning. -#}
+    {%- do log('ProfileMesh warning: ' ~ profilemesh.unfinished_attempt_message(state.unresolved[-1]), info=true) -%}
   {%- endif -%}
   {{- return('') -}}
 {% endmacro %}

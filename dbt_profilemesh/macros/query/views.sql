@@ -5,14 +5,24 @@
   {%- do return(['DataDriftDetected', 'SchemaChangeDetected']) -%}
 {% endmacro %}
 
-{#- Severity as a number, so "the highest severity" is a max(); unknown values rank nowhere. -#}
+{#- Drift severities, lowest first: a severity's rank is its position, so "the highest severity" is a max(). -#}
+{% macro severities() %}
+  {%- do return(['none', 'low', 'medium', 'high']) -%}
+{% endmacro %}
+
+{#- Unknown values rank nowhere (NULL). -#}
 {% macro severity_rank(column) -%}
-  case {{ column }} when 'high' then 3 when 'medium' then 2 when 'low' then 1 when 'none' then 0 end
+  case {{ column }}{% for name in profilemesh.severities() %} when '{{ name }}' then {{ loop.index0 }}{% endfor %} end
 {%- endmacro %}
 
 {% macro severity_from_rank(column) -%}
-  case {{ column }} when 3 then 'high' when 2 then 'medium' when 1 then 'low' when 0 then 'none' end
+  case {{ column }}{% for name in profilemesh.severities() %} when {{ loop.index0 }} then '{{ name }}'{% endfor %} end
 {%- endmacro %}
+
+{#- A run's outcome in the runs table. -#}
+{% macro run_statuses() %}
+  {%- do return(['completed', 'failed']) -%}
+{% endmacro %}
 
 {#- The storage schema version these views are written for: the package's newest migration. -#}
 {% macro views_schema_version() %}

@@ -18,7 +18,7 @@
       shared mode), renewed before every batch. -#}
   {%- do ctx.update({'operation_name': 'profilemesh retention', 'lock_shared': true}) -%}
   {%- if not dry_run -%}{%- do profilemesh.acquire_migration_lock(ctx, lock_timeout) -%}{%- endif -%}
-  {%- do profilemesh.retention_check_version(ctx) -%}
+  {%- do profilemesh.require_writable(ctx) -%}
   {%- do profilemesh.retention_check_table(ctx, policy) -%}
 
   {%- if dry_run -%}
@@ -49,27 +49,6 @@
       'operation': 'retention', 'dry_run': dry_run, 'keep_days': policy.keep_days,
       'keep_runs_per_table': policy.keep_runs_per_table, 'table': table, 'batch_size': policy.batch_size,
       'cutoff': policy.cutoff.strftime('%Y-%m-%dT%H:%M:%SZ'), 'batches': batches, 'tables': tables, 'totals': totals}) -%}
-{% endmacro %}
-
-{#- The same refusals as the producers' handshake (read N-1, write N): only a store at this package's
-    version, with no unfinished migration attempt, is touched. -#}
-{% macro retention_check_version(ctx) %}
-  {%- set relation = profilemesh.storage_relation('schema_version') -%}
-  {%- set exists = profilemesh.existing_columns(relation) | length > 0 -%}
-  {%- set state = profilemesh.ledger_state(profilemesh.read_attempts(exists)) -%}
-  {%- set head = profilemesh.load_migrations() | length -%}
-  {%- if state.unresolved -%}
-    {%- set attempt = state.unresolved[-1] -%}
-    {%- do profilemesh.fail('storage has an unfinished migration attempt (' ~ attempt.attempt_id ~ ', version '
-        ~ attempt.version ~ '): run `profilemesh migrate repair`', ctx=ctx) -%}
-  {%- endif -%}
-  {%- if state.current < head -%}
-    {%- do profilemesh.fail('storage is at version ' ~ state.current ~ ', ProfileMesh needs ' ~ head
-        ~ ': run `profilemesh migrate apply`', ctx=ctx) -%}
-  {%- elif state.current > head -%}
-    {%- do profilemesh.fail('storage is at version ' ~ state.current ~ ', newer than this ProfileMesh knows ('
-        ~ head ~ '): upgrade profilemesh', ctx=ctx) -%}
-  {%- endif -%}
 {% endmacro %}
 
 {#- A table that has no run (and no event or result) is a typo, not an empty plan. -#}

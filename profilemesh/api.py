@@ -1,0 +1,244 @@
+"""ProfileMesh's programmatic API: every command the CLI has, as a function that takes a Context first
+and returns a typed result (dataclasses), as alembic's commands do. The CLI only parses arguments,
+renders these results and maps errors to exit codes; tests and other programs call these directly.
+
+    from profilemesh.api import Context, migrate_apply, profile, detect_drift, query_drift
+
+    ctx = Context.load("profilemesh.yml")
+    migrate_apply(ctx)
+    profile(ctx)
+    detect_drift(ctx)
+    for event in query_drift(ctx, severity="high").rows: ...
+
+Errors are ProfileMeshError subclasses (profilemesh.errors) carrying their exit code. Each function
+imports its feature when called, so `import profilemesh.api` stays cheap for the quick commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from profilemesh.context import Context
+from profilemesh.store.locks import DEFAULT_LOCK_TIMEOUT, DEFAULT_STALE_AFTER
+
+if TYPE_CHECKING:
+    from profilemesh.drift.detector import DriftReport
+    from profilemesh.migrate.results import (
+        ApplyResult,
+        CodeCatalog,
+        MigrationStatus,
+        RepairResult,
+        UnlockResult,
+        ValidationReport,
+    )
+    from profilemesh.profiling.runner import ProfileReport
+    from profilemesh.query.queries import Page, RunDetails, TableHistory
+    from profilemesh.retention.operation import RetentionPolicy, RetentionReport
+    from profilemesh.store.ledger import Attempt
+
+__all__ = [
+    "Context",
+    "describe_schema",
+    "detect_drift",
+    "migrate_apply",
+    "migrate_history",
+    "migrate_repair",
+    "migrate_status",
+    "migrate_unlock",
+    "migrate_validate",
+    "profile",
+    "query_drift",
+    "query_run",
+    "query_runs",
+    "query_table",
+    "retention",
+]
+
+
+# --- the storage schema ------------------------------------------------------------------------------
+
+
+def migrate_status(ctx: Context) -> MigrationStatus:
+    """Schema version, pending migrations, last attempt, lock holder; `exit_code` 0 only when up to date."""
+    from profilemesh.migrate.status import migration_status
+
+    return migration_status(ctx)
+
+
+def migrate_history(ctx: Context) -> list[Attempt]:
+    """Every attempt the ledger recorded, oldest first."""
+    from profilemesh.migrate.status import history
+
+    return history(ctx)
+
+
+def migrate_apply(
+    ctx: Context,
+    *,
+    target_version: int | None = None,
+    dry_run: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    build_views: bool = True,
+) -> ApplyResult:
+    """Apply pending migrations (to head, or target_version), then build the query views at head."""
+    from profilemesh.migrate.apply import apply
+
+    return apply(
+        ctx, target_version=target_version, dry_run=dry_run, lock_timeout=lock_timeout, build_views=build_views
+    )
+
+
+def migrate_repair(
+    ctx: Context, *, rollback: bool = False, dry_run: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> RepairResult:
+    """Finish (or with rollback undo) a failed or interrupted migration attempt."""
+    from profilemesh.migrate.apply import repair
+
+    return repair(ctx, rollback=rollback, dry_run=dry_run, lock_timeout=lock_timeout)
+
+
+def migrate_validate(ctx: Context) -> ValidationReport:
+    """The live catalog and the recorded checksums against the code; every problem listed."""
+    from profilemesh.migrate.validate import validate
+
+    return validate(ctx)
+
+
+def describe_schema(ctx: Context, version: int | None = None) -> CodeCatalog:
+    """The code's migrations and the catalog they define at `version` (default head)."""
+    from profilemesh.migrate.validate import describe
+
+    return describe(ctx, version)
+
+
+def migrate_unlock(
+    ctx: Context, *, force: bool = False, if_stale: bool = False, stale_after: float = DEFAULT_STALE_AFTER
+) -> UnlockResult:
+    """Show the migration lock's holder; release it when stale (or with force)."""
+    from profilemesh.migrate.unlock import unlock
+
+    return unlock(ctx, force=force, if_stale=if_stale, stale_after=stale_after)
+
+
+# --- producing data ----------------------------------------------------------------------------------
+
+
+def profile(
+    ctx: Context,
+    *,
+    tables: Sequence[str] | None = None,
+    dry_run: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+    as_of: dt.datetime | None = None,
+) -> ProfileReport:
+    """Profile the configured tables (or `tables`, `[schema.]name`) into one run.
+
+    as_of (naive UTC): the profiled_at to record instead of the clock, for programs that replay
+    history (the quickstart's simulated days)."""
+    from profilemesh.profiling.runner import profile as run_profile
+
+    return run_profile(ctx, tables=list(tables) if tables else None, dry_run=dry_run, progress=progress, as_of=as_of)
+
+
+def detect_drift(
+    ctx: Context,
+    *,
+    table: str | None = None,
+    current: str | None = None,
+    baseline: str = "previous",
+    write: bool = True,
+    detected_at: dt.datetime | None = None,
+) -> DriftReport:
+    """Compare each table's latest run (or run `current`) with its baseline; record each drift once.
+
+    detected_at (naive UTC): the events' timestamp instead of the clock, for programs that replay history."""
+    from profilemesh.drift.detector import detect
+
+    return detect(ctx, table=table, current=current, baseline=baseline, write=write, detected_at=detected_at)
+
+
+def retention(
+    ctx: Context,
+    policy: RetentionPolicy,
+    *,
+    apply: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> RetentionReport:
+    """Plan (default) or apply a retention policy; an apply holds the migration lock while it deletes."""
+    from profilemesh.retention.operation import run_retention
+
+    return run_retention(ctx, policy, apply=apply, lock_timeout=lock_timeout, progress=progress)
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def query_runs(
+    ctx: Context,
+    *,
+    schema: str | None = None,
+    table: str | None = None,
+    status: str | None = None,
+    environment: str | None = None,
+    days: int = 30,
+    limit: int = 100,
+    offset: int = 0,
+    now: dt.datetime | None = None,
+) -> Page:
+    """Profiling runs, newest first (one row per run and table), one page of them."""
+    from profilemesh.query.queries import list_runs
+    from profilemesh.query.reader import open_reader
+
+    with open_reader(ctx) as reader:
+        return list_runs(
+            reader,
+            schema=schema,
+            table=table,
+            status=status,
+            environment=environment,
+            days=days,
+            limit=limit,
+            offset=offset,
+            now=now,
+        )
+
+
+def query_drift(
+    ctx: Context,
+    *,
+    table: str | None = None,
+    severity: str | None = None,
+    days: int = 30,
+    limit: int = 100,
+    offset: int = 0,
+    now: dt.datetime | None = None,
+) -> Page:
+    """Drift events (never lifecycle events), newest first, one page of them."""
+    from profilemesh.query.queries import list_drift
+    from profilemesh.query.reader import open_reader
+
+    with open_reader(ctx) as reader:
+        return list_drift(reader, table=table, severity=severity, days=days, limit=limit, offset=offset, now=now)
+
+
+def query_run(ctx: Context, run_id: str, *, table: str | None = None) -> RunDetails:
+    """One run's tables and every column's metrics; CheckFailed when there is no such run."""
+    from profilemesh.query.queries import run_details
+    from profilemesh.query.reader import open_reader
+
+    with open_reader(ctx) as reader:
+        return run_details(reader, run_id, table=table)
+
+
+def query_table(
+    ctx: Context, table: str, *, schema: str | None = None, days: int = 30, now: dt.datetime | None = None
+) -> TableHistory:
+    """One table's runs, oldest first, with the change per run."""
+    from profilemesh.query.queries import table_history
+    from profilemesh.query.reader import open_reader
+
+    with open_reader(ctx) as reader:
+        return table_history(reader, table, schema=schema, days=days, now=now)

@@ -1,0 +1,144 @@
+"""The `profiling` and `drift_detection` sections of profilemesh.yml, validated strictly:
+unknown keys and wrong types are configuration errors naming the key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from profilemesh.config.values import mapping, non_negative_number, positive_int
+from profilemesh.contract import SEVERITIES
+from profilemesh.errors import ConfigError
+
+METRIC_NAMES = (
+    "count",
+    "null_count",
+    "null_percent",
+    "distinct_count",
+    "distinct_percent",
+    "min",
+    "max",
+    "mean",
+    "stddev",
+    "min_length",
+    "max_length",
+    "mean_length",
+    "true_count",
+)
+DISTINCT_MODES = ("exact", "approximate")
+STRATEGIES = ("threshold", "statistical")
+# Severities lowest first (the contract's order); a finding is graded low, medium or high, never "none".
+GRADED_SEVERITIES = SEVERITIES[1:]
+
+
+def severity_rank(severity: str) -> int:
+    """0 for none, 1 low, 2 medium, 3 high: so "the worst severity" is a max()."""
+    return SEVERITIES.index(severity)
+
+
+@dataclass(frozen=True)
+class TableSelector:
+    schema: str | None
+    table: str  # may hold glob characters: * ? [
+
+    @property
+    def is_pattern(self) -> bool:
+        return any(ch in self.table for ch in "*?[")
+
+
+@dataclass(frozen=True)
+class ProfilingSettings:
+    tables: tuple[TableSelector, ...] = ()
+    metrics: tuple[str, ...] = METRIC_NAMES
+    distinct: str = "exact"
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    strategy: str = "threshold"
+    # Relative change in percent, for metrics away from zero.
+    thresholds: dict[str, float] = field(default_factory=lambda: {"low": 5.0, "medium": 15.0, "high": 30.0})
+    # Absolute change, for percentages (in points) and for metrics whose baseline is near zero.
+    absolute_thresholds: dict[str, float] = field(default_factory=lambda: {"low": 1.0, "medium": 5.0, "high": 10.0})
+    # |z| at which each severity starts (statistical strategy).
+    z_thresholds: dict[str, float] = field(default_factory=lambda: {"low": 3.0, "medium": 4.0, "high": 6.0})
+    min_history: int = 5
+    moving_average_window: int = 7
+    near_zero: float = 1e-9
+
+
+def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
+    if data is None:
+        return ProfilingSettings()
+    mapping(data, shown, "profiling", {"tables", "metrics", "distinct"})
+    tables = []
+    raw_tables = data.get("tables") or []
+    if not isinstance(raw_tables, list):
+        raise ConfigError(shown, "profiling.tables", "must be a list of {schema, table}")
+    for index, item in enumerate(raw_tables):
+        key = f"profiling.tables[{index}]"
+        if isinstance(item, str):  # "schema.table" shorthand
+            schema, _, table = item.rpartition(".")
+            item = {"schema": schema or None, "table": table}
+        mapping(item, shown, key, {"schema", "table"})
+        table = item.get("table")
+        if not isinstance(table, str) or not table:
+            raise ConfigError(shown, f"{key}.table", "required, a string")
+        schema = item.get("schema")
+        if schema is not None and not isinstance(schema, str):
+            raise ConfigError(shown, f"{key}.schema", "must be a string")
+        tables.append(TableSelector(schema=schema, table=table))
+    metrics = data.get("metrics", list(METRIC_NAMES))
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+        raise ConfigError(shown, "profiling.metrics", "must be a list of metric names")
+    unknown = sorted(set(metrics) - set(METRIC_NAMES))
+    if unknown:
+        raise ConfigError(
+            shown, "profiling.metrics", f"unknown metric(s) {', '.join(unknown)} (known: {', '.join(METRIC_NAMES)})"
+        )
+    distinct = data.get("distinct", "exact")
+    if distinct not in DISTINCT_MODES:
+        raise ConfigError(shown, "profiling.distinct", f"must be one of {', '.join(DISTINCT_MODES)}")
+    return ProfilingSettings(
+        tables=tuple(tables), metrics=tuple(m for m in METRIC_NAMES if m in metrics), distinct=distinct
+    )
+
+
+def parse_drift(data: Any, shown: str) -> DriftSettings:
+    if data is None:
+        return DriftSettings()
+    allowed = {
+        "strategy",
+        "thresholds",
+        "absolute_thresholds",
+        "z_thresholds",
+        "min_history",
+        "moving_average_window",
+        "near_zero",
+    }
+    mapping(data, shown, "drift_detection", allowed)
+    defaults = DriftSettings()
+    strategy = data.get("strategy", defaults.strategy)
+    if strategy not in STRATEGIES:
+        raise ConfigError(shown, "drift_detection.strategy", f"must be one of {', '.join(STRATEGIES)}")
+    values: dict[str, Any] = {"strategy": strategy}
+    for name in ("thresholds", "absolute_thresholds", "z_thresholds"):
+        values[name] = _severity_levels(data.get(name), getattr(defaults, name), shown, f"drift_detection.{name}")
+    for name in ("min_history", "moving_average_window"):
+        values[name] = positive_int(data, name, getattr(defaults, name), shown, "drift_detection")
+    values["near_zero"] = non_negative_number(data, "near_zero", defaults.near_zero, shown, "drift_detection")
+    return DriftSettings(**values)
+
+
+def _severity_levels(data: Any, default: dict[str, float], shown: str, key: str) -> dict[str, float]:
+    if data is None:
+        return dict(default)
+    mapping(data, shown, key, set(GRADED_SEVERITIES))
+    levels = dict(default)
+    for name, value in data.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ConfigError(shown, f"{key}.{name}", "must be a number of at least 0")
+        levels[name] = float(value)
+    if not levels["low"] <= levels["medium"] <= levels["high"]:
+        raise ConfigError(shown, key, "must satisfy low <= medium <= high")
+    return levels

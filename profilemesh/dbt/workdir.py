@@ -1,0 +1,114 @@
+"""The private dbt directory of a process: profiles.yml rendered from the storage connection (without the
+password), target/ and logs/, removed at exit. Nothing is written into the package directory, which may
+be inside site-packages.
+
+The password reaches dbt through an environment variable set only for the duration of an invocation
+(`password_in_env`), never through a file. Directories are shared by the process's sessions on the same
+package, profile and vars, so dbt parses the package once per process; its target/ starts from the parse
+an earlier process saved (parse_cache.py)."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from profilemesh.dbt.package import DbtPackage
+from profilemesh.dbt.parse_cache import ParseCache, entry_key
+from profilemesh.errors import UsageError
+from profilemesh.store.target import StorageTarget
+
+DBT_PASSWORD_ENV = "PROFILEMESH__DBT_PASSWORD"
+LOCK_TTL_ENV = "PROFILEMESH_LOCK_TTL_SECONDS"
+PROFILE_NAME = "profilemesh"
+TARGET_NAME = "profilemesh"
+
+_WORKDIRS: dict[tuple[str, str, str], Workdir] = {}
+_WORKDIRS_LOCK = threading.Lock()
+
+
+@dataclass
+class Workdir:
+    path: Path
+    parse_cache: ParseCache
+    # The parsed package, kept for the process's later invocations (dbtRunner(manifest=...)): each of
+    # them then skips loading and checking the saved parse. Keyed like the directory, so a package edit
+    # (a new fingerprint in the vars) gets a directory, and a parse, of its own.
+    manifest: Any = None
+
+    def argv(self) -> list[str]:
+        return [
+            "--profiles-dir",
+            str(self.path),
+            "--profile",
+            PROFILE_NAME,
+            "--target",
+            TARGET_NAME,
+            "--target-path",
+            str(self.path / "target"),
+            "--log-path",
+            str(self.path / "logs"),
+        ]
+
+
+def lock_ttl_seconds(text: str) -> int:
+    """PROFILEMESH_LOCK_TTL_SECONDS: a whole number of seconds, at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise UsageError(f"{LOCK_TTL_ENV} must be a whole number of seconds (1 or more), got {text!r}")
+    return int(text)
+
+
+def storage_vars(target: StorageTarget) -> dict[str, Any]:
+    """The dbt vars that make the package resolve this store's schema and table names."""
+    values: dict[str, Any] = {"profilemesh_schema": target.schema, **target.storage.table_vars()}
+    ttl = os.environ.get(LOCK_TTL_ENV)
+    if ttl:  # the Snowflake migration lease's TTL (default 300 s); see docs/schemas/MIGRATION_GUIDE.md
+        values["profilemesh_lock_ttl_seconds"] = lock_ttl_seconds(ttl)
+    return values
+
+
+def profile_yaml(target: StorageTarget) -> str:
+    """profiles.yml for the store's connection; the password is an env_var() reference."""
+    password_ref = "{{ env_var('" + DBT_PASSWORD_ENV + "', '') }}"
+    output = {**target.warehouse.dbt_output(target.connection, password_ref), "threads": 1}
+    profile = {PROFILE_NAME: {"target": TARGET_NAME, "outputs": {TARGET_NAME: output}}}
+    return yaml.safe_dump(profile, sort_keys=True)
+
+
+def private_workdir(target: StorageTarget, package: DbtPackage, vars_json: str) -> Workdir:
+    text = profile_yaml(target)
+    key = (str(package.root.resolve()), text, vars_json)
+    with _WORKDIRS_LOCK:
+        known = _WORKDIRS.get(key)
+        if known is None or not known.path.is_dir():
+            path = Path(tempfile.mkdtemp(prefix="profilemesh-dbt-"))
+            atexit.register(shutil.rmtree, path, True)
+            profiles = path / "profiles.yml"
+            profiles.write_text(text, encoding="utf-8")
+            profiles.chmod(0o600)
+            cache = ParseCache(entry_key(*key), path / "target")
+            cache.seed()
+            known = _WORKDIRS[key] = Workdir(path, cache)
+    return known
+
+
+@contextlib.contextmanager
+def password_in_env(password: str | None) -> Iterator[None]:
+    previous = os.environ.get(DBT_PASSWORD_ENV)
+    os.environ[DBT_PASSWORD_ENV] = password or ""
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(DBT_PASSWORD_ENV, None)
+        else:
+            os.environ[DBT_PASSWORD_ENV] = previous

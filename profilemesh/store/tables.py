@@ -1,0 +1,14 @@
+"""SQLAlchemy Core handles on the storage tables: names from the config, columns from the contract
+(the dbt package's catalog at head), quoting by the dialect. The tables' definitions live in the package."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from profilemesh.contract import STORAGE_COLUMNS
+from profilemesh.store.target import StorageTarget
+
+
+def storage_table(target: StorageTarget, table: str) -> sa.TableClause:
+    """`runs`, `results`, `events`, `table_state` or `schema_version`, with every column it has at head."""
+    return sa.table(target.table_name(table), *(sa.column(c) for c in STORAGE_COLUMNS[table]), schema=target.schema)

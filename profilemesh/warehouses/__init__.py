@@ -1,0 +1,43 @@
+"""One class per warehouse (DuckDB, PostgreSQL, Snowflake), looked up by the connection's type.
+
+This is the Python counterpart of the dbt package's `adapter.dispatch`: every warehouse difference is
+one method of these classes (see base.py), so nothing else branches on a warehouse's name.
+"""
+
+from __future__ import annotations
+
+from profilemesh.errors import UsageError
+from profilemesh.warehouses.base import BusyHolder, ConnectionConfig, Warehouse
+from profilemesh.warehouses.duckdb import DuckDB
+from profilemesh.warehouses.postgres import PostgreSQL
+from profilemesh.warehouses.snowflake import Snowflake
+
+WAREHOUSES: dict[str, Warehouse] = {w.name: w for w in (DuckDB(), PostgreSQL(), Snowflake())}
+WAREHOUSE_TYPES = tuple(WAREHOUSES)
+
+
+def warehouse_for(type_name: str) -> Warehouse:
+    """The warehouse class for a connection type (`duckdb`, `postgres`, `snowflake`)."""
+    try:
+        return WAREHOUSES[type_name]
+    except KeyError:
+        raise UsageError(f"unknown warehouse type {type_name!r} (known: {', '.join(WAREHOUSE_TYPES)})") from None
+
+
+def warehouse_of_dialect(dialect_name: str) -> Warehouse:
+    """The warehouse class for a SQLAlchemy dialect name (`postgresql`, ...), for code holding a connection."""
+    for warehouse in WAREHOUSES.values():
+        if warehouse.dialect_name == dialect_name:
+            return warehouse
+    raise UsageError(f"unsupported SQLAlchemy dialect {dialect_name!r}")
+
+
+__all__ = [
+    "WAREHOUSES",
+    "WAREHOUSE_TYPES",
+    "BusyHolder",
+    "ConnectionConfig",
+    "Warehouse",
+    "warehouse_for",
+    "warehouse_of_dialect",
+]

@@ -1,0 +1,187 @@
+"""What every warehouse class answers. A difference between warehouses in Python lives in one method
+of one class here, never in an `if dialect == ...` elsewhere (the Jinja side has one dispatched macro
+per difference, the same rule).
+
+`ConnectionConfig` is the one description of a connection; SQLAlchemy engines (reads, writes) and
+dbt profiles (migrations) are both rendered from it by the warehouse class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from profilemesh.errors import ConfigError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import URL, Connection, Engine
+
+# Seconds to wait for a server to answer a connection attempt (SQLAlchemy and dbt alike).
+CONNECT_TIMEOUT_SECONDS = 10
+MAX_NAME_CHARS = 255
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """One warehouse connection. The password never appears in repr() or logs."""
+
+    type: str
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    schema: str | None = None
+    filepath: str | None = None
+    account: str | None = None
+    warehouse: str | None = None
+    role: str | None = None
+    extra_params: dict[str, Any] = field(default_factory=dict)
+
+    def same_database(self, other: ConnectionConfig) -> bool:
+        """Both name the same database (schemas aside): one DuckDB file, one server database."""
+        keys = ("type", "host", "port", "database", "filepath", "account")
+        return all(getattr(self, k) == getattr(other, k) for k in keys)
+
+
+@dataclass(frozen=True)
+class BusyHolder:
+    """Who holds a store that refused us because another process has it (DuckDB's one-writer rule)."""
+
+    pid: int | None
+
+    def describe(self) -> str:
+        return "another process" if self.pid is None else f"process {self.pid}"
+
+
+class Warehouse:
+    """One warehouse: its connection rules, engines, dbt profile, names, bulk writes and profiling plan."""
+
+    name: ClassVar[str]  # the config's connection type and dbt's adapter type
+    dialect_name: ClassVar[str]  # SQLAlchemy's dialect name
+    default_schema: ClassVar[str]
+    required_keys: ClassVar[tuple[str, ...]] = ()
+    # The database is a file one process opens read-write at a time (DuckDB): a program that reads and
+    # writes the same file must do both through one connection.
+    single_writer_file: ClassVar[bool] = False
+    # A server warehouse is reached before dbt starts, for a fast one-line error when it is down.
+    has_server: ClassVar[bool] = True
+    # The migration lock outlives an operation that died on a SQL error (a lease), so the CLI hands it
+    # back at once rather than letting it expire; a session lock or a file lock ends with its holder.
+    lock_outlives_session: ClassVar[bool] = False
+    # A view pins the columns it reads (PostgreSQL refuses to drop or retype them), so the query views
+    # are dropped before migrations run and rebuilt after.
+    views_bind_columns: ClassVar[bool] = False
+    # The family migrate validate expects for a `json` storage column (TEXT holding JSON, or VARIANT).
+    json_family: ClassVar[str] = "string"
+    # Profiling (docs/guides/PROFILING.md): how exact distinct counts are computed. "union_all": a second
+    # statement of UNION ALL branches, each scanning the table once for its columns; "inline": in the
+    # one aggregate query. distinct_branches: None is one branch per column.
+    exact_distinct_shape: ClassVar[str] = "inline"
+    distinct_branches: ClassVar[int | None] = None
+    # Approximate distinct counts estimated by a second statement (SQL HyperLogLog) rather than inline.
+    approx_distinct_statement: ClassVar[bool] = False
+
+    # --- configuration ---------------------------------------------------------------------------
+
+    def complete(self, values: dict[str, Any], shown: str, key: str, base_dir: Path) -> dict[str, Any]:
+        """The connection's values with defaults filled in; a ConfigError naming a missing key."""
+        for required in self.required_keys:
+            if not values.get(required):
+                raise ConfigError(shown, f"{key}.{required}", f"required for a {self.name} connection")
+        return {**values, "schema": values.get("schema") or self.default_schema}
+
+    def name_problem(self, name: str) -> str | None:
+        """Why `name` cannot name a storage schema or table here beyond the common rules, or None."""
+        return None
+
+    def database_names(self, conn: ConnectionConfig) -> dict[str, str]:
+        """Config key (under the connection) -> the names dbt renders for the database itself."""
+        return {"database": conn.database} if conn.database else {}
+
+    def describe(self, conn: ConnectionConfig) -> str:
+        """Where a store is, for messages; never includes the password."""
+        raise NotImplementedError
+
+    # --- connecting --------------------------------------------------------------------------------
+
+    def url(self, conn: ConnectionConfig) -> URL:
+        raise NotImplementedError
+
+    def connect_args(self, conn: ConnectionConfig, *, read_only: bool) -> dict[str, Any]:
+        return {}
+
+    def create_engine(self, conn: ConnectionConfig, *, read_only: bool = False) -> Engine:
+        """A SQLAlchemy engine without a pool: every connection is closed for real, so a DuckDB file
+        is let go of before dbt opens it."""
+        import sqlalchemy as sa
+
+        return sa.create_engine(
+            self.url(conn), connect_args=self.connect_args(conn, read_only=read_only), poolclass=sa.pool.NullPool
+        )
+
+    def store_absent(self, conn: ConnectionConfig) -> bool:
+        """True when nothing can be there without connecting (a DuckDB file that does not exist)."""
+        return False
+
+    def busy_holder(self, error_text: str) -> BusyHolder | None:
+        """The holder named by an error that means "another process has the store", or None."""
+        return None
+
+    def dbt_output(self, conn: ConnectionConfig, password_ref: str) -> dict[str, Any]:
+        """The dbt target for this connection; the password is `password_ref` (an env_var() call)."""
+        raise NotImplementedError
+
+    def present_relations(self, conn: Connection, schema: str, names: Iterable[str]) -> set[str]:
+        """The subset of `names` that exist in `schema`, as tables or views (no error for a missing schema)."""
+        import sqlalchemy as sa
+
+        inspector = sa.inspect(conn)
+        return {name for name in names if inspector.has_table(name, schema=schema)}
+
+    # --- writing -----------------------------------------------------------------------------------
+
+    def insert_rows(
+        self, conn: Connection, table: sa.TableClause, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert rows inside the caller's transaction, through the warehouse's fast path."""
+        import sqlalchemy as sa
+
+        if rows:
+            conn.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+
+    def upsert(self, conn: Connection, table: sa.TableClause, keys: Sequence[str], values: dict[str, Any]) -> None:
+        """Insert `values`, or update the row with the same `keys` columns, atomically."""
+        from sqlalchemy.dialects import postgresql
+
+        changes = {k: v for k, v in values.items() if k not in keys}
+        statement = postgresql.insert(table).values(values).on_conflict_do_update(index_elements=keys, set_=changes)
+        conn.execute(statement)
+
+    # --- profiling ---------------------------------------------------------------------------------
+
+    def plan_settings(self) -> tuple[str, ...]:
+        """Statements run before a table's profiling queries, in their transaction."""
+        return ()
+
+    def distinct_operand(
+        self, col: sa.ColumnElement[Any], *, plain_text: bool, collated: bool
+    ) -> sa.ColumnElement[Any]:
+        """The expression whose exact distinct values are counted (a cheaper equivalent may be used)."""
+        return col
+
+    def approx_distinct_available(self, conn: Connection) -> bool:
+        """Whether approximate distinct counts can be computed here (an extension may be needed)."""
+        return True
+
+    def approx_distinct_unavailable_note(self) -> str:
+        return ""
+
+    def approx_distinct(self, col: sa.ColumnElement[Any], *, integer: bool, plain_text: bool) -> sa.ColumnElement[Any]:
+        """An aggregate estimating the distinct count of `col` inside the aggregate query."""
+        import sqlalchemy as sa
+
+        return sa.func.approx_count_distinct(col)

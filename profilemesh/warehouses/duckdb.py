@@ -1,0 +1,117 @@
+"""DuckDB: the embedded default, a file with no server."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from profilemesh.warehouses.base import BusyHolder, ConnectionConfig, Warehouse
+from profilemesh.warehouses.csv_rows import csv_text
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import URL, Connection
+
+DEFAULT_FILE = "profilemesh.duckdb"
+# DuckDB grants read-write access to one process per file; the others get this error (with the
+# holder's PID when DuckDB knows it).
+_FILE_BUSY = re.compile(r"Could not set lock on file.*?(?:\(PID (\d+)\))?", re.DOTALL)
+
+
+class DuckDB(Warehouse):
+    name = "duckdb"
+    dialect_name = "duckdb"
+    default_schema = "main"
+    has_server = False
+    single_writer_file = True
+    # DuckDB hashes each column in parallel: one branch per column is fastest.
+    exact_distinct_shape = "union_all"
+    distinct_branches = None
+    # Its approx_count_distinct has too few registers (up to 8% off exact, duckdb/duckdb#20916): a second
+    # statement builds 2^14 registers per column in SQL instead (profiling/planner.py).
+    approx_distinct_statement = True
+
+    def complete(self, values: dict[str, Any], shown: str, key: str, base_dir: Path) -> dict[str, Any]:
+        filepath = values.get("filepath") or values.get("database") or DEFAULT_FILE
+        if filepath != ":memory:":
+            filepath = str((base_dir / Path(filepath).expanduser()).resolve())
+        return {**values, "filepath": filepath, "schema": values.get("schema") or self.default_schema}
+
+    def database_names(self, conn: ConnectionConfig) -> dict[str, str]:
+        # dbt-duckdb names the catalog after the file.
+        if conn.filepath and conn.filepath != ":memory:":
+            return {"filepath": Path(conn.filepath).stem}
+        return {}
+
+    def describe(self, conn: ConnectionConfig) -> str:
+        return f"duckdb file {conn.filepath} (schema {conn.schema})"
+
+    def url(self, conn: ConnectionConfig) -> URL:
+        from sqlalchemy.engine import URL
+
+        return URL.create("duckdb", database=conn.filepath)
+
+    def connect_args(self, conn: ConnectionConfig, *, read_only: bool) -> dict[str, Any]:
+        return {"read_only": read_only}
+
+    def store_absent(self, conn: ConnectionConfig) -> bool:
+        return conn.filepath != ":memory:" and not Path(str(conn.filepath)).exists()
+
+    def busy_holder(self, error_text: str) -> BusyHolder | None:
+        match = _FILE_BUSY.search(error_text)
+        if match is None:
+            return None
+        return BusyHolder(int(match.group(1)) if match.group(1) else None)
+
+    def present_relations(self, conn: Connection, schema: str, names: Iterable[str]) -> set[str]:
+        """One catalog query (SQLAlchemy's has_table costs a query per name here)."""
+        import sqlalchemy as sa
+
+        query = sa.text(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = :schema AND table_name IN :names"
+        ).bindparams(sa.bindparam("names", expanding=True))
+        wanted = list(names)
+        return set(conn.execute(query, {"schema": schema, "names": wanted}).scalars()) if wanted else set()
+
+    def dbt_output(self, conn: ConnectionConfig, password_ref: str) -> dict[str, Any]:
+        output: dict[str, Any] = {
+            "type": "duckdb",
+            "path": conn.filepath,
+            "schema": conn.schema,
+            # Let go of the file between operations: DuckDB allows one writer per file.
+            "keep_open": False,
+        }
+        return {**conn.extra_params, **output}
+
+    def insert_rows(
+        self, conn: Connection, table: sa.TableClause, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """An INSERT from a staged CSV file (measured: 0.12 s for 50,000 metric rows, against 24.9 s for
+        one INSERT per row and 3.1 s for multi-row VALUES)."""
+        if not rows:
+            return
+        handle, path = tempfile.mkstemp(prefix="profilemesh-stage-", suffix=".csv")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as staged:
+                staged.write(csv_text(rows))
+            preparer = conn.dialect.identifier_preparer
+            target = preparer.format_table(table)
+            column_list = ", ".join(preparer.quote(c) for c in columns)
+            # `target` and `column_list` are quoted by the dialect's identifier preparer, the staged
+            # file's path is bound; every staged column is read as text and cast by the INSERT. The CSV
+            # dialect is given in full: sniffing misreads a quoted CR as a line end.
+            types = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(columns))) + "}"
+            names = ", ".join(f"c{i}" for i in range(len(columns)))
+            conn.exec_driver_sql(
+                f"INSERT INTO {target} ({column_list}) SELECT {names} FROM read_csv(?, header = false, "
+                f"columns = {types}, quote = '\"', escape = '\"', allow_quoted_nulls = false, delim = ',', "
+                "new_line = '\\n', auto_detect = false)",
+                (path,),
+            )
+        finally:
+            os.unlink(path)
