@@ -1,5 +1,5 @@
 """The PostgreSQL profiling plan chosen by the benchmarks (docs/benchmarks.md, section 1): exact distinct
-branches that each read the table once, text compared bytewise only where the collation allows it,
+counts in a few branches that each read the table once, text compared bytewise only where the collation allows it,
 boolean distinct counts from the aggregate, `hll` estimates within 2%; checked against ground truth."""
 
 from __future__ import annotations
