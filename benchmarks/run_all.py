@@ -7,6 +7,7 @@ server binaries must be installed (or PROFILEMESH_PG_BINDIR set). Sections:
 
 1. profiling (benchmarks/profile_plans.py)   2. writes (writes.py)   3. queries (queries.py)
 4. migrations (migrations.py)                5. how cost grows (profiling and queries at three sizes)
+6. the quick commands' cold start (cold_start.py)
 
 Every figure is a median after a warm-up, shown next to its floor from the same run. `--quick` runs
 tiny sizes to check that the scripts work: it is never a timing, and it writes to stdout unless --out
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cold_start
 import migrations
 import profile_plans
 import queries
@@ -65,7 +67,7 @@ FINDINGS = """## What the measurements changed
   not 5x faster than exact (see section 1's targets).
 - **dbt's parse, once per machine.** Every command that runs dbt parsed the whole package again in a
   fresh private directory (~1.8 s). dbt's partial-parse file is now kept between processes
-  (`profilemesh/dbt_parse_cache.py`): `migrate validate` 4.9 s -> 3.1 s, and it shortens `apply` in
+  (`profilemesh/dbt/parse_cache.py`): `migrate validate` 4.9 s -> 3.1 s, and it shortens `apply` in
   section 4. A no-op `apply` no longer rebuilds the query views when this package built them for this
   version (not measured here: section 4 applies a real migration).
 - **Not changed:** an index on `runs(profiled_at)` would serve `query runs`' date filter (today a seq
@@ -225,7 +227,14 @@ def run_sections(report: Report, s: Sizes, dsn: str, quick: bool) -> None:
         )
         return f"### Profiling, by rows\n\n{profile}\n\n### Queries, by runs in the store\n\n{query}"
 
+    def cold_start_section() -> str:
+        text, targets = cold_start.cold_start_report(repeat=max(s.repeat, 5) if not quick else 1,
+                                                     runs=50 if quick else 300)  # fmt: skip
+        report.targets += targets
+        return text
+
     # Writes, queries and migrations first: the profiling sections are the longest.
+    report.section("6. Cold start of the quick commands", cold_start_section)
     report.section("2. Writes", write_section)
     report.section("3. Queries", query_section)
     report.section("4. Migrations", migration_section)

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from profilemesh.api import describe_schema, migrate_apply, migrate_status
+from profilemesh.contract import STORAGE_COLUMNS
 from profilemesh.dbt.package import DbtPackage
 from profilemesh.migrate.catalog import live_catalog
 from profilemesh.store.connect import connect
@@ -25,16 +26,7 @@ from tests.support.legacy_stores import (
 from tests.support.stores import Store, duckdb_store, postgres_store
 
 HEAD = DbtPackage.installed().head
-RUN_COLUMNS = [
-    "run_id",
-    "dataset_name",
-    "schema_name",
-    "profiled_at",
-    "environment",
-    "status",
-    "row_count",
-    "column_count",
-]
+RUN_COLUMNS = list(STORAGE_COLUMNS["runs"][:8])  # version 1's columns, what a legacy store has
 RESULT_COLUMNS = ["id", "run_id", "dataset_name", "column_name", "metric_name", "metric_value"]
 
 

@@ -80,9 +80,17 @@ def content_snapshot(store: Store) -> dict[str, tuple[int, str]]:
     return snapshot
 
 
+_CODE: dict[tuple[str, str], Any] = {}
+
+
 def catalog_of(store: Store) -> dict[str, Any]:
-    """The store's normalised live catalog: every storage table and the ledger."""
-    code = describe_schema(store.ctx)
+    """The store's normalised live catalog: every storage table and the ledger. The code's side (which
+    relations, at head) is asked of dbt once per store location; the live side is read every time."""
+    connection = store.target.connection
+    key = (store.kind, str(connection.database or connection.filepath))
+    if key not in _CODE:
+        _CODE[key] = describe_schema(store.ctx)
+    code = _CODE[key]
     with connect(store.target) as conn:
         return live_catalog(conn, code.relations, sorted(code.catalog))
 

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from profilemesh.api import migrate_apply
 from profilemesh.query import fallback, queries
 from profilemesh.query.queries import DRIFT_COLUMNS, HISTORY_COLUMNS, METRICS_COLUMNS, RUNS_COLUMNS
 from profilemesh.query.reader import Reader, open_reader
@@ -33,18 +32,20 @@ from tests.support.query_data import (
     runs_order,
     seed,
 )
-from tests.support.stores import Store, duckdb_store, postgres_store
+from tests.support.stores import Store
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, store_pool) -> Iterator[Store]:
+    """A store at head (a copy of the worker's template) of this module's own, with the known rows."""
+    if request.param == "postgres":
+        store_pool.pg = request.getfixturevalue("pg_server")
     directory = tmp_path_factory.mktemp(f"query-{request.param}")
-    if request.param == "duckdb":
-        store = duckdb_store(directory)
-    else:
-        store = postgres_store(directory, request.getfixturevalue("pg_server"), database="pm_query_module")
-    result = migrate_apply(store.ctx)
-    assert "profilemesh_runs_v" in result.views
+    store = store_pool.copy_at_head(request.param, directory, "pm_query_module")
+    assert "profilemesh_runs_v" in {
+        r[0]
+        for r in store.sql(f"SELECT table_name FROM information_schema.views WHERE table_schema = '{store.schema}'")
+    }  # the views the template's `migrate apply` built
     seed(store)
     yield store
 

@@ -13,9 +13,9 @@ import yaml
 from profilemesh.contract import DRIFT_EVENT_TYPES, RUN_STATUSES, SEVERITIES, VIEW_COLUMNS
 from profilemesh.query.queries import HISTORY_COLUMNS, RUNS_COLUMNS
 from tests.support.cli import run_cli
+from tests.support.dbt_project import dbt, make_user_project
 from tests.support.query_data import seed
 from tests.support.stores import REPO_ROOT, Store
-from tests.test_dbt_user_project import dbt, make_user_project
 
 MODELS = REPO_ROOT / "dbt_profilemesh" / "models" / "query"
 
@@ -93,8 +93,8 @@ def _break_views(store: Store) -> None:
     )
 
 
-def test_views_build_and_their_tests_pass_then_fail_on_broken_data(store: Store, tmp_path: Path) -> None:
-    project = make_user_project(store, tmp_path)
+def test_views_build_and_their_tests_pass_then_fail_on_broken_data(store: Store, store_pool) -> None:
+    project = make_user_project(store, store_pool.root)
     assert dbt(project, "deps")[0]
     ok, log = dbt(project, "run-operation", "profilemesh_migrate")
     assert ok, log
@@ -135,8 +135,8 @@ def test_cli_session_runs_and_tests_the_views(duck_at_head: Store) -> None:
 
 
 @pytest.mark.snowflake
-def test_views_build_and_pass_their_tests_on_snowflake(sf_store: Store, tmp_path: Path) -> None:
-    project = make_user_project(sf_store, tmp_path)
+def test_views_build_and_pass_their_tests_on_snowflake(sf_store: Store, store_pool) -> None:
+    project = make_user_project(sf_store, store_pool.root)
     assert dbt(project, "deps")[0]
     ok, log = dbt(project, "run-operation", "profilemesh_migrate")
     assert ok, log

@@ -478,14 +478,14 @@ def test_retention_on_the_snowflake_emulator(sf_store: Store) -> None:
     assert stored(store) == as_sets(model, data)
 
 
-def test_dbt_run_operation_in_a_user_project(duck_at_head: Store, tmp_path: Path) -> None:
+def test_dbt_run_operation_in_a_user_project(duck_at_head: Store, store_pool) -> None:
     """Schedulers that only run dbt: the same operation, a dry run unless told otherwise, logged at info."""
-    from tests.test_dbt_user_project import dbt, make_user_project
+    from tests.support.dbt_project import dbt, make_user_project
 
     store = duck_at_head
     data = seeded(store)
     before = stored(store)
-    project = make_user_project(store, tmp_path)
+    project = make_user_project(store, store_pool.root)
     assert dbt(project, "deps")[0]
     args = {"keep_days": KEEP_DAYS, "keep_runs_per_table": KEEP_RUNS}
     ok, log = dbt(project, "run-operation", "profilemesh_retention", "--args", json.dumps(args))

@@ -10,7 +10,9 @@ from profilemesh.cli.options import CONFIG, context, output_options
 from profilemesh.cli.render import emit, render, sparkline, to_csv, to_fields, to_json, to_ndjson, to_table
 from profilemesh.contract import (
     COLUMN_METRICS_VIEW,
+    DRIFT_VIEW,
     RUN_STATUSES,
+    RUNS_VIEW,
     SEVERITIES,
     TABLE_HISTORY_VIEW,
     VIEW_COLUMNS,
@@ -28,43 +30,28 @@ DAYS = click.option(
 LIMIT = click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True, help="Rows per page.")
 OFFSET = click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Rows to skip.")
 
-RUNS_TABLE_COLUMNS = (
-    "run_id",
-    "dataset_name",
-    "schema_name",
-    "environment",
-    "status",
-    "profiled_at",
-    "row_count",
-    "column_count",
-    "metric_count",
-    "drift_event_count",
-    "max_drift_severity",
+
+def _shown(view: str, *, first: tuple[str, ...] = (), hidden: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A view's columns as the table format shows them: `first` first, the wide ones (`hidden`) left out.
+    JSON, NDJSON and CSV hold every column of the view."""
+    return (*first, *(c for c in VIEW_COLUMNS[view] if c not in first and c not in hidden))
+
+
+RUNS_TABLE_COLUMNS = _shown(RUNS_VIEW, hidden=("error_message", "duration_seconds"))
+DRIFT_TABLE_COLUMNS = _shown(
+    DRIFT_VIEW, first=("detected_at",), hidden=("event_id", "environment", "profiled_at", "metadata")
 )
-DRIFT_TABLE_COLUMNS = (
-    "detected_at",
-    "schema_name",
-    "table_name",
-    "column_name",
-    "metric_name",
-    "baseline_value",
-    "current_value",
-    "change_percent",
-    "drift_severity",
-    "event_type",
-    "run_id",
-)
-HISTORY_TABLE_COLUMNS = (
-    "profiled_at",
-    "run_id",
-    "status",
-    "row_count",
-    "row_count_change",
-    "row_count_change_percent",
-    "column_count",
-    "column_count_change",
-    "drift_event_count",
-    "max_drift_severity",
+HISTORY_TABLE_COLUMNS = _shown(
+    TABLE_HISTORY_VIEW,
+    first=("profiled_at", "run_id"),
+    hidden=(
+        "schema_name",
+        "dataset_name",
+        "environment",
+        "previous_run_id",
+        "previous_profiled_at",
+        "previous_row_count",
+    ),
 )
 METRIC_TABLE_COLUMNS = ("column_name", "column_type", "metric_name", "metric_value")
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from profilemesh.dbt.outcomes import BuildOutcome, NodeOutcome, OperationOutcome
 from profilemesh.dbt.package import DbtPackage
-from profilemesh.dbt.workdir import password_in_env, private_workdir, storage_vars
+from profilemesh.dbt.workdir import DBT_PASSWORD_ENV, private_workdir, storage_vars, variables_in_env
 from profilemesh.errors import StoreBusy
 from profilemesh.hooks import NO_HOOKS, Hooks
 from profilemesh.store.target import StorageTarget
@@ -33,7 +33,10 @@ T = TypeVar("T")
 _dbt_log = logging.getLogger("profilemesh.dbt")
 _SENTINEL = re.compile(r"<<profilemesh:(\w+)>>(.*)<</profilemesh>>", re.DOTALL)
 _CAUGHT = ("RunningOperationCaughtError", "RunningOperationUncaughtError")
-FINGERPRINT_VAR = "profilemesh_package_fingerprint"  # recorded by profilemesh_views_info
+# The package's fingerprint reaches profilemesh_views_info through this environment variable, not a var:
+# dbt parses the whole project again when a var changes, and only the files that read an environment
+# variable when it changes.
+FINGERPRINT_ENV = "PROFILEMESH_PACKAGE_FINGERPRINT"
 # The package's models are the query views; `dbt run -s profilemesh` in a user's project builds the same.
 VIEWS_SELECTOR = "package:profilemesh"
 
@@ -49,8 +52,8 @@ class DbtSession:
         self.debug = debug
         self.hooks = hooks
         self.fingerprint = package.fingerprint()
-        # Fixed for the session: dbt parses again whenever the vars change.
-        self.vars_json = json.dumps({**storage_vars(target), FINGERPRINT_VAR: self.fingerprint}, sort_keys=True)
+        # Fixed for the store: dbt parses the whole project again whenever the vars change.
+        self.vars_json = json.dumps(storage_vars(target), sort_keys=True)
 
     def run_operation(
         self,
@@ -199,9 +202,11 @@ class DbtSession:
             "--no-send-anonymous-usage-stats",
             "--no-use-colors",
         ]
-        with _RUNNER_LOCK, password_in_env(self.target.connection.password):
-            if workdir.manifest is None:
-                workdir.manifest = self._parse(argv[len(command) :])
+        environment = {DBT_PASSWORD_ENV: self.target.connection.password or "", FINGERPRINT_ENV: self.fingerprint}
+        with _RUNNER_LOCK, variables_in_env(environment):
+            if workdir.manifest is None or workdir.manifest_fingerprint != self.fingerprint:
+                # The package changed since this directory's parse: dbt parses the changed files again.
+                workdir.manifest, workdir.manifest_fingerprint = self._parse(argv[len(command) :]), self.fingerprint
             result = dbtRunner(manifest=workdir.manifest, callbacks=[on_event]).invoke(argv)
             workdir.parse_cache.save()
             return result

@@ -3,7 +3,7 @@ password), target/ and logs/, removed at exit. Nothing is written into the packa
 be inside site-packages.
 
 The password reaches dbt through an environment variable set only for the duration of an invocation
-(`password_in_env`), never through a file. Directories are shared by the process's sessions on the same
+(`variables_in_env`), never through a file. Directories are shared by the process's sessions on the same
 package, profile and vars, so dbt parses the package once per process; its target/ starts from the parse
 an earlier process saved (parse_cache.py)."""
 
@@ -41,9 +41,10 @@ class Workdir:
     path: Path
     parse_cache: ParseCache
     # The parsed package, kept for the process's later invocations (dbtRunner(manifest=...)): each of
-    # them then skips loading and checking the saved parse. Keyed like the directory, so a package edit
-    # (a new fingerprint in the vars) gets a directory, and a parse, of its own.
+    # them then skips loading and checking the saved parse. Parsed again (partially: dbt compares the
+    # files) when the package's fingerprint is no longer the one it was parsed at.
     manifest: Any = None
+    manifest_fingerprint: str | None = None
 
     def argv(self) -> list[str]:
         return [
@@ -102,13 +103,15 @@ def private_workdir(target: StorageTarget, package: DbtPackage, vars_json: str) 
 
 
 @contextlib.contextmanager
-def password_in_env(password: str | None) -> Iterator[None]:
-    previous = os.environ.get(DBT_PASSWORD_ENV)
-    os.environ[DBT_PASSWORD_ENV] = password or ""
+def variables_in_env(values: dict[str, str]) -> Iterator[None]:
+    """Environment variables set for the duration of one dbt invocation (the password never touches a file)."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(DBT_PASSWORD_ENV, None)
-        else:
-            os.environ[DBT_PASSWORD_ENV] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

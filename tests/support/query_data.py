@@ -44,21 +44,8 @@ RESULTS: list[tuple] = [
     ("run-d", "orders", "sales", "amount", "DOUBLE", "mean", "13", 13.0, T1),
     ("run-b", "kunden_ü", "vertrieb", "straße", "VARCHAR", "top_value", "Grüße 👋", None, T2),
 ]
-EVENT_COLUMNS = (
-    "event_id",
-    "event_type",
-    "run_id",
-    "schema_name",
-    "table_name",
-    "column_name",
-    "metric_name",
-    "baseline_value",
-    "current_value",
-    "change_percent",
-    "drift_severity",
-    "timestamp",
-    "metadata",
-)
+# The order of the tuples below: id and type, then the run (v2's columns), then the rest as stored.
+EVENT_COLUMNS = ("event_id", "event_type", "run_id", "schema_name", *STORAGE_COLUMNS["events"][2:11])
 EVENTS: list[tuple] = [
     ("ev-1", "DataDriftDetected", "run-b", "sales", "orders", "amount", "mean", 12.5, 15.0, 20.0, "medium", T2,
      '{"strategy": "threshold"}'),

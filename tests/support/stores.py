@@ -210,12 +210,27 @@ class StorePool:
         assert self.pg is not None, "postgres stores need the pg_server fixture"
         return postgres_store(config_dir, self.pg, database=self.pg_database)
 
-    def at_head(self, kind: str, config_dir: Path) -> Store:
-        """A store at the package's head version with its query views built."""
+    def _template(self, kind: str, config_dir: Path) -> Any:
         if kind not in self._templates:
             store = self.empty(kind, config_dir)
             migrate_apply(store.ctx)
             self._templates[kind] = self._save_template(kind)
+        return self._templates[kind]
+
+    def copy_at_head(self, kind: str, directory: Path, database: str) -> Store:
+        """A store at head at a location of its own (`directory`, or PostgreSQL database `database`), for
+        fixtures that outlive a test; copied from the template, so no dbt runs for it."""
+        template = self._template(kind, directory)
+        if kind == "duckdb":
+            store = duckdb_store(directory)
+            shutil.copyfile(template, directory / "store.duckdb")
+            return store
+        assert self.pg is not None
+        return postgres_store(directory, self.pg, database=database, template=template)
+
+    def at_head(self, kind: str, config_dir: Path) -> Store:
+        """A store at the package's head version with its query views built."""
+        self._template(kind, config_dir)
         if kind == "duckdb":
             store = duckdb_store(config_dir, store_file=self.duckdb_file)
             shutil.copyfile(self._templates[kind], self.duckdb_file)

@@ -1,0 +1,84 @@
+"""A dbt project of a user's, installing the ProfileMesh package through packages.yml, and dbt run in it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from tests.support.stores import REPO_ROOT, Store
+
+
+def _profile_output(store: Store) -> dict:
+    c = store.target.connection
+    if store.kind == "snowflake":
+        return {
+            "type": "snowflake",
+            "account": c.account,
+            "user": c.username,
+            "password": c.password,
+            "database": c.database,
+            "schema": c.schema,
+            "threads": 1,
+            **c.extra_params,
+        }
+    if store.kind == "duckdb":
+        return {"type": "duckdb", "path": c.filepath, "schema": c.schema, "keep_open": False, "threads": 1}
+    return {
+        "type": "postgres",
+        "host": c.host,
+        "port": c.port,
+        "user": c.username,
+        "password": c.password,
+        "dbname": c.database,
+        "schema": c.schema,
+        "threads": 1,
+    }
+
+
+def make_user_project(store: Store, root: Path) -> Path:
+    """An analytics engineer's project that installs the package from this checkout, with its profile on
+    `store`. One location per worker and warehouse (under `root`), its target/ kept between tests: the
+    profile names the worker's one store location, so dbt parses the project partially after the first."""
+    project = root / f"analytics-{store.kind}"
+    shutil.rmtree(project / "models", ignore_errors=True)
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "analytics",
+                "version": "1.0.0",
+                "config-version": 2,
+                "profile": "analytics",
+                "model-paths": ["models"],
+            }
+        )
+    )
+    (project / "packages.yml").write_text(yaml.safe_dump({"packages": [{"local": str(REPO_ROOT)}]}))
+    (project / "profiles.yml").write_text(
+        yaml.safe_dump({"analytics": {"target": "dev", "outputs": {"dev": _profile_output(store)}}})
+    )
+    (project / "models" / "latest_runs.sql").write_text(
+        "select run_id, dataset_name from {{ source('profilemesh', 'runs') }}\n"
+    )
+    (project / "models" / "unrelated.sql").write_text("select 1 as x\n")
+    return project
+
+
+def dbt(project: Path, *args: str):
+    from dbt.cli.main import dbtRunner
+
+    messages: list[str] = []
+
+    def collect(event) -> None:
+        if event.info.level in ("info", "warn", "error"):
+            messages.append(event.info.msg)
+
+    argv = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--log-path", str(project / "logs")]
+    if args[0] != "deps":
+        argv += ["--target-path", str(project / "target")]
+    result = dbtRunner(callbacks=[collect]).invoke(argv)
+    if result.exception is not None:
+        messages.append(str(result.exception))
+    return result.success, "\n".join(str(m) for m in messages)
