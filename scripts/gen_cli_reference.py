@@ -24,7 +24,12 @@ HEADER = f"""# CLI reference
 
 Generated from `--help` of every command by `{COMMAND}`; do not edit by hand
 (a test fails when this file is out of date). Exit codes everywhere: `0` ok, `1` a check failed,
-`2` usage or configuration error, `3` connection or database error.
+`2` usage or configuration error, `3` connection or database error, `4` internal error (a bug in
+ProfileMesh: rerun with `--debug` for the traceback), `130` interrupted (Ctrl-C).
+
+Every command takes the same `--format` (`table`, `json`, `csv`, `ndjson`) and `-o/--output FILE`,
+rendered by one renderer. Each command is also a function in
+`profilemesh.api` that returns a typed result (docs/architecture.md).
 """
 
 

@@ -1,10 +1,9 @@
 """Writers and migrations: `profile` started while a migration holds the lock waits (PostgreSQL) or
 fails with one clear "store busy" line (DuckDB); a run is all or nothing, even when the writer is
-killed with SIGKILL between its inserts and its commit (test-only hook, profilemesh/testhooks.py)."""
+killed with SIGKILL between its inserts and its commit (the test launcher, tests/support/faults.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import signal
 import time
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 
 from profilemesh.api import migrate_apply
 from profilemesh.dbt.package import DbtPackage
@@ -22,49 +20,13 @@ from tests.support.cli import run_cli, spawn_cli
 from tests.support.faults import CRASH_ENV, PAUSE_ENV
 from tests.support.snowflake_emulator import wait_for
 from tests.support.stores import Store
+from tests.support.writes import contents, profile_config
 
 pytestmark = pytest.mark.slow  # writers and migrations in processes of their own
 
 
 def lock_holder(store: Store):
     return migration_lock(store.target).holder(include_shared=True)
-
-
-WRITTEN = ("profilemesh_runs", "profilemesh_results", "profilemesh_table_state", "profilemesh_events")
-
-
-def profile_config(store: Store, tmp_path: Path) -> Path:
-    """A config whose source is a 500-row table (a separate file on DuckDB, schema src on PostgreSQL)."""
-    data = yaml.safe_load(store.config_path.read_text())
-    if store.kind == "duckdb":
-        source = tmp_path / "source.duckdb"
-        conn = duckdb.connect(str(source))
-        conn.execute("CREATE SCHEMA src")
-        conn.execute(
-            "CREATE TABLE src.t AS SELECT range AS id, range * 1.5 AS amount, 'x' || range AS name FROM range(500)"
-        )
-        conn.close()
-        data["source"] = {"type": "duckdb", "filepath": str(source), "schema": "src"}
-    else:
-        store.sql("CREATE SCHEMA src")
-        store.sql(
-            "CREATE TABLE src.t AS SELECT g AS id, g * 1.5 AS amount, 'x' || g AS name FROM generate_series(0, 499) g"
-        )
-        data["source"] = dict(data["storage"]["connection"], schema="src")
-    data["profiling"] = {"tables": [{"schema": "src", "table": "t"}]}
-    path = tmp_path / "profile.yml"
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
-def contents(store: Store) -> dict[str, tuple[int, str]]:
-    """Per written table: row count and a hash of every row."""
-    found = {}
-    for table in WRITTEN:
-        rows = store.sql(f"SELECT * FROM {store.qualified(table)}")
-        text = "\n".join(sorted(repr(tuple(str(v) for v in row)) for row in rows))
-        found[table] = (len(rows), hashlib.sha256(text.encode()).hexdigest())
-    return found
 
 
 def test_profile_killed_before_commit_leaves_no_partial_run(store_at_head: Store, tmp_path: Path) -> None:

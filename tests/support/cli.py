@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from profilemesh.cli.main import main as cli_main
+from profilemesh.hooks import NO_HOOKS, Hooks
 
 FAULTS = Path(__file__).with_name("faults.py")
 
@@ -22,15 +23,15 @@ class CliResult:
     stderr: str
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> CliResult:
-    """`profilemesh ARGS` in this process, its output captured."""
+def run_cli(*args: str, env: dict[str, str] | None = None, hooks: Hooks = NO_HOOKS) -> CliResult:
+    """`profilemesh ARGS` in this process, its output captured; `hooks` observe the command (or break it)."""
     out, err = io.StringIO(), io.StringIO()
     saved = dict(os.environ)
     if env:
         os.environ.update(env)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli_main(list(args))
+            code = cli_main(list(args), hooks=hooks)
     finally:
         os.environ.clear()
         os.environ.update(saved)
