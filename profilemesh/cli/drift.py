@@ -13,7 +13,7 @@ from profilemesh.config.settings import GRADED_SEVERITIES
 if TYPE_CHECKING:
     from profilemesh.drift.detector import DriftReport
 
-TABLE_COLUMNS = ("severity", "event", "table", "column", "metric", "baseline", "current", "change")
+TABLE_COLUMNS = ("severity", "state", "event", "table", "column", "metric", "baseline", "current", "change")
 
 
 @click.command()
@@ -21,7 +21,10 @@ TABLE_COLUMNS = ("severity", "event", "table", "column", "metric", "baseline", "
 @click.option("--table", default=None, help="Only this table ([schema.]name).")
 @click.option("--current", default=None, help="The run to check (default: each table's latest run).")
 @click.option(
-    "--baseline", default="previous", show_default=True, help="previous, moving_average, or a run id to compare with."
+    "--baseline",
+    default=None,
+    help="threshold strategy: previous (default), moving_average, or a run id to compare with. The calibrated "
+    "strategy (the default) compares with each table's history.",
 )
 @click.option(
     "--fail-on-drift",
@@ -37,7 +40,7 @@ def drift(
     config_path: str | None,
     table: str | None,
     current: str | None,
-    baseline: str,
+    baseline: str | None,
     fail_on: str | None,
     fmt: str,
     output: str | None,
@@ -57,6 +60,7 @@ def _text(report: DriftReport) -> str:
         rows: list[dict[str, Any]] = [
             {
                 "severity": e.severity,
+                "state": e.metadata.get("state", "new"),
                 "event": e.event_type,
                 "table": f"{e.schema}.{e.table}" if e.schema else e.table,
                 "column": e.column,
@@ -69,7 +73,9 @@ def _text(report: DriftReport) -> str:
         ]
         text += to_table(TABLE_COLUMNS, rows)
     text += "".join(f"note: {note}\n" for note in report.notes)
+    updated = f", {report.updated} incident(s) updated" if report.updated else ""
+    failed = f"; latest run failed: {', '.join(report.failed_tables)}" if report.failed_tables else ""
     return text + (
         f"{len(report.events)} drift event(s) in {len(report.tables_checked)} table(s) "
-        f"({report.strategy}, baseline {report.baseline}); {report.written} new event(s) written\n"
+        f"({report.strategy}, baseline {report.baseline}); {report.written} new event(s) written{updated}{failed}\n"
     )

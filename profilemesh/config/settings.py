@@ -26,7 +26,8 @@ METRIC_NAMES = (
     "true_count",
 )
 DISTINCT_MODES = ("exact", "approximate")
-STRATEGIES = ("threshold", "statistical")
+STRATEGIES = ("calibrated", "threshold", "statistical")
+SEASONALITIES = ("auto", "weekly", "daily", "off")
 # Severities lowest first (the contract's order); a finding is graded low, medium or high, never "none".
 GRADED_SEVERITIES = SEVERITIES[1:]
 
@@ -55,7 +56,12 @@ class ProfilingSettings:
 
 @dataclass(frozen=True)
 class DriftSettings:
-    strategy: str = "threshold"
+    strategy: str = "calibrated"
+    # calibrated: at most one run in this many of a normal table alarms at medium or above.
+    runs_per_false_alarm: int = 30
+    history_window: int = 35  # clean runs in a calibrated baseline
+    warmup_runs: int = 7  # clean runs before every metric is graded (before: gross changes only)
+    seasonality: str = "auto"  # auto (from the runs' cadence and history), weekly, daily, off
     # Relative change in percent, for metrics away from zero.
     thresholds: dict[str, float] = field(default_factory=lambda: {"low": 5.0, "medium": 15.0, "high": 30.0})
     # Absolute change, for percentages (in points) and for metrics whose baseline is near zero.
@@ -115,6 +121,10 @@ def parse_drift(data: Any, shown: str) -> DriftSettings:
         "min_history",
         "moving_average_window",
         "near_zero",
+        "runs_per_false_alarm",
+        "history_window",
+        "warmup_runs",
+        "seasonality",
     }
     mapping(data, shown, "drift_detection", allowed)
     defaults = DriftSettings()
@@ -124,8 +134,12 @@ def parse_drift(data: Any, shown: str) -> DriftSettings:
     values: dict[str, Any] = {"strategy": strategy}
     for name in ("thresholds", "absolute_thresholds", "z_thresholds"):
         values[name] = _severity_levels(data.get(name), getattr(defaults, name), shown, f"drift_detection.{name}")
-    for name in ("min_history", "moving_average_window"):
+    for name in ("min_history", "moving_average_window", "runs_per_false_alarm", "history_window", "warmup_runs"):
         values[name] = positive_int(data, name, getattr(defaults, name), shown, "drift_detection")
+    seasonality = data.get("seasonality", defaults.seasonality)
+    if seasonality not in SEASONALITIES:
+        raise ConfigError(shown, "drift_detection.seasonality", f"must be one of {', '.join(SEASONALITIES)}")
+    values["seasonality"] = seasonality
     values["near_zero"] = non_negative_number(data, "near_zero", defaults.near_zero, shown, "drift_detection")
     return DriftSettings(**values)
 

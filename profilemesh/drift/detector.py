@@ -1,14 +1,15 @@
 """`profilemesh drift`: compare each table's current run with its baseline and write each drift once.
 
 Event ids are derived from what the event is about (run, table, column, metric, baseline, strategy),
-so running drift again for the same run writes nothing twice.
+so running drift again for the same run writes nothing twice. Under the calibrated strategy an event
+is an incident: written once on the run where it starts, its metadata's `state` then moves from
+`new` to `persisting` (with the runs it has lasted) and to `ended`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import statistics
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -21,8 +22,23 @@ from profilemesh.clock import utc_now
 from profilemesh.config.settings import DriftSettings, severity_rank
 from profilemesh.context import Context
 from profilemesh.contract import DRIFT_EVENT_TYPES
-from profilemesh.drift.history import RunMetrics, TableRun, completed_runs, load_metrics, run_exists
-from profilemesh.drift.strategies import Finding, statistical, threshold
+from profilemesh.drift.calibrated import Incident, replay
+from profilemesh.drift.history import (
+    RunMetrics,
+    TableRun,
+    completed_runs,
+    latest_runs,
+    load_history,
+    load_metrics,
+    run_exists,
+)
+from profilemesh.drift.strategies import (
+    Finding,
+    change_percent,
+    schema_changes,
+    statistical_findings,
+    threshold_findings,
+)
 from profilemesh.errors import CheckFailed, DatabaseError, UsageError, first_line
 from profilemesh.store import writes
 from profilemesh.store.connect import connect
@@ -30,21 +46,12 @@ from profilemesh.store.handshake import require_writable
 from profilemesh.store.tables import storage_table
 from profilemesh.store.target import StorageTarget
 
-DRIFT_METRICS = (
-    "row_count",
-    "null_percent",
-    "distinct_percent",
-    "distinct_percent_approx",
-    "mean",
-    "stddev",
-    "min",
-    "max",
-    "mean_length",
-)
-LOCATION_METRICS = ("min", "max", "mean")
 DATA_DRIFT, SCHEMA_CHANGE = DRIFT_EVENT_TYPES
 EVENT_NAMESPACE = uuid.UUID("5b0f9d3e-6a57-4c1b-9a1e-70726f66696c")
 STATISTICAL_HISTORY = 30
+# The calibrated strategy replays this many of a table's latest runs to know its baseline and its open
+# incidents: the window twice over, and a month of persisting incidents.
+CALIBRATED_REPLAY_EXTRA = 30
 
 
 @dataclass
@@ -73,12 +80,17 @@ class DriftReport:
     events: list[DriftEvent] = field(default_factory=list)
     tables_checked: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    failed_tables: list[str] = field(default_factory=list)  # latest run failed: nothing compared
     written: int = 0
+    updated: int = 0  # incidents whose state moved (persisting, ended)
 
     def worst(self) -> str | None:
-        return max((e.severity for e in self.events), key=severity_rank, default=None)
+        open_events = [e for e in self.events if e.metadata.get("state") != "ended"]
+        return max((e.severity for e in open_events), key=severity_rank, default=None)
 
     def exit_code(self, fail_on: str | None) -> int:
+        if fail_on and self.failed_tables:
+            return 1
         worst = self.worst()
         return 1 if fail_on and worst and severity_rank(worst) >= severity_rank(fail_on) else 0
 
@@ -89,6 +101,8 @@ class DriftReport:
             "tables_checked": self.tables_checked,
             "events": [e.to_dict() for e in self.events],
             "written": self.written,
+            "updated": self.updated,
+            "failed_tables": self.failed_tables,
             "notes": self.notes,
         }
 
@@ -98,30 +112,54 @@ def detect(
     *,
     table: str | None = None,
     current: str | None = None,
-    baseline: str = "previous",
+    baseline: str | None = None,
     write: bool = True,
     detected_at: dt.datetime | None = None,
 ) -> DriftReport:
-    """detected_at (naive UTC): the events' timestamp instead of the clock, for programs that replay
+    """baseline: previous (the threshold and statistical strategies' default), moving_average or a run
+    id; the calibrated strategy always compares with each table's history ("history").
+
+    detected_at (naive UTC): the events' timestamp instead of the clock, for programs that replay
     history (the quickstart's simulated days); created_at is always the time of writing."""
     settings, target = ctx.config.drift, ctx.target
+    if settings.strategy == "calibrated":
+        if baseline not in (None, "history"):
+            raise UsageError(
+                "--baseline applies to the threshold strategy; the calibrated strategy compares each table "
+                "with its own history (set drift_detection.strategy: threshold to compare with one run)"
+            )
+        baseline = "history"
+    elif baseline is None:
+        baseline = "previous"
+    elif baseline == "history":
+        raise UsageError("baseline history is the calibrated strategy's; use previous, moving_average or a run id")
     report = DriftReport(strategy=settings.strategy, baseline=baseline)
     schema_filter, _, table_filter = (table or "").rpartition(".")
     with connect(target, read_only=False) as conn:
         require_writable(conn, target, ctx.head)
         if current is not None and not run_exists(conn, target, current):
             raise CheckFailed(f"run {current} not found")
-        if baseline not in ("previous", "moving_average") and not run_exists(conn, target, baseline):
+        if baseline not in ("previous", "moving_average", "history") and not run_exists(conn, target, baseline):
             raise CheckFailed(f"baseline run {baseline} not found")
         by_table: dict[tuple[str | None, str], list[TableRun]] = defaultdict(list)
         for run in completed_runs(conn, target, table=table_filter or None, schema=schema_filter or None):
             by_table[(run.schema, run.table)].append(run)
-        if table and not by_table:
+        latest = latest_runs(conn, target, table=table_filter or None, schema=schema_filter or None)
+        if table and not latest:
             raise UsageError(f"no completed runs of table {table}")
-        for key in sorted(by_table, key=lambda k: (k[0] or "", k[1])):
+        for key in sorted(set(by_table) | set(latest), key=lambda k: (k[0] or "", k[1])):
+            name = f"{key[0]}.{key[1]}" if key[0] else key[1]
+            last = latest.get(key)
+            if current is None and last is not None and last.status != "completed":
+                # Never re-report an older comparison as if it were news: the table's state is its failure.
+                report.failed_tables.append(name)
+                report.notes.append(f"{name}: latest run {last.run_id} {last.status}: {first_line(last.error or '')}")
+                continue
+            if key not in by_table:
+                continue
             _check_table(conn, target, by_table[key], current, baseline, settings, report)
         if write and report.events:
-            report.written = _write_events(conn, target, report.events, detected_at)
+            report.written, report.updated = _write_events(conn, target, report.events, detected_at)
     return report
 
 
@@ -139,6 +177,11 @@ def _check_table(
     if not positions:
         return  # the table is not part of the requested run
     position = positions[-1]
+    if settings.strategy == "calibrated":
+        report.tables_checked.append(name)
+        replayed = runs[max(0, position + 1 - 2 * settings.history_window - CALIBRATED_REPLAY_EXTRA) : position + 1]
+        _check_calibrated(load_history(conn, target, replayed), settings, report, name)
+        return
     current = load_metrics(conn, target, runs[position])
     earlier = runs[:position]
     report.tables_checked.append(name)
@@ -167,77 +210,67 @@ def _check_table(
     }
     if settings.strategy == "statistical":
         history = [load_metrics(conn, target, r) for r in earlier[-STATISTICAL_HISTORY:]]
-        findings = _statistical_findings(current, history, settings, report, name)
+        graded = statistical_findings(current, history, settings)
+        if graded is None:
+            report.notes.append(
+                f"{name}: {len(history)} earlier run(s), the statistical strategy needs {settings.min_history}"
+            )
+        findings = graded or []
         params["history_runs"] = len(history)
     else:
-        findings = _threshold_findings(current, reference, settings)
+        findings = threshold_findings(current, reference, settings)
     for (column, metric), finding in findings:
         report.events.append(_event(DATA_DRIFT, current, column or None, metric, finding, params))
     for event in _schema_changes(current, reference[-1], params):
         report.events.append(event)
 
 
-def _threshold_findings(
-    current: RunMetrics, reference: list[RunMetrics], settings: DriftSettings
-) -> list[tuple[tuple[str, str], Finding]]:
-    out = []
-    for (column, metric), value in sorted(current.numbers.items()):
-        if metric not in DRIFT_METRICS:
-            continue
-        values = [m.numbers[(column, metric)] for m in reference if (column, metric) in m.numbers]
-        if not values:
-            continue
-        spreads = [m.numbers[(column, "stddev")] for m in reference if (column, "stddev") in m.numbers]
-        spread = statistics.fmean(spreads) if metric in LOCATION_METRICS and spreads else None
-        finding = threshold(metric, statistics.fmean(values), value, settings, spread)
-        if finding:
-            out.append(((column, metric), finding))
-    return out
-
-
-def _statistical_findings(
-    current: RunMetrics, history: list[RunMetrics], settings: DriftSettings, report: DriftReport, name: str
-) -> list[tuple[tuple[str, str], Finding]]:
-    if len(history) < settings.min_history:
+def _check_calibrated(history: list[RunMetrics], settings: DriftSettings, report: DriftReport, name: str) -> None:
+    verdict = replay(history, settings)[-1]
+    current = history[-1]
+    params: dict[str, Any] = {"strategy": "calibrated", "baseline": "history"}
+    by_id = {m.run.run_id: m for m in history}
+    for state, incidents in (("new", verdict.new), ("persisting", verdict.persisting), ("ended", verdict.ended)):
+        for incident in incidents:
+            report.events.append(_incident_event(incident, by_id[incident.start_run_id], state, params))
+    if verdict.warmup_left:
         report.notes.append(
-            f"{name}: {len(history)} earlier run(s), the statistical strategy needs {settings.min_history}"
+            f"{name}: {verdict.warmup_left} more run(s) before every metric is graded; until then only "
+            "schema changes and gross changes (a row count halved, a share moved by 30 points) alarm"
         )
-        return []
-    out = []
-    for (column, metric), value in sorted(current.numbers.items()):
-        if metric not in DRIFT_METRICS:
-            continue
-        values = [m.numbers[(column, metric)] for m in history if (column, metric) in m.numbers]
-        if len(values) < settings.min_history:
-            continue
-        finding = statistical(metric, values, value, settings)
-        if finding:
-            out.append(((column, metric), finding))
-    return out
+    if len(history) > 1:
+        report.events.extend(_schema_changes(current, history[-2], params))
+
+
+def _incident_event(incident: Incident, start: RunMetrics, state: str, params: dict[str, Any]) -> DriftEvent:
+    alarm = incident.alarm
+    finding = Finding(
+        alarm.severity,
+        alarm.expected,
+        alarm.current,
+        change_percent(alarm.expected, alarm.current),
+        "calibrated",
+        alarm.score,
+    )
+    event = _event(DATA_DRIFT, start, alarm.column or None, alarm.metric, finding, params)
+    event.metadata = {
+        **params,
+        **alarm.metadata(),
+        "state": state,
+        "runs": incident.runs,
+        "last_run_id": incident.last_run_id,
+    }
+    if incident.ended_run_id is not None:
+        event.metadata["ended_run_id"] = incident.ended_run_id
+    return event
 
 
 def _schema_changes(current: RunMetrics, reference: RunMetrics, params: dict[str, Any]) -> list[DriftEvent]:
     events = []
-    before, after = reference.column_types, current.column_types
-    for column in sorted(set(before) | set(after)):
-        if column not in after:
-            change, severity = "column removed", "high"
-        elif column not in before:
-            change, severity = "column added", "low"
-        elif before[column] != after[column]:
-            change, severity = f"type changed from {before[column]} to {after[column]}", "medium"
-        else:
-            continue
-        finding = Finding(severity, float("nan"), float("nan"), None, "schema", 0.0)
-        event = _event(
-            SCHEMA_CHANGE,
-            current,
-            column,
-            None,
-            finding,
-            {**params, "change": change, "before": before.get(column), "after": after.get(column)},
-        )
-        events.append(event)
+    for change in schema_changes(current, reference):
+        finding = Finding(change.severity, float("nan"), float("nan"), None, "schema", 0.0)
+        details = {"change": change.change, "before": change.before, "after": change.after}
+        events.append(_event(SCHEMA_CHANGE, current, change.column, None, finding, {**params, **details}))
     return events
 
 
@@ -273,10 +306,15 @@ def _event(
 
 def _write_events(
     conn: Connection, target: StorageTarget, events: list[DriftEvent], detected_at: dt.datetime | None = None
-) -> int:
+) -> tuple[int, int]:
+    """Insert the events not stored yet; for a stored incident whose state moved, update its metadata
+    (the only stored value drift ever changes). Returns (inserted, updated)."""
     table = storage_table(target, "events")
     ids = [e.event_id for e in events]
-    existing = set(conn.execute(sa.select(table.c.event_id).where(table.c.event_id.in_(ids))).scalars())
+    existing = {
+        row.event_id: row.metadata
+        for row in conn.execute(sa.select(table.c.event_id, table.c.metadata).where(table.c.event_id.in_(ids)))
+    }
     now = utc_now()
     rows = [
         {
@@ -298,12 +336,33 @@ def _write_events(
         for e in events
         if e.event_id not in existing
     ]
+    moved = [
+        e
+        for e in events
+        if e.event_id in existing
+        and "state" in e.metadata
+        and _stored_state(existing[e.event_id]) != (e.metadata["state"], e.metadata.get("runs"))
+    ]
     try:
         writes.insert(conn, target, "events", rows)
+        for e in moved:
+            conn.execute(
+                sa.update(table)
+                .where(table.c.event_id == e.event_id)
+                .values(metadata=json.dumps(e.metadata, sort_keys=True))
+            )
         conn.commit()
     except sa.exc.DBAPIError as exc:
         conn.rollback()
         raise DatabaseError(
             f"writing drift events failed, none was written: {first_line(str(exc.orig or exc))}"
         ) from exc
-    return len(rows)
+    return len(rows), len(moved)
+
+
+def _stored_state(metadata: Any) -> tuple[Any, Any]:
+    try:
+        stored = json.loads(metadata) if isinstance(metadata, str) else (metadata or {})
+    except ValueError:
+        return (None, None)
+    return (stored.get("state"), stored.get("runs"))

@@ -69,3 +69,63 @@ def load_metrics(conn: Connection, target: StorageTarget, run: TableRun) -> RunM
         if row.metric_value_numeric is not None:
             metrics.numbers[(row.column_name, row.metric_name)] = float(row.metric_value_numeric)
     return metrics
+
+
+def load_history(conn: Connection, target: StorageTarget, runs: list[TableRun]) -> list[RunMetrics]:
+    """The metrics of several runs of one table, in the order given, in one query per 500 runs."""
+    if not runs:
+        return []
+    results = storage_table(target, "results")
+    first = runs[0]
+    schema_match = results.c.schema_name.is_(None) if first.schema is None else results.c.schema_name == first.schema
+    by_id = {run.run_id: RunMetrics(run=run) for run in runs}
+    for metrics in by_id.values():
+        if metrics.run.row_count is not None:
+            metrics.numbers[("", "row_count")] = float(metrics.run.row_count)
+    ids = list(by_id)
+    for start in range(0, len(ids), 500):
+        query = sa.select(
+            results.c.run_id,
+            results.c.column_name,
+            results.c.column_type,
+            results.c.metric_name,
+            results.c.metric_value_numeric,
+        ).where(results.c.run_id.in_(ids[start : start + 500]), results.c.dataset_name == first.table, schema_match)
+        for row in conn.execute(query):
+            metrics = by_id[row.run_id]
+            metrics.column_types[row.column_name] = row.column_type or ""
+            if row.metric_value_numeric is not None:
+                metrics.numbers[(row.column_name, row.metric_name)] = float(row.metric_value_numeric)
+    return [by_id[run.run_id] for run in runs]
+
+
+@dataclass(frozen=True)
+class LatestRun:
+    run_id: str
+    status: str
+    error: str | None
+
+
+def latest_runs(
+    conn: Connection, target: StorageTarget, *, table: str | None = None, schema: str | None = None
+) -> dict[tuple[str | None, str], LatestRun]:
+    """Each table's latest run, whatever its status (a failed run is latest too)."""
+    runs = storage_table(target, "runs")
+    position = (
+        sa.func.row_number()
+        .over(
+            partition_by=(runs.c.schema_name, runs.c.dataset_name),
+            order_by=(runs.c.profiled_at.desc(), runs.c.run_id.desc()),
+        )
+        .label("position")
+    )
+    ranked = sa.select(
+        runs.c.run_id, runs.c.schema_name, runs.c.dataset_name, runs.c.status, runs.c.error_message, position
+    )
+    if table is not None:
+        ranked = ranked.where(runs.c.dataset_name == table)
+    if schema is not None:
+        ranked = ranked.where(runs.c.schema_name == schema)
+    inner = ranked.subquery()
+    rows = conn.execute(sa.select(inner).where(inner.c.position == 1))
+    return {(r.schema_name, r.dataset_name): LatestRun(r.run_id, r.status, r.error_message) for r in rows}

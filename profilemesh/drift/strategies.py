@@ -16,6 +16,22 @@ import statistics
 from dataclasses import dataclass
 
 from profilemesh.config.settings import GRADED_SEVERITIES, DriftSettings
+from profilemesh.drift.history import RunMetrics
+
+# The metrics the threshold and statistical strategies grade (counts that move with the row count are
+# covered by row_count and the percentages).
+DRIFT_METRICS = (
+    "row_count",
+    "null_percent",
+    "distinct_percent",
+    "distinct_percent_approx",
+    "mean",
+    "stddev",
+    "min",
+    "max",
+    "mean_length",
+)
+LOCATION_METRICS = ("min", "max", "mean")
 
 
 @dataclass(frozen=True)
@@ -73,3 +89,66 @@ def statistical(metric: str, history: list[float], current: float, settings: Dri
     if severity is None:
         return None
     return Finding(severity, mean, current, change_percent(mean, current), "zscore", round(z, 6))
+
+
+def threshold_findings(
+    current: RunMetrics, reference: list[RunMetrics], settings: DriftSettings
+) -> list[tuple[tuple[str, str], Finding]]:
+    out = []
+    for (column, metric), value in sorted(current.numbers.items()):
+        if metric not in DRIFT_METRICS:
+            continue
+        values = [m.numbers[(column, metric)] for m in reference if (column, metric) in m.numbers]
+        if not values:
+            continue
+        spreads = [m.numbers[(column, "stddev")] for m in reference if (column, "stddev") in m.numbers]
+        spread = statistics.fmean(spreads) if metric in LOCATION_METRICS and spreads else None
+        finding = threshold(metric, statistics.fmean(values), value, settings, spread)
+        if finding:
+            out.append(((column, metric), finding))
+    return out
+
+
+def statistical_findings(
+    current: RunMetrics, history: list[RunMetrics], settings: DriftSettings
+) -> list[tuple[tuple[str, str], Finding]] | None:
+    """None when the history is shorter than min_history (the caller notes it)."""
+    if len(history) < settings.min_history:
+        return None
+    out = []
+    for (column, metric), value in sorted(current.numbers.items()):
+        if metric not in DRIFT_METRICS:
+            continue
+        values = [m.numbers[(column, metric)] for m in history if (column, metric) in m.numbers]
+        if len(values) < settings.min_history:
+            continue
+        finding = statistical(metric, values, value, settings)
+        if finding:
+            out.append(((column, metric), finding))
+    return out
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    column: str
+    change: str
+    severity: str
+    before: str | None
+    after: str | None
+
+
+def schema_changes(current: RunMetrics, reference: RunMetrics) -> list[SchemaChange]:
+    """Against the reference run's columns: removed (high), type changed (medium), added (low)."""
+    out = []
+    before, after = reference.column_types, current.column_types
+    for column in sorted(set(before) | set(after)):
+        if column not in after:
+            change, severity = "column removed", "high"
+        elif column not in before:
+            change, severity = "column added", "low"
+        elif before[column] != after[column]:
+            change, severity = f"type changed from {before[column]} to {after[column]}", "medium"
+        else:
+            continue
+        out.append(SchemaChange(column, change, severity, before.get(column), after.get(column)))
+    return out

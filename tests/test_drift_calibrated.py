@@ -1,0 +1,153 @@
+"""The calibrated strategy as pure functions over a table's runs: its false-alarm rate on normal runs,
+weekly cycles, growing tables, the cold start, incidents that persist, and the t quantile it rests on.
+(The same `replay` runs under `profilemesh drift`: tests/test_drift.py checks it on real stores; the
+quality on real data sets is benchmarks/drift_quality.py.)"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+
+import pytest
+
+from profilemesh.config.settings import DriftSettings, severity_rank
+from profilemesh.drift.calibrated import RunVerdict, replay
+from profilemesh.drift.history import RunMetrics, TableRun
+from profilemesh.drift.series import Point, cycle_of, expectation, t_quantile
+
+START = dt.datetime(2026, 1, 5, 6)  # a Monday, 06:00 UTC
+SETTINGS = DriftSettings()
+
+
+def run(day: int, numbers: dict[tuple[str, str], float], *, hours: int = 24) -> RunMetrics:
+    at = START + dt.timedelta(hours=hours * day)
+    rows = numbers.get(("", "row_count"))
+    metrics = RunMetrics(TableRun(f"r{day:03d}", "s", "t", at, None if rows is None else int(rows)))
+    metrics.numbers.update(numbers)
+    metrics.column_types.update({c: "DOUBLE" for c, _ in numbers if c})
+    return metrics
+
+
+def normal_day(rng: random.Random, day: int, columns: int = 10, weekend: float = 0.8) -> dict[tuple[str, str], float]:
+    """A daily load: ~1000 rows (20 % fewer on weekends), per column a null share near 1 %, a mean
+    near 100 (sd 2), a stddev near 15, a skewed max and a distinct share near 40 %."""
+    rows = 1000 * (weekend if (START + dt.timedelta(days=day)).weekday() >= 5 else 1.0) * rng.gauss(1, 0.04)
+    numbers = {("", "row_count"): round(rows)}
+    for c in range(columns):
+        col = f"c{c}"
+        numbers[(col, "null_percent")] = max(0.0, rng.gauss(1.0, 0.3))
+        numbers[(col, "mean")] = rng.gauss(100, 2)
+        numbers[(col, "stddev")] = rng.gauss(15, 1)
+        numbers[(col, "max")] = 150 + rng.expovariate(1 / 40)
+        numbers[(col, "distinct_percent")] = rng.gauss(40, 1)
+    return numbers
+
+
+def paging(verdict: RunVerdict) -> list[tuple[str, str]]:
+    return [(i.alarm.column, i.alarm.metric) for i in verdict.alarms("medium")]
+
+
+def test_t_quantile_matches_published_values() -> None:
+    for p, df, exact in ((0.975, 10, 2.228), (0.995, 5, 4.032), (0.9995, 30, 3.646), (0.999, 20, 3.552)):
+        assert t_quantile(p, df) == pytest.approx(exact, rel=0.01)
+
+
+def test_normal_runs_stay_within_the_false_alarm_budget() -> None:
+    """16 tables x 45 daily runs of normal noise with a weekly cycle: at most 1 run in 30 (past the
+    warm-up) alarms at medium or above, however many columns the table has."""
+    alarmed = checked = 0
+    for seed in range(16):
+        rng = random.Random(seed)
+        columns = 3 if seed % 2 else 20  # 16 or 101 checked metrics per run
+        verdicts = replay([run(d, normal_day(rng, d, columns)) for d in range(45)], SETTINGS)
+        for verdict in verdicts[21:]:
+            checked += 1
+            alarmed += bool(verdict.new and paging(verdict))
+    assert checked == 16 * 24
+    assert alarmed / checked <= 1 / 30, f"{alarmed} of {checked} normal runs alarmed"
+
+
+def test_a_weekly_cycle_is_learned_and_a_weekday_drop_is_caught() -> None:
+    rng = random.Random(7)
+    history = [run(d, normal_day(rng, d, weekend=0.6)) for d in range(35)]  # weekends: 40 % fewer rows
+    quiet = replay(history, SETTINGS)
+    assert not any(paging(v) for v in quiet[21:]), "weekends alarmed"
+    tuesday = normal_day(rng, 36, weekend=0.6)
+    tuesday[("", "row_count")] *= 0.6  # 40 % of a weekday's rows missing: as low as a normal weekend
+    verdict = replay([*history, run(36, tuesday)], SETTINGS)[-1]
+    assert ("", "row_count") in paging(verdict)
+    alarm = next(i.alarm for i in verdict.new if i.alarm.metric == "row_count")
+    assert alarm.seasonal and alarm.expected > 900
+
+
+def test_a_growing_table_is_judged_by_the_rows_it_adds() -> None:
+    rng = random.Random(3)
+    total, history = 50_000.0, []
+    for d in range(40):
+        total += 1000 * rng.gauss(1, 0.05)
+        history.append(run(d, {("", "row_count"): total}))
+    assert not any(v.new for v in replay(history, SETTINGS)[1:]), "normal growth alarmed"
+    short = run(40, {("", "row_count"): total + 550})  # the day's load arrived 45 % short
+    verdict = replay([*history, short], SETTINGS)[-1]
+    assert paging(verdict) == [("", "row_count")]
+    assert verdict.new[0].alarm.volume and verdict.new[0].alarm.expected == pytest.approx(total + 1000, rel=0.01)
+    after = run(41, {("", "row_count"): total + 550 + 1000})  # the next load is normal again
+    assert replay([*history, short, after], SETTINGS)[-1].alarms() == []
+
+
+def test_the_cold_start_alarms_only_on_gross_changes_and_says_how_many_runs_it_needs() -> None:
+    base = {("", "row_count"): 1000.0, ("c", "null_percent"): 1.0, ("c", "mean"): 100.0}
+    history = [run(0, base), run(1, base), run(2, dict(base))]
+    odd = {("", "row_count"): 2500.0, ("c", "null_percent"): 20.0, ("c", "mean"): 160.0}  # growth, +19 points, x1.6
+    verdict = replay([*history, run(3, odd)], SETTINGS)[-1]
+    assert verdict.alarms() == [] and verdict.warmup_left == SETTINGS.warmup_runs - 3
+    gross = {("", "row_count"): 400.0, ("c", "null_percent"): 35.0, ("c", "mean"): 100.0}
+    verdict = replay([*history, run(3, gross)], SETTINGS)[-1]
+    assert sorted(paging(verdict)) == [("", "row_count"), ("c", "null_percent")]
+    assert all(i.alarm.cold_start and i.alarm.severity == "high" for i in verdict.new)
+
+
+def test_an_incident_is_flagged_once_then_persists_then_ends() -> None:
+    rng = random.Random(11)
+    days = [normal_day(rng, d, 3) for d in range(40)]
+    for d in range(30, 34):  # four days with 25 % nulls in c1
+        days[d][("c1", "null_percent")] = 25.0
+    verdicts = replay([run(d, n) for d, n in enumerate(days)], SETTINGS)
+    start = verdicts[30]
+    assert [(i.alarm.column, i.alarm.metric, i.alarm.severity) for i in start.new] == [("c1", "null_percent", "high")]
+    for d in (31, 32, 33):
+        assert not [i for i in verdicts[d].new if i.alarm.key == ("c1", "null_percent")]  # not flagged again
+        persisting = [i for i in verdicts[d].persisting if i.alarm.metric == "null_percent"]
+        assert len(persisting) == 1 and persisting[0] is start.new[0]  # the same incident, updated
+        assert persisting[0].start_run_id == "r030"
+    assert start.new[0].runs == 4 and start.new[0].last_run_id == "r033"
+    assert [i.alarm.metric for i in verdicts[34].ended] == ["null_percent"] and start.new[0].ended_run_id == "r034"
+    # The incident never entered the baseline: day 34's normal value is judged against days before 30.
+    assert verdicts[34].alarms() == []
+
+
+def test_extremes_are_reported_but_never_page() -> None:
+    rng = random.Random(5)
+    days = [normal_day(rng, d, 1) for d in range(30)]
+    days[-1][("c0", "max")] = 5000.0  # one outlier row
+    verdict = replay([run(d, n) for d, n in enumerate(days)], SETTINGS)[-1]
+    assert [(i.alarm.metric, i.alarm.severity) for i in verdict.new] == [("max", "low")]
+
+
+def test_a_wider_budget_alarms_more_and_seasonality_can_be_switched_off() -> None:
+    rng = random.Random(2)
+    history = [Point(START + dt.timedelta(days=d), 1000 * (0.6 if d % 7 >= 5 else 1.0)) for d in range(28)]
+    saturday = START + dt.timedelta(days=33)
+    weekly = expectation(history, saturday, window=35, cycle=cycle_of([p.at for p in history]))
+    assert weekly is not None and weekly.seasonal and weekly.expected == 600
+    plain = expectation(history, saturday, window=35, cycle=cycle_of([p.at for p in history], "off"))
+    assert plain is not None and not plain.seasonal
+    loose = dataclasses.replace(SETTINGS, runs_per_false_alarm=2)
+    counts = []
+    for settings in (SETTINGS, loose):
+        verdicts = replay([run(d, normal_day(random.Random(d + 100), d, 20)) for d in range(50)], settings)
+        counts.append(sum(len(v.new) for v in verdicts[21:]))
+    assert counts[0] < counts[1]
+    assert severity_rank("medium") > severity_rank("low")
+    _ = rng
