@@ -1,9 +1,12 @@
 """Drift detection on simulated daily loads: injected incidents are found at a sensible severity, pure
-noise finds nothing, tables of one run never mix, and each drift is written once with its run_id."""
+noise finds nothing, tables of one run never mix, and each drift is written once with its run_id.
+The threshold and statistical strategies by name; the calibrated default on real stores (its incidents
+that persist and end, a failed latest run, the cold start); tests/test_drift_calibrated.py has its maths."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -54,6 +57,7 @@ def daily(store_at_head: Store, tmp_path: Path):
     data = yaml.safe_load(store.config_path.read_text())
     data["source"] = dict(data["storage"]["connection"], schema="src")
     data["profiling"] = {"tables": [{"schema": "src", "table": "orders"}, {"schema": "src", "table": "payments"}]}
+    data["drift_detection"] = {"strategy": "threshold"}  # these tests pin the threshold strategy's grading
     path = tmp_path / "drift.yml"
     path.write_text(yaml.safe_dump(data))
     config = Context.load(path)
@@ -151,3 +155,91 @@ def test_baselines_and_unknown_runs(daily) -> None:
 
     missing = run_cli("drift", "-c", str(path), "--current", "no-such-run")
     assert missing.exit_code == 1 and "run no-such-run not found" in missing.stderr
+
+
+# --- the calibrated strategy (the default) ----------------------------------------------------------
+
+DAY0 = dt.datetime(2026, 3, 2, 6)  # runs at 06:00 UTC each day, as a daily job would
+
+
+@pytest.fixture
+def calibrated(store_at_head: Store, tmp_path: Path):
+    """A store whose `orders` table has 8 normal days profiled (the default strategy, no drift key)."""
+    store = store_at_head
+    store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
+    data = yaml.safe_load(store.config_path.read_text())
+    data["source"] = dict(data["storage"]["connection"], schema="src")
+    data["profiling"] = {"tables": [{"schema": "src", "table": "orders"}]}
+    path = tmp_path / "calibrated.yml"
+    path.write_text(yaml.safe_dump(data))
+    ctx = Context.load(path)
+    assert ctx.config.drift.strategy == "calibrated"
+    for day in range(8):
+        load_day(store, "orders", day)
+        profile(ctx, as_of=DAY0 + dt.timedelta(days=day))
+        quiet = detect(ctx, detected_at=DAY0 + dt.timedelta(days=day))
+        assert quiet.events == [], [(e.column, e.metric, e.metadata) for e in quiet.events]
+        if day < 7:
+            assert f"{7 - day} more run(s) before every metric is graded" in quiet.notes[0]
+    return store, ctx, path
+
+
+def day(store: Store, ctx: Context, number: int, **load) -> None:
+    load_day(store, "orders", number, **load)
+    profile(ctx, as_of=DAY0 + dt.timedelta(days=number))
+
+
+def stored_events(store: Store) -> list[tuple[str, str, dict]]:
+    rows = store.sql(f"SELECT run_id, metric_name, metadata FROM {store.qualified('profilemesh_events')}")
+    return [(r[0], r[1], json.loads(r[2]) if isinstance(r[2], str) else r[2]) for r in rows]
+
+
+def test_calibrated_incident_is_written_once_then_persists_then_ends(calibrated) -> None:
+    store, ctx, path = calibrated
+    day(store, ctx, 8, null_rate=0.25)  # a null spike, 1 % -> 25 %
+    first = run_cli("drift", "-c", str(path), "--format", "json", "--fail-on-drift", "medium")
+    assert first.exit_code == 1, first.stderr
+    report = json.loads(first.stdout)
+    assert [(e["column"], e["metric"], e["severity"], e["metadata"]["state"]) for e in report["events"]] == [
+        ("category", "null_percent", "high", "new")
+    ]
+    assert report["written"] == 1 and report["strategy"] == "calibrated" and report["baseline"] == "history"
+    started = report["events"][0]["run_id"]
+
+    day(store, ctx, 9, null_rate=0.25)  # still broken the next day: the same incident, not a new one
+    second = json.loads(run_cli("drift", "-c", str(path), "--format", "json").stdout)
+    assert second["written"] == 0 and second["updated"] == 1
+    (event,) = second["events"]
+    assert (event["run_id"], event["metadata"]["state"], event["metadata"]["runs"]) == (started, "persisting", 2)
+    (stored,) = stored_events(store)
+    assert stored[0] == started and stored[2]["state"] == "persisting" and stored[2]["runs"] == 2
+
+    day(store, ctx, 10)  # fixed
+    third = run_cli("drift", "-c", str(path), "--format", "json", "--fail-on-drift", "medium")
+    assert third.exit_code == 0, third.stdout  # an ended incident no longer fails the check
+    assert [e["metadata"]["state"] for e in json.loads(third.stdout)["events"]] == ["ended"]
+    (stored,) = stored_events(store)
+    assert stored[2]["state"] == "ended" and stored[2]["last_run_id"] != started
+    table = run_cli("drift", "-c", str(path))
+    assert table.exit_code == 0 and " ended " in table.stdout and "null_percent" in table.stdout
+
+
+def test_calibrated_reports_a_failed_latest_run_instead_of_old_comparisons(calibrated) -> None:
+    store, ctx, path = calibrated
+    day(store, ctx, 8, rows=ROWS // 2)  # half the rows: an incident
+    assert run_cli("drift", "-c", str(path)).exit_code == 0
+    store.sql('DROP TABLE "src"."orders"')
+    assert profile(ctx, as_of=DAY0 + dt.timedelta(days=9)).failed  # the next run fails
+    result = run_cli("drift", "-c", str(path), "--format", "json", "--fail-on-drift", "high")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["events"] == [] and report["failed_tables"] == ["src.orders"]  # no old comparison re-reported
+    assert "latest run" in report["notes"][0] and "failed" in report["notes"][0]
+    text = run_cli("drift", "-c", str(path))
+    assert text.exit_code == 0 and "latest run failed: src.orders" in text.stdout
+
+
+def test_calibrated_refuses_a_baseline_option(calibrated) -> None:
+    _, _, path = calibrated
+    result = run_cli("drift", "-c", str(path), "--baseline", "previous")
+    assert result.exit_code == 2 and "calibrated strategy compares each table with its own history" in result.stderr

@@ -60,6 +60,7 @@ def test_hostile_names_round_trip_and_never_execute(store: Store) -> None:
     data["storage"]["connection"]["schema"] = STORAGE_SCHEMA
     data["storage"].update(STORAGE_TABLES)
     data["profiling"] = {"tables": [{"schema": SOURCE_SCHEMA, "table": HOSTILE_TABLE}, f"{SOURCE_SCHEMA}.{LONG_TABLE}"]}
+    data["drift_detection"] = {"strategy": "threshold"}  # two runs: the calibrated default is still warming up
     config = str(store.config_path)
     store.config_path.write_text(yaml.safe_dump(data))
 

@@ -209,14 +209,15 @@ def test_lease_unlock_releases_an_expired_lease_and_a_live_one_only_when_forced(
 
 @pytest.mark.snowflake
 def test_lease_of_a_killed_holder_expires_after_its_ttl(sf_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(LOCK_TTL_ENV, "6")
+    # 12 s: long enough that a loaded machine still reaches the "busy" check while the lease is live.
+    monkeypatch.setenv(LOCK_TTL_ENV, "12")
     apply(sf_store, target_version=1)
     crashed = spawn_cli(
         "migrate",
         "apply",
         "-c",
         str(sf_store.config_path),
-        env={LOCK_TTL_ENV: "6", CRASH_ENV: "step:2:2", "TMPDIR": str(sf_store.config_path.parent)},
+        env={LOCK_TTL_ENV: "12", CRASH_ENV: "step:2:2", "TMPDIR": str(sf_store.config_path.parent)},
     )
     crashed.communicate(timeout=300)
     assert crashed.returncode == -signal.SIGKILL
