@@ -59,6 +59,7 @@ from profilemesh.drift.strategies import (
 from profilemesh.store.connect import connect
 
 WARMUP_DAYS = 21  # quiet days are counted once this much history exists
+MODES = ("daily", "growing")
 INCIDENT_KINDS = ("null_spike", "row_drop", "unit_change", "column_removed", "type_changed")
 BUDGET = 1 / 30  # target: at most one quiet day in 30 with an alarm at medium or above
 
@@ -166,11 +167,13 @@ def _select(columns: list[str], data: Dataset, incident: str | None, *, growing:
     return ", ".join(out)
 
 
-def build_tables(con: duckdb.DuckDBPyConnection, data: Dataset, days: int, incident_days: list[int]) -> list[str]:
+def build_tables(
+    con: duckdb.DuckDBPyConnection, data: Dataset, days: int, incident_days: list[int], modes: tuple[str, ...]
+) -> list[str]:
     """One source table per (mode, day) and per (mode, incident, incident day); their names."""
     columns = _columns(con, data)
     names = []
-    for mode in ("daily", "growing"):
+    for mode in modes:
         growing = mode == "growing"
         variants = [(day, None) for day in range(days)]
         variants += [(day, kind) for day in incident_days for kind in INCIDENT_KINDS]
@@ -365,12 +368,14 @@ class Profiled:
     loaded: dict[str, RunMetrics]
     tables: int
     seconds: float
+    modes: tuple[str, ...] = MODES
 
 
 def profile_days(*, quick: bool, days: int) -> Profiled:
     datasets = DATASETS[:1] if quick else DATASETS
-    days = 35 if quick else days
+    days = 30 if quick else days
     wanted = 1 if quick else 5
+    modes = MODES[:1] if quick else MODES
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pm-bench-drift-") as tmp:
         store = stores.new_migrated_store("duckdb", Path(tmp) / "store", None)
@@ -384,7 +389,8 @@ def profile_days(*, quick: bool, days: int) -> Profiled:
             load_source(con, data, days)
             counts[data.name] = day_counts(con, data)
             incident_days[data.name] = calm_days(counts[data.name], days, wanted)
-            tables += build_tables(con, data, days, incident_days[data.name])
+            tables += build_tables(con, data, days, incident_days[data.name] or [days - 1], modes)
+            incident_days[data.name] = incident_days[data.name] or [days - 1]
         con.close()
         config = store.config_path.read_text() + f"source:\n  type: duckdb\n  filepath: {source}\n"
         store.config_path.write_text(config)
@@ -396,7 +402,7 @@ def profile_days(*, quick: bool, days: int) -> Profiled:
             runs = completed_runs(conn, ctx.target)
             loaded = {run.table: load_history(conn, ctx.target, [run])[0] for run in runs}
     seconds = time.perf_counter() - started
-    return Profiled(datasets, days, wanted, incident_days, loaded, len(tables), seconds)
+    return Profiled(datasets, days, wanted, incident_days, loaded, len(tables), seconds, modes)
 
 
 def quality_report(*, quick: bool, days: int, cache: Path | None = None) -> tuple[str, list[list[object]]]:
@@ -414,7 +420,7 @@ def quality_report(*, quick: bool, days: int, cache: Path | None = None) -> tupl
     totals: dict[str, Tally] = {}
     per_table: list[str] = []
     for data in datasets:
-        for mode in ("daily", "growing"):
+        for mode in profiled.modes:
             clean = [dated(loaded[table_name(data, mode, d, None)], data.start, d) for d in range(days)]
             incidents = {
                 (d, kind): dated(loaded[table_name(data, mode, d, kind)], data.start, d)
@@ -453,10 +459,10 @@ def quality_report(*, quick: bool, days: int, cache: Path | None = None) -> tupl
                "real disruptions alarmed (≥ medium)"]  # fmt: skip
     text = "\n\n".join(
         [
-            f"{len(datasets)} real data set(s) x 2 table shapes x {days} days; each incident kind injected on "
-            f"{wanted} calm day(s) per table (days {_days(incident_days)}); {profiled.tables} tables profiled "
-            f"into one DuckDB store in {profiled.seconds:.0f} s, then replayed. Quiet days: days {WARMUP_DAYS}+ of "
-            "the real data (weekends and holidays included).",
+            f"{len(datasets)} real data set(s) x {len(profiled.modes)} table shape(s) x {days} days; each incident "
+            f"kind injected on {wanted} calm day(s) per table (days {_days(incident_days)}); {profiled.tables} "
+            f"tables profiled into one DuckDB store in {profiled.seconds:.0f} s, then replayed. Quiet days: "
+            f"days {WARMUP_DAYS}+ of the real data (weekends and holidays included).",
             "All tables together:",
             markdown_table(headers, summary),
             "Per table:",

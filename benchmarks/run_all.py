@@ -8,6 +8,7 @@ server binaries must be installed (or PROFILEMESH_PG_BINDIR set). Sections:
 1. profiling (benchmarks/profile_plans.py)   2. writes (writes.py)   3. queries (queries.py)
 4. migrations (migrations.py)                5. how cost grows (profiling and queries at three sizes)
 6. the quick commands' cold start (cold_start.py)
+7. drift quality on real data sets (drift_quality.py: incidents caught, alarms on quiet days)
 
 Every figure is a median after a warm-up, shown next to its floor from the same run. `--quick` runs
 tiny sizes to check that the scripts work: it is never a timing, and it writes to stdout unless --out
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cold_start
+import drift_quality
 import migrations
 import profile_plans
 import queries
@@ -233,7 +235,13 @@ def run_sections(report: Report, s: Sizes, dsn: str, quick: bool) -> None:
         report.targets += targets
         return text
 
+    def drift_quality_section() -> str:
+        text, targets = drift_quality.quality_report(quick=quick, days=120)
+        report.targets += targets
+        return text
+
     # Writes, queries and migrations first: the profiling sections are the longest.
+    report.section("7. Drift quality on real data", drift_quality_section)
     report.section("6. Cold start of the quick commands", cold_start_section)
     report.section("2. Writes", write_section)
     report.section("3. Queries", query_section)

@@ -24,6 +24,8 @@ from profilemesh.context import Context
 from profilemesh.store.locks import DEFAULT_LOCK_TIMEOUT, DEFAULT_STALE_AFTER
 
 if TYPE_CHECKING:
+    from profilemesh.config.settings import DriftSettings
+    from profilemesh.drift.backtest import BacktestReport
     from profilemesh.drift.detector import DriftReport
     from profilemesh.migrate.results import (
         ApplyResult,
@@ -42,6 +44,7 @@ __all__ = [
     "Context",
     "describe_schema",
     "detect_drift",
+    "drift_backtest",
     "migrate_apply",
     "migrate_history",
     "migrate_repair",
@@ -157,6 +160,19 @@ def detect_drift(
     from profilemesh.drift.detector import detect
 
     return detect(ctx, table=table, current=current, baseline=baseline, write=write, detected_at=detected_at)
+
+
+def drift_backtest(
+    ctx: Context, *, settings: DriftSettings | None = None, table: str | None = None, since: dt.date | None = None
+) -> BacktestReport:
+    """What the calibrated strategy (with `settings`, default the config's) would have raised on each
+    table's stored history, counted from `since`; writes nothing."""
+    import dataclasses
+
+    from profilemesh.drift.backtest import backtest
+
+    chosen = settings or dataclasses.replace(ctx.config.drift, strategy="calibrated")
+    return backtest(ctx, settings=chosen, table=table, since=since)
 
 
 def retention(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh machine, then runs it:
 # PostgreSQL 15 server binaries (the suite starts and stops its own throwaway cluster on 127.0.0.1),
-# a virtualenv with ProfileMesh and its test and lint extras, then ruff, mypy, the import layers and pytest.
+# a virtualenv with ProfileMesh and its test, lint and bench extras, then ruff, mypy, the import layers and pytest.
 #
 # Extra arguments go to pytest. A faster inner loop, once installed:
 #   .venv/bin/python -m pytest -n 2 -m "not slow and not snowflake"     (see tests/conftest.py for markers)
@@ -23,10 +23,10 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   "$PYTHON" -m venv .venv
 fi
-echo "== installing profilemesh[test,lint]"
+echo "== installing profilemesh[test,lint,bench]"
 # uv resolves and downloads in parallel: about a minute less than pip on a fresh machine.
 .venv/bin/python -m pip install -q --disable-pip-version-check uv 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -m uv pip install -q --python .venv/bin/python -e '.[test,lint]'
+.venv/bin/python -m uv pip install -q --python .venv/bin/python -e '.[test,lint,bench]'
 echo "   installed in $((SECONDS - started)) s"
 
 echo "== ruff"

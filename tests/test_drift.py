@@ -243,3 +243,27 @@ def test_calibrated_refuses_a_baseline_option(calibrated) -> None:
     _, _, path = calibrated
     result = run_cli("drift", "-c", str(path), "--baseline", "previous")
     assert result.exit_code == 2 and "calibrated strategy compares each table with its own history" in result.stderr
+
+
+def test_backtest_replays_the_history_and_writes_nothing(calibrated) -> None:
+    store, ctx, path = calibrated
+    day(store, ctx, 8, null_rate=0.25)
+    day(store, ctx, 9)
+    before = stored_events(store)
+    result = run_cli("drift", "backtest", "-c", str(path), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    (table,) = json.loads(result.stdout)["tables"]
+    assert (table["table"], table["runs"], table["graded_runs"], table["runs_alarmed"]) == ("src.orders", 10, 3, 1)
+    assert table["by_metric"] == {"category.null_percent": 1}
+    assert stored_events(store) == before == []  # nothing written, not even the incident itself
+
+    since = run_cli("drift", "backtest", "-c", str(path), "--since", "2026-03-11", "--format", "json")
+    assert json.loads(since.stdout)["tables"][0]["runs_alarmed"] == 0  # the incident's run is before DATE
+    alarms = run_cli("drift", "backtest", "-c", str(path), "--alarms", "--format", "json")
+    assert [(a["column"], a["metric"]) for a in json.loads(alarms.stdout)["tables"][0]["alarms"]] == [
+        ("category", "null_percent")
+    ]
+    longer = run_cli("drift", "backtest", "-c", str(path), "--warmup-runs", "9")
+    assert longer.exit_code == 0 and "warm-up 9" in longer.stdout and "nothing was written" in longer.stdout
+    unknown = run_cli("drift", "backtest", "-c", str(path), "--table", "src.nope")
+    assert unknown.exit_code == 2 and "no completed runs of table src.nope" in unknown.stderr

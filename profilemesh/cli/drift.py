@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from profilemesh.cli.options import CONFIG, context, output_options
 from profilemesh.cli.render import emit, render, to_table
-from profilemesh.config.settings import GRADED_SEVERITIES
+from profilemesh.config.settings import GRADED_SEVERITIES, SEASONALITIES
 
 if TYPE_CHECKING:
+    from profilemesh.drift.backtest import BacktestReport
     from profilemesh.drift.detector import DriftReport
 
 TABLE_COLUMNS = ("severity", "state", "event", "table", "column", "metric", "baseline", "current", "change")
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @CONFIG
 @click.option("--table", default=None, help="Only this table ([schema.]name).")
 @click.option("--current", default=None, help="The run to check (default: each table's latest run).")
@@ -36,7 +39,9 @@ TABLE_COLUMNS = ("severity", "state", "event", "table", "column", "metric", "bas
     help="Exit 1 when drift at or above this severity is found (alone: low).",
 )
 @output_options
+@click.pass_context
 def drift(
+    click_ctx: click.Context,
     config_path: str | None,
     table: str | None,
     current: str | None,
@@ -45,7 +50,11 @@ def drift(
     fmt: str,
     output: str | None,
 ) -> int:
-    """Detect drift between runs and record each drift once, with its run_id."""
+    """Detect drift between runs and record each drift once, with its run_id.
+
+    `drift backtest` replays the stored history with given settings and writes nothing."""
+    if click_ctx.invoked_subcommand is not None:
+        return 0
     from profilemesh.api import detect_drift
 
     report = detect_drift(context(config_path), table=table, current=current, baseline=baseline)
@@ -78,4 +87,75 @@ def _text(report: DriftReport) -> str:
     return text + (
         f"{len(report.events)} drift event(s) in {len(report.tables_checked)} table(s) "
         f"({report.strategy}, baseline {report.baseline}); {report.written} new event(s) written{updated}{failed}\n"
+    )
+
+
+BACKTEST_COLUMNS = ("table", "runs", "graded", "alarmed", "per_100", "top_metrics")
+
+
+@drift.command()
+@CONFIG
+@click.option("--table", default=None, help="Only this table ([schema.]name).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Count alarms from DATE on.")
+@click.option("--runs-per-false-alarm", type=click.IntRange(min=1), default=None, help="The false-alarm budget.")
+@click.option("--history-window", type=click.IntRange(min=1), default=None, help="Clean runs in a baseline.")
+@click.option("--warmup-runs", type=click.IntRange(min=1), default=None, help="Runs before full grading.")
+@click.option("--seasonality", type=click.Choice(SEASONALITIES), default=None, help="The cycle to look for.")
+@click.option("--alarms", "show_alarms", is_flag=True, help="List every alarm, not only the per-table summary.")
+@output_options
+def backtest(
+    config_path: str | None,
+    table: str | None,
+    since: dt.datetime | None,
+    runs_per_false_alarm: int | None,
+    history_window: int | None,
+    warmup_runs: int | None,
+    seasonality: str | None,
+    show_alarms: bool,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """Replay each table's stored runs with the calibrated strategy and these settings (default: the
+    config's): the alarms it would have raised, alarms per 100 runs, and the metrics behind them.
+    Writes nothing."""
+    from profilemesh.api import drift_backtest
+
+    ctx = context(config_path)
+    overrides: dict[str, Any] = {
+        "strategy": "calibrated",
+        "runs_per_false_alarm": runs_per_false_alarm,
+        "history_window": history_window,
+        "warmup_runs": warmup_runs,
+        "seasonality": seasonality,
+    }
+    settings = dataclasses.replace(ctx.config.drift, **{k: v for k, v in overrides.items() if v is not None})
+    report = drift_backtest(ctx, settings=settings, table=table, since=since.date() if since else None)
+    if show_alarms:
+        rows = [{"table": t.table, **a.__dict__} for t in report.tables for a in t.alarms]
+    else:
+        rows = [t.to_dict() for t in report.tables]
+    emit(render(fmt, report, rows=rows, table=lambda: _backtest_text(report, show_alarms)), output)
+    return 0
+
+
+def _backtest_text(report: BacktestReport, show_alarms: bool) -> str:
+    if show_alarms:
+        alarms = [
+            {"table": t.table, "run": a.run_id, "profiled_at": a.profiled_at, "column": a.column, "metric": a.metric,
+             "severity": a.severity, "expected": a.expected, "current": a.current}
+            for t in report.tables
+            for a in t.alarms
+        ]  # fmt: skip
+        columns = ("table", "run", "profiled_at", "column", "metric", "severity", "expected", "current")
+        return to_table(columns, alarms) if alarms else "no alarms\n"
+    rows = [
+        {"table": t.table, "runs": t.runs, "graded": t.graded, "alarmed": t.alarmed, "per_100": f"{t.per_100:.1f}",
+         "top_metrics": ", ".join(f"{m} x{n}" for m, n in list(t.by_metric.items())[:3])}
+        for t in report.tables
+    ]  # fmt: skip
+    s = report.settings
+    return to_table(BACKTEST_COLUMNS, rows) + (
+        f"runs alarmed at medium or above per table (graded: past the warm-up); budget 1 in "
+        f"{s.runs_per_false_alarm}, window {s.history_window}, warm-up {s.warmup_runs}, seasonality {s.seasonality}; "
+        "nothing was written\n"
     )

@@ -1,0 +1,119 @@
+"""`profilemesh drift backtest`: replay each table's stored history with given drift settings and say
+what the calibrated strategy would have raised, writing nothing. The same `replay` that `drift`
+runs, so what the backtest shows is what `drift` would have done, run by run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from profilemesh.config.settings import DriftSettings, severity_rank
+from profilemesh.context import Context
+from profilemesh.drift.calibrated import replay
+from profilemesh.drift.history import TableRun, completed_runs, load_history
+from profilemesh.errors import UsageError
+from profilemesh.store.connect import connect
+from profilemesh.store.ledger import read_ledger_on
+from profilemesh.store.state import StoreState
+
+
+@dataclass
+class BacktestAlarm:
+    run_id: str
+    profiled_at: dt.datetime
+    column: str | None
+    metric: str
+    severity: str
+    expected: float
+    current: float
+
+
+@dataclass
+class TableBacktest:
+    table: str
+    runs: int  # runs replayed
+    graded: int  # runs past the warm-up, in the --since range
+    alarmed: int  # of those, runs with an alarm at medium or above that started on that run
+    alarms: list[BacktestAlarm] = field(default_factory=list)
+    by_metric: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def per_100(self) -> float:
+        return 100.0 * self.alarmed / self.graded if self.graded else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "runs": self.runs,
+            "graded_runs": self.graded,
+            "runs_alarmed": self.alarmed,
+            "alarms_per_100_runs": round(self.per_100, 1),
+            "by_metric": self.by_metric,
+            "alarms": [a.__dict__ for a in self.alarms],
+        }
+
+
+@dataclass
+class BacktestReport:
+    settings: DriftSettings
+    tables: list[TableBacktest] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "settings": {
+                "runs_per_false_alarm": s.runs_per_false_alarm,
+                "history_window": s.history_window,
+                "warmup_runs": s.warmup_runs,
+                "seasonality": s.seasonality,
+            },
+            "tables": [t.to_dict() for t in self.tables],
+        }
+
+
+def backtest(
+    ctx: Context, *, settings: DriftSettings, table: str | None = None, since: dt.date | None = None
+) -> BacktestReport:
+    """Replay every table's completed runs (or `table`'s) with `settings`; alarms are counted on runs
+    from `since` on (the runs before still build the baselines). Reads only."""
+    target = ctx.target
+    schema_filter, _, table_filter = (table or "").rpartition(".")
+    report = BacktestReport(settings)
+    with connect(target) as conn:
+        StoreState(read_ledger_on(conn, target), ctx.head, target.describe()).require_writable()
+        by_table: dict[tuple[str | None, str], list[TableRun]] = defaultdict(list)
+        for run in completed_runs(conn, target, table=table_filter or None, schema=schema_filter or None):
+            by_table[(run.schema, run.table)].append(run)
+        if table and not by_table:
+            raise UsageError(f"no completed runs of table {table}")
+        for key in sorted(by_table, key=lambda k: (k[0] or "", k[1])):
+            name = f"{key[0]}.{key[1]}" if key[0] else key[1]
+            history = load_history(conn, target, by_table[key])
+            report.tables.append(_table(name, history, settings, since))
+    return report
+
+
+def _table(name: str, history: list[Any], settings: DriftSettings, since: dt.date | None) -> TableBacktest:
+    result = TableBacktest(name, len(history), 0, 0)
+    metrics: Counter[str] = Counter()
+    for verdict in replay(history, settings):
+        run = verdict.run.run
+        if verdict.warmup_left or (since is not None and run.profiled_at.date() < since):
+            continue
+        result.graded += 1
+        paging = [i for i in verdict.new if severity_rank(i.alarm.severity) >= severity_rank("medium")]
+        result.alarmed += bool(paging)
+        for incident in verdict.new:
+            alarm = incident.alarm
+            column = alarm.column or None
+            result.alarms.append(
+                BacktestAlarm(
+                    run.run_id, run.profiled_at, column, alarm.metric, alarm.severity, alarm.expected, alarm.current
+                )
+            )
+            if incident in paging:
+                metrics[f"{column or '(table)'}.{alarm.metric}"] += 1
+    result.by_metric = dict(metrics.most_common())
+    return result
