@@ -57,7 +57,7 @@ def cold_start_report(*, repeat: int, runs: int = 300) -> tuple[str, list[list[o
             if targeted:
                 targets.append(
                     [f"cold start: profilemesh {' '.join(args)} ≤ +{TARGET} s over bare Python", f"+{above:.3f} s",
-                     met(above <= TARGET), "" if above <= TARGET else "see the imports below"]
+                     met(above <= TARGET), "" if above <= TARGET else "see the imports in section 6"]
                 )  # fmt: skip
         version = stores.median(lambda: stores.run([str(stores.BIN / "profilemesh"), "--version"]), repeat)
         rows.append(
