@@ -24,7 +24,6 @@ from profilemesh.context import Context
 from profilemesh.store.locks import DEFAULT_LOCK_TIMEOUT, DEFAULT_STALE_AFTER
 
 if TYPE_CHECKING:
-    from profilemesh.config.settings import DriftSettings
     from profilemesh.drift.backtest import BacktestReport
     from profilemesh.drift.detector import DriftReport
     from profilemesh.migrate.results import (
@@ -163,16 +162,18 @@ def detect_drift(
 
 
 def drift_backtest(
-    ctx: Context, *, settings: DriftSettings | None = None, table: str | None = None, since: dt.date | None = None
+    ctx: Context,
+    *,
+    overrides: dict[str, Any] | None = None,
+    table: str | None = None,
+    since: dt.date | None = None,
 ) -> BacktestReport:
-    """What the calibrated strategy (with `settings`, default the config's) would have raised on each
-    table's stored history, counted from `since`; writes nothing."""
-    import dataclasses
-
+    """What the calibrated strategy (the config's settings, then `overrides`: runs_per_false_alarm,
+    history_window, warmup_runs, seasonality) would have raised on each table's stored history,
+    counted from `since`; writes nothing."""
     from profilemesh.drift.backtest import backtest
 
-    chosen = settings or dataclasses.replace(ctx.config.drift, strategy="calibrated")
-    return backtest(ctx, settings=chosen, table=table, since=since)
+    return backtest(ctx, overrides=overrides, table=table, since=since)
 
 
 def retention(

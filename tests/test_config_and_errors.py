@@ -40,6 +40,10 @@ def test_malformed_yaml_names_the_file_and_line(tmp_path: Path) -> None:
     assert_one_line_error(result, 2, str(path), "not valid YAML", "line")
 
 
+DRIFT = "storage:\n  connection:\n    type: duckdb\ndrift_detection:\n"
+TABLE = DRIFT + "  tables:\n    - table: t\n"
+
+
 @pytest.mark.parametrize(
     ("text", "key", "message"),
     [
@@ -64,6 +68,36 @@ def test_malformed_yaml_names_the_file_and_line(tmp_path: Path) -> None:
         ("storage:\n  connection:\n    type: duckdb\n  runs_table: [a]\n", "storage.runs_table", "must be a string"),
         ("environment: x\n", "storage", "missing"),
         ("bogus: 1\nstorage: {}\n", "bogus", "unknown key"),
+        (
+            DRIFT + "  seasonality: monthly\n",
+            "drift_detection.seasonality",
+            "must be one of",
+        ),
+        (
+            DRIFT + "  tables:\n    - schema: s\n",
+            "drift_detection.tables[0].table",
+            "required",
+        ),
+        (
+            TABLE + "      direction: sideways\n",
+            "drift_detection.tables[0].direction",
+            "must be one of",
+        ),
+        (
+            TABLE + "      columns:\n        amount: {ignore_metrics: [median]}\n",
+            "drift_detection.tables[0].columns.amount.ignore_metrics",
+            "unknown metric(s) median",
+        ),
+        (
+            TABLE + "      sensitivity: 3\n",
+            "drift_detection.tables[0].sensitivity",
+            "unknown key",
+        ),
+        (
+            TABLE + "      warmup_runs: 0\n",
+            "drift_detection.tables[0].warmup_runs",
+            "at least 1",
+        ),
     ],
 )
 def test_config_errors_name_the_key_and_exit_2(tmp_path: Path, text: str, key: str, message: str) -> None:

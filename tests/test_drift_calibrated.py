@@ -11,8 +11,9 @@ import random
 
 import pytest
 
-from profilemesh.config.settings import DriftSettings, severity_rank
-from profilemesh.drift.calibrated import RunVerdict, replay
+from profilemesh.config.loader import load_config
+from profilemesh.config.settings import DRIFT_METRIC_NAMES, DriftSettings, severity_rank
+from profilemesh.drift.calibrated import EFFECTS, RunVerdict, replay
 from profilemesh.drift.history import RunMetrics, TableRun
 from profilemesh.drift.series import Point, cycle_of, expectation, t_quantile
 
@@ -151,3 +152,49 @@ def test_a_wider_budget_alarms_more_and_seasonality_can_be_switched_off() -> Non
     assert counts[0] < counts[1]
     assert severity_rank("medium") > severity_rank("low")
     _ = rng
+
+
+def test_every_graded_metric_has_an_effect_rule() -> None:
+    assert set(EFFECTS) == set(DRIFT_METRIC_NAMES)
+
+
+def test_table_and_column_overrides(tmp_path) -> None:
+    """drift_detection.tables: the first matching entry's settings, ignored metrics and columns, and
+    the direction that alarms, per table and per column."""
+    path = tmp_path / "profilemesh.yml"
+    path.write_text(
+        "storage: {connection: {type: duckdb}}\n"
+        "drift_detection:\n"
+        "  tables:\n"
+        "    - table: s.t*\n"
+        "      runs_per_false_alarm: 200\n"
+        "      seasonality: 'off'\n"
+        "      ignore_metrics: [max]\n"
+        "      columns:\n"
+        "        c0: {direction: up}\n"
+        "        c1: {ignore: true}\n"
+        "    - table: '*'\n"
+        "      warmup_runs: 3\n"
+    )
+    settings = load_config(path, env={}).drift
+    table_settings, rules = settings.for_table("s", "tickets")
+    assert (table_settings.runs_per_false_alarm, table_settings.seasonality) == (200, "off")
+    assert settings.for_table("other", "tickets")[0].warmup_runs == 3  # the second entry
+    assert rules.column("c0").direction == "up" and "max" in rules.column("c0").ignore_metrics
+    assert rules.column("c1").ignore and rules.column("c2").ignore_metrics == frozenset({"max"})
+
+    rng = random.Random(9)
+    days = [normal_day(rng, d, 3) for d in range(30)]
+    days[-1][("c0", "mean")] = 60.0  # down: c0 alarms only upwards
+    days[-1][("c1", "null_percent")] = 40.0  # c1 is ignored
+    days[-1][("c2", "null_percent")] = 40.0  # c2 is not
+    days[-1][("c2", "max")] = 5000.0  # max is ignored for the whole table
+    runs = [run(d, n) for d, n in enumerate(days)]
+    alarmed = {i.alarm.key for i in replay(runs, table_settings, rules)[-1].new}
+    assert alarmed == {("c2", "null_percent")}
+    everything = {i.alarm.key for i in replay(runs, SETTINGS)[-1].new}
+    assert {("c0", "mean"), ("c1", "null_percent"), ("c2", "null_percent"), ("c2", "max")} <= everything
+    days[-1][("c0", "mean")] = 140.0
+    assert ("c0", "mean") in {
+        i.alarm.key for i in replay([*runs[:-1], run(29, days[-1])], table_settings, rules)[-1].new
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
@@ -121,15 +120,14 @@ def backtest(
     from profilemesh.api import drift_backtest
 
     ctx = context(config_path)
-    overrides: dict[str, Any] = {
-        "strategy": "calibrated",
+    given: dict[str, Any] = {
         "runs_per_false_alarm": runs_per_false_alarm,
         "history_window": history_window,
         "warmup_runs": warmup_runs,
         "seasonality": seasonality,
     }
-    settings = dataclasses.replace(ctx.config.drift, **{k: v for k, v in overrides.items() if v is not None})
-    report = drift_backtest(ctx, settings=settings, table=table, since=since.date() if since else None)
+    overrides = {k: v for k, v in given.items() if v is not None}
+    report = drift_backtest(ctx, overrides=overrides, table=table, since=since.date() if since else None)
     if show_alarms:
         rows = [{"table": t.table, **a.__dict__} for t in report.tables for a in t.alarms]
     else:

@@ -3,6 +3,8 @@ unknown keys and wrong types are configuration errors naming the key."""
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,18 @@ METRIC_NAMES = (
     "true_count",
 )
 DISTINCT_MODES = ("exact", "approximate")
+# The metrics drift grades (row_count is the table's), for ignore_metrics.
+DRIFT_METRIC_NAMES = (
+    "row_count",
+    "null_percent",
+    "distinct_percent",
+    "distinct_percent_approx",
+    "mean",
+    "mean_length",
+    "stddev",
+    "min",
+    "max",
+)
 STRATEGIES = ("calibrated", "threshold", "statistical")
 SEASONALITIES = ("auto", "weekly", "daily", "off")
 # Severities lowest first (the contract's order); a finding is graded low, medium or high, never "none".
@@ -54,6 +68,49 @@ class ProfilingSettings:
     distinct: str = "exact"
 
 
+DIRECTIONS = ("both", "up", "down")
+TABLE_OVERRIDES = ("runs_per_false_alarm", "history_window", "warmup_runs", "seasonality")
+
+
+@dataclass(frozen=True)
+class ColumnRules:
+    """What a column's alarms are limited to: metrics never graded, and the direction that alarms."""
+
+    ignore_metrics: frozenset[str] = frozenset()
+    direction: str = "both"
+    ignore: bool = False
+
+
+@dataclass(frozen=True)
+class TableRules:
+    """drift_detection.tables[i]: a [schema.]table pattern (globs), calibrated settings for it, and rules
+    for the table (row_count included) and for named columns."""
+
+    schema: str | None
+    table: str
+    settings: tuple[tuple[str, Any], ...] = ()
+    default: ColumnRules = ColumnRules()
+    columns: tuple[tuple[str, ColumnRules], ...] = ()
+
+    def matches(self, schema: str | None, table: str) -> bool:
+        if self.schema is not None and (schema or "").lower() != self.schema.lower():
+            return False
+        return fnmatch.fnmatchcase(table.lower(), self.table.lower())
+
+    def column(self, name: str) -> ColumnRules:
+        for column, rules in self.columns:
+            if column.lower() == name.lower():
+                return ColumnRules(
+                    self.default.ignore_metrics | rules.ignore_metrics,
+                    rules.direction if rules.direction != "both" else self.default.direction,
+                    rules.ignore,
+                )
+        return self.default
+
+
+NO_RULES = TableRules(None, "*")
+
+
 @dataclass(frozen=True)
 class DriftSettings:
     strategy: str = "calibrated"
@@ -71,6 +128,14 @@ class DriftSettings:
     min_history: int = 5
     moving_average_window: int = 7
     near_zero: float = 1e-9
+    tables: tuple[TableRules, ...] = ()  # per-table and per-column overrides, first match wins
+
+    def for_table(self, schema: str | None, table: str) -> tuple[DriftSettings, TableRules]:
+        """The settings and rules for one table: the first matching `tables` entry over the defaults."""
+        for rules in self.tables:
+            if rules.matches(schema, table):
+                return dataclasses.replace(self, **dict(rules.settings)), rules
+        return self, NO_RULES
 
 
 def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
@@ -125,6 +190,7 @@ def parse_drift(data: Any, shown: str) -> DriftSettings:
         "history_window",
         "warmup_runs",
         "seasonality",
+        "tables",
     }
     mapping(data, shown, "drift_detection", allowed)
     defaults = DriftSettings()
@@ -140,6 +206,7 @@ def parse_drift(data: Any, shown: str) -> DriftSettings:
     if seasonality not in SEASONALITIES:
         raise ConfigError(shown, "drift_detection.seasonality", f"must be one of {', '.join(SEASONALITIES)}")
     values["seasonality"] = seasonality
+    values["tables"] = _table_rules(data.get("tables"), shown)
     values["near_zero"] = non_negative_number(data, "near_zero", defaults.near_zero, shown, "drift_detection")
     return DriftSettings(**values)
 
@@ -156,3 +223,63 @@ def _severity_levels(data: Any, default: dict[str, float], shown: str, key: str)
     if not levels["low"] <= levels["medium"] <= levels["high"]:
         raise ConfigError(shown, key, "must satisfy low <= medium <= high")
     return levels
+
+
+def _table_rules(data: Any, shown: str) -> tuple[TableRules, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise ConfigError(shown, "drift_detection.tables", "must be a list of {table, ...}")
+    out = []
+    for index, item in enumerate(data):
+        key = f"drift_detection.tables[{index}]"
+        mapping(item, shown, key, {"table", "schema", "columns", "ignore_metrics", "direction", *TABLE_OVERRIDES})
+        name = item.get("table")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(shown, f"{key}.table", "required, a [schema.]table name (globs allowed)")
+        schema = item.get("schema")
+        if schema is None and "." in name:
+            schema, _, name = name.rpartition(".")
+        if schema is not None and not isinstance(schema, str):
+            raise ConfigError(shown, f"{key}.schema", "must be a string")
+        overrides: list[tuple[str, Any]] = []
+        for option in ("runs_per_false_alarm", "history_window", "warmup_runs"):
+            if option in item:
+                overrides.append((option, positive_int(item, option, 1, shown, key)))
+        if "seasonality" in item:
+            if item["seasonality"] not in SEASONALITIES:
+                raise ConfigError(shown, f"{key}.seasonality", f"must be one of {', '.join(SEASONALITIES)}")
+            overrides.append(("seasonality", item["seasonality"]))
+        columns = item.get("columns") or {}
+        if not isinstance(columns, dict):
+            raise ConfigError(shown, f"{key}.columns", "must be a mapping of column name to rules")
+        column_rules = tuple(
+            (str(column), _column_rules(rules, shown, f"{key}.columns.{column}", column=True))
+            for column, rules in columns.items()
+        )
+        default = _column_rules({k: item[k] for k in ("ignore_metrics", "direction") if k in item}, shown, key)
+        out.append(TableRules(schema, name, tuple(overrides), default, column_rules))
+    return tuple(out)
+
+
+def _column_rules(data: Any, shown: str, key: str, *, column: bool = False) -> ColumnRules:
+    if data is None:
+        data = {}
+    mapping(data, shown, key, {"ignore_metrics", "direction", "ignore"} if column else {"ignore_metrics", "direction"})
+    ignored = data.get("ignore_metrics", [])
+    if not isinstance(ignored, list) or not all(isinstance(m, str) for m in ignored):
+        raise ConfigError(shown, f"{key}.ignore_metrics", "must be a list of metric names")
+    unknown = sorted(set(ignored) - set(DRIFT_METRIC_NAMES))
+    if unknown:
+        raise ConfigError(
+            shown,
+            f"{key}.ignore_metrics",
+            f"unknown metric(s) {', '.join(unknown)} (known: {', '.join(DRIFT_METRIC_NAMES)})",
+        )
+    direction = data.get("direction", "both")
+    if direction not in DIRECTIONS:
+        raise ConfigError(shown, f"{key}.direction", f"must be one of {', '.join(DIRECTIONS)}")
+    ignore = data.get("ignore", False)
+    if not isinstance(ignore, bool):
+        raise ConfigError(shown, f"{key}.ignore", "must be true or false")
+    return ColumnRules(frozenset(ignored), direction, ignore)

@@ -4,12 +4,14 @@ runs, so what the backtest shows is what `drift` would have done, run by run."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from profilemesh.config.settings import DriftSettings, severity_rank
+from profilemesh.config.settings import DriftSettings, TableRules, severity_rank
 from profilemesh.context import Context
 from profilemesh.drift.calibrated import replay
 from profilemesh.drift.history import TableRun, completed_runs, load_history
@@ -74,11 +76,14 @@ class BacktestReport:
 
 
 def backtest(
-    ctx: Context, *, settings: DriftSettings, table: str | None = None, since: dt.date | None = None
+    ctx: Context, *, overrides: Mapping[str, Any] | None = None, table: str | None = None, since: dt.date | None = None
 ) -> BacktestReport:
-    """Replay every table's completed runs (or `table`'s) with `settings`; alarms are counted on runs
-    from `since` on (the runs before still build the baselines). Reads only."""
+    """Replay every table's completed runs (or `table`'s) with the calibrated strategy: the config's
+    settings and per-table rules, then `overrides` (runs_per_false_alarm, history_window, warmup_runs,
+    seasonality) over both. Alarms are counted on runs from `since` on (the runs before still build
+    the baselines). Reads only."""
     target = ctx.target
+    settings = dataclasses.replace(ctx.config.drift, strategy="calibrated", **(overrides or {}))
     schema_filter, _, table_filter = (table or "").rpartition(".")
     report = BacktestReport(settings)
     with connect(target) as conn:
@@ -91,14 +96,18 @@ def backtest(
         for key in sorted(by_table, key=lambda k: (k[0] or "", k[1])):
             name = f"{key[0]}.{key[1]}" if key[0] else key[1]
             history = load_history(conn, target, by_table[key])
-            report.tables.append(_table(name, history, settings, since))
+            table_settings, rules = settings.for_table(key[0], key[1])
+            table_settings = dataclasses.replace(table_settings, **(overrides or {}))
+            report.tables.append(_table(name, history, table_settings, rules, since))
     return report
 
 
-def _table(name: str, history: list[Any], settings: DriftSettings, since: dt.date | None) -> TableBacktest:
+def _table(
+    name: str, history: list[Any], settings: DriftSettings, rules: TableRules, since: dt.date | None
+) -> TableBacktest:
     result = TableBacktest(name, len(history), 0, 0)
     metrics: Counter[str] = Counter()
-    for verdict in replay(history, settings):
+    for verdict in replay(history, settings, rules):
         run = verdict.run.run
         if verdict.warmup_left or (since is not None and run.profiled_at.date() < since):
             continue

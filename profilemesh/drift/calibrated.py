@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from profilemesh.config.settings import DriftSettings, severity_rank
+from profilemesh.config.settings import NO_RULES, ColumnRules, DriftSettings, TableRules, severity_rank
 from profilemesh.drift.history import RunMetrics
 from profilemesh.drift.series import Cycle, Point, critical_score, cycle_of, expectation, is_growing
 
@@ -256,8 +256,9 @@ def _cold_start(metric: str, column: str, history: list[Point], current: Point) 
 HISTORY_KEPT = 5 * 24  # points kept per metric: the window, or five periods of an hourly cycle
 
 
-def replay(runs: list[RunMetrics], settings: DriftSettings) -> list[RunVerdict]:
-    """Grade every run of one table in order, each against the runs before it."""
+def replay(runs: list[RunMetrics], settings: DriftSettings, rules: TableRules = NO_RULES) -> list[RunVerdict]:
+    """Grade every run of one table in order, each against the runs before it. `rules`: the table's
+    overrides (drift_detection.tables): metrics and columns never graded, the direction that alarms."""
     kept = max(settings.history_window, HISTORY_KEPT)
     levels: dict[Key, deque[Point]] = {}
     steps: dict[Key, deque[Point]] = {}  # rows added per run, for a growing table's row count
@@ -268,7 +269,7 @@ def replay(runs: list[RunMetrics], settings: DriftSettings) -> list[RunVerdict]:
     for index, run in enumerate(runs):
         at = run.run.profiled_at
         cycle = cycle_of([r.run.profiled_at for r in runs[max(0, index - 20) : index]], settings.seasonality)
-        keys = [k for k in sorted(run.numbers) if k[1] in EFFECTS]
+        keys = [k for k in sorted(run.numbers) if k[1] in EFFECTS and _graded(rules.column(k[0]), k[1])]
         tests = sum(1 for k in keys if EFFECTS[k[1]].cap != "low")
         verdict = RunVerdict(run, tests=tests)
         verdict.warmup_left = max(0, settings.warmup_runs - min((seen.get(k, 0) for k in keys), default=0))
@@ -296,7 +297,7 @@ def replay(runs: list[RunMetrics], settings: DriftSettings) -> list[RunVerdict]:
                 steps=list(steps.get(key, ())) if growing and key in levels else None,
             )
         for key in keys:
-            alarm = outcome[key]
+            alarm = _directed(outcome[key], rules.column(key[0]).direction)
             incident = open_incidents.get(key)
             recovered = incident is not None and alarm is not None and alarm.step and _reverses(alarm, incident.alarm)
             if incident is not None and recovered:
@@ -326,6 +327,17 @@ def replay(runs: list[RunMetrics], settings: DriftSettings) -> list[RunVerdict]:
             seen[key] = seen.get(key, 0) + 1
         verdicts.append(verdict)
     return verdicts
+
+
+def _graded(rules: ColumnRules, metric: str) -> bool:
+    return not rules.ignore and metric not in rules.ignore_metrics
+
+
+def _directed(alarm: Alarm | None, direction: str) -> Alarm | None:
+    """Only moves in the configured direction alarm (up: above the expectation)."""
+    if alarm is None or direction == "both":
+        return alarm
+    return alarm if (alarm.current > alarm.expected) == (direction == "up") else None
 
 
 def _reverses(alarm: Alarm, started: Alarm) -> bool:

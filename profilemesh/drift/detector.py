@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.clock import utc_now
-from profilemesh.config.settings import DriftSettings, severity_rank
+from profilemesh.config.settings import DriftSettings, TableRules, severity_rank
 from profilemesh.context import Context
 from profilemesh.contract import DRIFT_EVENT_TYPES
 from profilemesh.drift.calibrated import Incident, replay
@@ -179,8 +179,10 @@ def _check_table(
     position = positions[-1]
     if settings.strategy == "calibrated":
         report.tables_checked.append(name)
-        replayed = runs[max(0, position + 1 - 2 * settings.history_window - CALIBRATED_REPLAY_EXTRA) : position + 1]
-        _check_calibrated(load_history(conn, target, replayed), settings, report, name)
+        table_settings, rules = settings.for_table(runs[0].schema, runs[0].table)
+        first = max(0, position + 1 - 2 * table_settings.history_window - CALIBRATED_REPLAY_EXTRA)
+        replayed = runs[first : position + 1]
+        _check_calibrated(load_history(conn, target, replayed), table_settings, rules, report, name)
         return
     current = load_metrics(conn, target, runs[position])
     earlier = runs[:position]
@@ -225,8 +227,10 @@ def _check_table(
         report.events.append(event)
 
 
-def _check_calibrated(history: list[RunMetrics], settings: DriftSettings, report: DriftReport, name: str) -> None:
-    verdict = replay(history, settings)[-1]
+def _check_calibrated(
+    history: list[RunMetrics], settings: DriftSettings, rules: TableRules, report: DriftReport, name: str
+) -> None:
+    verdict = replay(history, settings, rules)[-1]
     current = history[-1]
     params: dict[str, Any] = {"strategy": "calibrated", "baseline": "history"}
     by_id = {m.run.run_id: m for m in history}

@@ -15,22 +15,12 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from profilemesh.config.settings import GRADED_SEVERITIES, DriftSettings
+from profilemesh.config.settings import DRIFT_METRIC_NAMES, GRADED_SEVERITIES, DriftSettings
 from profilemesh.drift.history import RunMetrics
 
 # The metrics the threshold and statistical strategies grade (counts that move with the row count are
 # covered by row_count and the percentages).
-DRIFT_METRICS = (
-    "row_count",
-    "null_percent",
-    "distinct_percent",
-    "distinct_percent_approx",
-    "mean",
-    "stddev",
-    "min",
-    "max",
-    "mean_length",
-)
+DRIFT_METRICS = DRIFT_METRIC_NAMES
 LOCATION_METRICS = ("min", "max", "mean")
 
 
