@@ -50,16 +50,23 @@ def load_day(
     )
 
 
-@pytest.fixture
-def daily(store_at_head: Store, tmp_path: Path):
-    store = store_at_head
+def source_config(store: Store, path: Path, tables: list[str], **top: object) -> Path:
+    """A config on the store with its schema `src` as the source, profiling `tables`, and `top` keys."""
     store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
     data = yaml.safe_load(store.config_path.read_text())
     data["source"] = dict(data["storage"]["connection"], schema="src")
-    data["profiling"] = {"tables": [{"schema": "src", "table": "orders"}, {"schema": "src", "table": "payments"}]}
-    data["drift_detection"] = {"strategy": "threshold"}  # these tests pin the threshold strategy's grading
-    path = tmp_path / "drift.yml"
-    path.write_text(yaml.safe_dump(data))
+    data["profiling"] = {"tables": [{"schema": "src", "table": t} for t in tables]}
+    path.write_text(yaml.safe_dump({**data, **top}))
+    return path
+
+
+@pytest.fixture
+def daily(store_at_head: Store, tmp_path: Path):
+    store = store_at_head
+    # These tests pin the threshold strategy's grading.
+    path = source_config(
+        store, tmp_path / "drift.yml", ["orders", "payments"], drift_detection={"strategy": "threshold"}
+    )
     config = Context.load(path)
     for day in range(1, 7):  # six days of ordinary noise
         load_day(store, "orders", day)
@@ -166,12 +173,7 @@ DAY0 = dt.datetime(2026, 3, 2, 6)  # runs at 06:00 UTC each day, as a daily job 
 def calibrated(store_at_head: Store, tmp_path: Path):
     """A store whose `orders` table has 8 normal days profiled (the default strategy, no drift key)."""
     store = store_at_head
-    store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
-    data = yaml.safe_load(store.config_path.read_text())
-    data["source"] = dict(data["storage"]["connection"], schema="src")
-    data["profiling"] = {"tables": [{"schema": "src", "table": "orders"}]}
-    path = tmp_path / "calibrated.yml"
-    path.write_text(yaml.safe_dump(data))
+    path = source_config(store, tmp_path / "calibrated.yml", ["orders"])
     ctx = Context.load(path)
     assert ctx.config.drift.strategy == "calibrated"
     for day in range(8):
