@@ -7,7 +7,10 @@ dbtRunner's traps, handled here in one place:
 - run-operation discards macro return values: the engine logs JSON between sentinels in a
   debug-level event, which the callback reads from the structured event (not from log text);
 - DuckDB allows one read-write process per file: dbt opens it with keep_open false, and a busy
-  file is retried until the lock timeout, then reported as "store busy".
+  file is retried until the lock timeout, then reported as "store busy";
+- dbt-common names the source of each adapter behavior flag with `inspect.stack()` (which reads the
+  source of every frame on the stack) even when the flag names its source: `_cheap_flag_source`
+  gives the same answer from the frames' globals.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
+from types import FrameType
 from typing import Any, TypeVar
 
 from profilemesh.dbt.outcomes import BuildOutcome, NodeOutcome, OperationOutcome
@@ -28,6 +33,29 @@ from profilemesh.hooks import NO_HOOKS, Hooks
 from profilemesh.store.target import StorageTarget
 
 _RUNNER_LOCK = threading.Lock()
+
+
+def _cheap_flag_source() -> str:
+    """dbt-common's BehaviorFlagRendered._default_source without inspect.stack(): the module of the
+    nearest caller outside dbt_common.behavior_flags."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__")
+        if name and name != "dbt_common.behavior_flags":
+            return str(name)
+        frame = frame.f_back
+    return "Unknown"
+
+
+def _speed_up_behavior_flags() -> None:
+    try:
+        from dbt_common.behavior_flags import BehaviorFlagRendered
+    except ImportError:  # pragma: no cover - a dbt-common without behavior flags
+        return
+    if callable(getattr(BehaviorFlagRendered, "_default_source", None)):
+        BehaviorFlagRendered._default_source = staticmethod(_cheap_flag_source)  # type: ignore[method-assign]
+
+
 T = TypeVar("T")
 # dbt's own log, shown with --debug (the CLI routes this logger to stderr).
 _dbt_log = logging.getLogger("profilemesh.dbt")
@@ -185,6 +213,8 @@ class DbtSession:
     def _dbt(self, command: list[str], on_event: Callable[[Any], None]) -> Any:
         """One dbtRunner invocation of `command` with this session's project, profile and vars."""
         from dbt.cli.main import dbtRunner  # imported lazily: it is the slow part of start-up
+
+        _speed_up_behavior_flags()
 
         workdir = private_workdir(self.target, self.package, self.vars_json)
         argv = [
