@@ -24,6 +24,7 @@ from profilemesh.context import Context
 from profilemesh.store.locks import DEFAULT_LOCK_TIMEOUT, DEFAULT_STALE_AFTER
 
 if TYPE_CHECKING:
+    from profilemesh.drift.accept import Acceptance
     from profilemesh.drift.backtest import BacktestReport
     from profilemesh.drift.detector import DriftReport
     from profilemesh.migrate.results import (
@@ -43,6 +44,7 @@ __all__ = [
     "Context",
     "describe_schema",
     "detect_drift",
+    "drift_accept",
     "drift_backtest",
     "migrate_apply",
     "migrate_history",
@@ -159,6 +161,17 @@ def detect_drift(
     from profilemesh.drift.detector import detect
 
     return detect(ctx, table=table, current=current, baseline=baseline, write=write, detected_at=detected_at)
+
+
+def drift_accept(
+    ctx: Context, event_id: str, *, reason: str | None = None, by: str | None = None, at: dt.datetime | None = None
+) -> Acceptance:
+    """Record that drift event `event_id` (or a unique prefix of 8+ characters) is an expected change:
+    from its run on, the calibrated strategy takes the new level as the baseline. `by` defaults to the
+    operating-system user, `at` (naive UTC) to the clock. Accepting twice writes nothing."""
+    from profilemesh.drift.accept import accept
+
+    return accept(ctx, event_id, reason=reason, by=by, at=at)
 
 
 def drift_backtest(

@@ -78,6 +78,9 @@ STORAGE_COLUMNS = {
         "created_at",
         "run_id",
         "schema_name",
+        "accepted_at",
+        "accepted_by",
+        "accepted_reason",
     ),
     "table_state": (
         "schema_name",
@@ -131,6 +134,9 @@ VIEW_COLUMNS = {
         "environment",
         "profiled_at",
         "metadata",
+        "accepted_at",
+        "accepted_by",
+        "accepted_reason",
     ),
     "profilemesh_latest_metrics_v": (
         "result_id",

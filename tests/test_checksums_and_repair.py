@@ -12,26 +12,10 @@ from profilemesh.api import migrate_apply, migrate_repair, migrate_status, migra
 from profilemesh.errors import CheckFailed, UsageError
 from profilemesh.store.ledger import read_ledger
 from tests.support.cli import run_cli
+from tests.support.migrations import BROKEN_STEPS, HEAD, NEXT, TWO_COLUMNS_STEPS, add_migration
 from tests.support.stores import Store
 
 BASELINE = Path("dbt_profilemesh/macros/migrations/V0001__baseline.sql")
-
-BROKEN_V3 = """{% macro profilemesh_migration_0003() %}
-  {%- do return({'version': 3, 'description': 'a migration whose second step fails', 'steps': [
-      {'id': 'add_note', 'op': 'add_column', 'table': 'runs', 'column': {'name': 'note', 'type': 'text'}},
-      {'id': 'broken_backfill', 'op': 'backfill_float', 'table': 'runs', 'source': 'no_such_column',
-       'target': 'note'},
-  ]}) -%}
-{% endmacro %}
-"""
-
-GOOD_V3 = """{% macro profilemesh_migration_0003() %}
-  {%- do return({'version': 3, 'description': 'two new columns', 'steps': [
-      {'id': 'add_note', 'op': 'add_column', 'table': 'runs', 'column': {'name': 'note', 'type': 'text'}},
-      {'id': 'add_owner', 'op': 'add_column', 'table': 'runs', 'column': {'name': 'owner', 'type': 'varchar(100)'}},
-  ]}) -%}
-{% endmacro %}
-"""
 
 
 def columns_of(store: Store, table: str) -> set[str]:
@@ -60,7 +44,7 @@ def test_edited_migration_fails_validate_and_apply_but_crlf_checkout_passes(stor
     assert crlf != original
     (package / BASELINE).write_bytes(b"\xef\xbb\xbf" + crlf)  # and a BOM, as some editors add
     assert migrate_validate(ctx).problems == []
-    assert migrate_apply(ctx, build_views=False).to_version == 2
+    assert migrate_apply(ctx, build_views=False).to_version == HEAD
 
 
 def test_failed_migration_is_recorded_blocks_apply_and_repair_rolls_back(
@@ -68,16 +52,16 @@ def test_failed_migration_is_recorded_blocks_apply_and_repair_rolls_back(
 ) -> None:
     store, package = store_at_head, package_copy
     ctx = store.with_package(package).ctx
-    (package / "dbt_profilemesh/macros/migrations/V0003__broken.sql").write_text(BROKEN_V3)
+    broken = add_migration(package, "broken", BROKEN_STEPS)
     env = {"PROFILEMESH_PACKAGE_DIR": str(package)}
     config = str(store.config_path)
 
     failed = run_cli("migrate", "apply", "-c", config, env=env)
     assert failed.exit_code == 3
-    assert "migration 3 failed at step broken_backfill" in failed.stderr
+    assert f"migration {NEXT} failed at step broken_backfill" in failed.stderr
     assert "no_such_column" in failed.stderr and failed.stderr.count("\n") == 1
     last = read_ledger(store.target).attempts[-1]
-    assert (last.version, last.status, last.failed_step) == (3, "failed", "broken_backfill")
+    assert (last.version, last.status, last.failed_step) == (NEXT, "failed", "broken_backfill")
     assert last.error_message and "no_such_column" in last.error_message
     assert "note" not in columns_of(store, "profilemesh_runs")  # the transaction took step 1 back too
 
@@ -91,26 +75,27 @@ def test_failed_migration_is_recorded_blocks_apply_and_repair_rolls_back(
 
     repaired = run_cli("migrate", "repair", "-c", config, env=env)
     assert repaired.exit_code == 0, repaired.stderr
-    assert "rolled back version 3 (0 of 2 steps had taken effect)" in repaired.stdout
+    assert f"rolled back version {NEXT} (0 of 2 steps had taken effect)" in repaired.stdout
     attempts = read_ledger(store.target).attempts
     assert attempts[-1].operation == "repair" and attempts[-1].status == "rolled_back"
     assert attempts[-2].resolved_by == attempts[-1].attempt_id
     assert migrate_status(ctx).state == "behind"
 
-    (package / "dbt_profilemesh/macros/migrations/V0003__broken.sql").write_text(GOOD_V3)
-    assert migrate_apply(ctx, build_views=False).to_version == 3
+    broken.unlink()
+    add_migration(package, "two_columns", TWO_COLUMNS_STEPS)
+    assert migrate_apply(ctx, build_views=False).to_version == NEXT
     assert {"note", "owner"} <= columns_of(store, "profilemesh_runs")
     assert run_cli("migrate", "repair", "-c", config, env=env).stdout.startswith("nothing to repair")
 
 
 def _interrupted_attempt(store: Store, package: Path) -> None:
-    """The state a crash leaves on a warehouse without transactional DDL: a 'started' row for v3
-    and its first step in place (store at version 2 before)."""
-    (package / "dbt_profilemesh/macros/migrations/V0003__two_columns.sql").write_text(GOOD_V3)
+    """The state a crash leaves on a warehouse without transactional DDL: a 'started' row for the next
+    version and its first step in place (store at head before)."""
+    add_migration(package, "two_columns", TWO_COLUMNS_STEPS)
     store.sql(
         f"INSERT INTO {store.qualified('profilemesh_schema_version')} (attempt_id, version, checksum, operation, "
         "status, started_at, steps_total, steps_completed) "
-        "VALUES (3, 3, 'pm1:00000000000000000000000000000000', 'apply', 'started', '2026-01-01 00:00:00', 2, 1)"
+        f"VALUES (100, {NEXT}, 'pm1:00000000000000000000000000000000', 'apply', 'started', '2026-01-01 00:00:00', 2, 1)"
     )
     store.sql(f"ALTER TABLE {store.qualified('profilemesh_runs')} ADD COLUMN note TEXT")
 
@@ -127,7 +112,7 @@ def test_repair_finishes_an_interrupted_attempt(store_at_head: Store, package_co
     assert [a.action for a in result.actions] == ["already in place", "applied"]
     assert {"note", "owner"} <= columns_of(store, "profilemesh_runs")
     status = migrate_status(ctx)
-    assert (status.db_version, status.state) == (3, "up_to_date")
+    assert (status.db_version, status.state) == (NEXT, "up_to_date")
     assert migrate_validate(ctx).problems == []
 
 
@@ -142,13 +127,12 @@ def test_repair_rollback_undoes_the_steps_that_took_effect(store_at_head: Store,
     result = migrate_repair(ctx, rollback=True)
     assert result.outcome == "rolled_back"
     assert "note" not in columns_of(store, "profilemesh_runs")
-    assert migrate_status(ctx).db_version == 2
-    assert migrate_apply(ctx).to_version == 3
+    assert migrate_status(ctx).db_version == HEAD
+    assert migrate_apply(ctx).to_version == NEXT
 
 
 def test_apply_failure_outside_an_attempt_records_nothing(store: Store, package_copy: Path) -> None:
-    gap = package_copy / "dbt_profilemesh/macros/migrations/V0005__gap.sql"
-    gap.write_text(GOOD_V3.replace("0003", "0005").replace("'version': 3", "'version': 5"))
+    add_migration(package_copy, "gap", TWO_COLUMNS_STEPS, version=NEXT + 2)
     with pytest.raises(UsageError, match="without gaps"):
         migrate_apply(store.with_package(package_copy).ctx)
     assert read_ledger(store.target).attempts == ()

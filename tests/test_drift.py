@@ -269,3 +269,54 @@ def test_backtest_replays_the_history_and_writes_nothing(calibrated) -> None:
     assert longer.exit_code == 0 and "warm-up 9" in longer.stdout and "nothing was written" in longer.stdout
     unknown = run_cli("drift", "backtest", "-c", str(path), "--table", "src.nope")
     assert unknown.exit_code == 2 and "no completed runs of table src.nope" in unknown.stderr
+
+
+def test_accepting_an_incident_makes_the_new_level_the_baseline(calibrated) -> None:
+    store, ctx, path = calibrated
+    day(store, ctx, 8, null_rate=0.25)  # the source now sends a quarter of its rows without a category
+    first = run_cli("drift", "-c", str(path))
+    assert first.exit_code == 0 and "null_percent" in first.stdout
+    (event_id,) = [r[0] for r in store.sql(f"SELECT event_id FROM {store.qualified('profilemesh_events')}")]
+    assert event_id[:8] in first.stdout  # the table prints the id's first 8 characters, which accept takes
+
+    assert run_cli("drift", "accept", event_id[:5], "-c", str(path)).exit_code == 2  # too short to name one
+    unknown = run_cli("drift", "accept", "ffffffff-0000", "-c", str(path))
+    assert unknown.exit_code == 1 and unknown.stderr == "error: drift event ffffffff-0000 not found\n"
+    wildcards = run_cli("drift", "accept", "%_%_%_%_", "-c", str(path))  # a prefix, not a LIKE pattern
+    assert wildcards.exit_code == 1 and "not found" in wildcards.stderr
+    accepted = run_cli(
+        "drift", "accept", event_id[:8], "--reason", "new optional field", "--by", "ana", "-c", str(path)
+    )
+    assert accepted.exit_code == 0, accepted.stderr
+    assert f"accepted event {event_id} (src.orders.category.null_percent" in accepted.stdout
+    again = run_cli("drift", "accept", event_id, "-c", str(path), "--format", "json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["already"] is True  # nothing rewritten
+    (row,) = store.sql(f"SELECT accepted_by, accepted_reason FROM {store.qualified('profilemesh_events')}")
+    assert row == ("ana", "new optional field")
+
+    # The same run again, then two more days at the new level: no incident persists, none opens, and
+    # the stored event's metadata is left as it was written.
+    assert detect(ctx).events == []
+    day(store, ctx, 9, null_rate=0.25)
+    day(store, ctx, 10, null_rate=0.25)
+    assert detect(ctx).events == []
+    # A real move from the accepted level is still caught: graded against 25 %, not against 1 %.
+    day(store, ctx, 11, null_rate=0.60)
+    moved = detect(ctx)
+    assert [(e.column, e.metric, e.baseline is not None and e.baseline > 20) for e in moved.events] == [
+        ("category", "null_percent", True)
+    ]
+
+    shown = json.loads(run_cli("query", "drift", "--days", "0", "-c", str(path), "--format", "json").stdout)
+    by_id = {r["event_id"]: r for r in shown["rows"]}
+    assert by_id[event_id]["accepted_by"] == "ana" and by_id[event_id]["accepted_at"] is not None
+    assert by_id[event_id]["accepted_reason"] == "new optional field"
+    assert "accepted_at" in run_cli("query", "drift", "--days", "0", "-c", str(path)).stdout
+
+    lifecycle = "ffffffff-1111-2222-3333-444444444444"
+    store.sql(
+        f"INSERT INTO {store.qualified('profilemesh_events')} (event_id, event_type, table_name, "
+        f"{store.ident('timestamp')}) VALUES ('{lifecycle}', 'ProfilingCompleted', 'orders', CURRENT_TIMESTAMP)"
+    )
+    not_drift = run_cli("drift", "accept", lifecycle, "-c", str(path))
+    assert not_drift.exit_code == 2 and "only drift events are accepted" in not_drift.stderr

@@ -128,6 +128,41 @@ def test_an_incident_is_flagged_once_then_persists_then_ends() -> None:
     assert verdicts[34].alarms() == []
 
 
+def test_an_accepted_change_becomes_the_baseline_with_its_weekly_pattern_kept() -> None:
+    """Rows double for good on day 30 (a new source joins), and the user accepts it: no incident opens
+    or persists, the weekly pattern is still known around the new level, and a drop from it pages."""
+    rng = random.Random(5)
+    days = [normal_day(rng, d, 2, weekend=0.6) for d in range(60)]
+    for d in range(30, 60):
+        days[d][("", "row_count")] *= 2
+    runs = [run(d, n) for d, n in enumerate(days)]
+    unaccepted = replay(runs, SETTINGS)
+    assert ("", "row_count") in paging(unaccepted[30])
+    verdicts = replay(runs, SETTINGS, accepted={("", "row_count"): {"r030"}})
+    assert verdicts[30].accepted == [("", "row_count")]
+    assert not any(("", "row_count") in paging(v) or v.persisting for v in verdicts[30:])  # weekends included
+    drop = dict(days[59])
+    drop[("", "row_count")] *= 0.55
+    verdict = replay([*runs, run(60, drop)], SETTINGS, accepted={("", "row_count"): {"r030"}})[-1]
+    alarm = next(i.alarm for i in verdict.new if i.alarm.metric == "row_count")
+    assert alarm.expected > 1500  # graded against the accepted level
+    # Accepting a run with no alarm on the metric changes nothing.
+    assert [paging(v) for v in replay(runs[:30], SETTINGS, accepted={("", "row_count"): {"r010"}})] == [
+        paging(v) for v in unaccepted[:30]
+    ]
+
+
+def test_an_accepted_backfill_of_a_growing_table_is_one_step() -> None:
+    rng = random.Random(3)
+    total, history = 50_000.0, []
+    for d in range(40):
+        total += 1000 * rng.gauss(1, 0.05) + (20_000 if d == 30 else 0)  # a backfill lands on day 30
+        history.append(run(d, {("", "row_count"): total}))
+    assert paging(replay(history, SETTINGS)[30]) == [("", "row_count")]
+    accepted = replay(history, SETTINGS, accepted={("", "row_count"): {"r030"}})
+    assert not any(v.alarms() for v in accepted[30:])  # the next loads are graded as usual, not as a drop
+
+
 def test_extremes_are_reported_but_never_page() -> None:
     rng = random.Random(5)
     days = [normal_day(rng, d, 1) for d in range(30)]

@@ -13,6 +13,7 @@ import yaml
 
 from profilemesh.api import Context, migrate_apply, profile
 from tests.support.cli import run_cli
+from tests.support.migrations import HEAD
 from tests.support.stores import Store
 
 SRC = "src"
@@ -203,7 +204,7 @@ def test_store_behind_or_ahead_refuses_to_write(store: Store, tmp_path: Path) ->
     config_path = write_config(store, tmp_path)
     behind = run_cli("profile", "-c", str(config_path))
     assert behind.exit_code == 1
-    assert "storage is at version 1, ProfileMesh needs 2: run `profilemesh migrate apply`" in behind.stderr
+    assert f"storage is at version 1, ProfileMesh needs {HEAD}: run `profilemesh migrate apply`" in behind.stderr
 
     migrate_apply(store.ctx, build_views=False)
     store.sql(

@@ -1,7 +1,7 @@
-"""`profilemesh query` across store versions and states: a store one version behind (unversioned
-ProfileMesh-era, or adopted as version 1) is read directly with a one-line warning while writes
-refuse; missing or stale views, a store ahead, no store, an empty store and a dead server each get
-one clear line and their exit code."""
+"""`profilemesh query` across store versions and states: a store one version behind (a ProfileMesh-era
+store adopted and migrated to it) is read directly with a one-line warning while writes refuse; two
+behind is refused with the way forward; missing or stale views, a store ahead, no store, an empty
+store and a dead server each get one clear line and their exit code."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from profilemesh.contract import VIEW_COLUMNS
 from profilemesh.dbt.package import DbtPackage
 from tests.support.cli import run_cli
 from tests.support.legacy_stores import RUNS, create_legacy_store
+from tests.support.migrations import HEAD, NEXT, NOTE_STEPS, add_migration
 from tests.support.stores import Store, copy_package
 
 INSTALLED = DbtPackage.installed()
-HEAD = INSTALLED.head
+BEHIND = HEAD - 1  # the version the read side still reads, from the storage tables
 
 
 def q(store: Store, *args: str):
@@ -28,11 +29,21 @@ def _one_warning(stderr: str, start: str) -> None:
     assert "run `profilemesh migrate apply`" in stderr
 
 
-def test_unversioned_legacy_store_is_read_with_one_warning(store: Store) -> None:
+def test_a_store_two_versions_behind_is_refused_with_the_way_forward(store: Store) -> None:
+    create_legacy_store(store)  # unversioned: version 1
+    runs = q(store, "runs")
+    assert runs.exit_code == 1 and runs.stderr.count("\n") == 1, runs.stderr
+    assert f"storage is at version 1; this ProfileMesh reads versions {HEAD - 1} and {HEAD}" in runs.stderr
+    assert "run `profilemesh migrate apply`" in runs.stderr
+
+
+def test_legacy_store_one_behind_is_read_with_one_warning(store: Store) -> None:
+    """A ProfileMesh-era store adopted and migrated to the version before head is read from its tables."""
     create_legacy_store(store)
+    assert migrate_apply(store.ctx, target_version=BEHIND).views == []  # views only at head
     runs = q(store, "runs", "--days", "0", "--format", "json")
     assert runs.exit_code == 0, runs.stderr
-    _one_warning(runs.stderr, "warning: an unversioned ProfileMesh store (version 1), one behind")
+    _one_warning(runs.stderr, f"warning: storage is at version {BEHIND}, one behind this ProfileMesh ({HEAD})")
     rows = json.loads(runs.stdout)["rows"]
     assert [(r["run_id"], r["dataset_name"]) for r in rows] == [("run-2", "orders"), ("run-1", "customers"),
                                                                 ("run-1", "orders")]  # fmt: skip
@@ -41,15 +52,16 @@ def test_unversioned_legacy_store_is_read_with_one_warning(store: Store) -> None
     assert by_key[("run-1", "customers")]["row_count"] == 0
     assert by_key[("run-2", "orders")]["row_count"] is None and by_key[("run-2", "orders")]["status"] == "failed"
     assert by_key[("run-1", "orders")]["metric_count"] == 10
-    assert by_key[("run-1", "orders")]["error_message"] is None  # a v2 column: NULL on v1
+    assert by_key[("run-1", "orders")]["error_message"] is None
 
     drift = json.loads(q(store, "drift", "--days", "0", "--format", "json").stdout)
     assert [r["event_id"] for r in drift["rows"]] == ["ev-1"]  # ev-2 is a lifecycle event
+    assert drift["rows"][0]["accepted_at"] is None  # a column of the head version: NULL one behind
 
     run = q(store, "run", "--run-id", "run-1", "--table", "orders", "--format", "json")
     assert run.exit_code == 0
     metrics = json.loads(run.stdout)["tables"][0]["columns"][0]["metrics"]
-    assert metrics["mean"] == "12.5" and metrics["empty"] is None  # no metric_value_numeric before v2
+    assert metrics["mean"] == 12.5 and metrics["empty"] is None  # numeric values since version 2
 
     history = json.loads(q(store, "table", "--table", "orders", "--days", "0", "--format", "json").stdout)
     assert [(r["run_id"], r["row_count"], r["row_count_change"]) for r in history["rows"]] == [
@@ -59,27 +71,28 @@ def test_unversioned_legacy_store_is_read_with_one_warning(store: Store) -> None
     assert q(store, "run", "--run-id", "nope").exit_code == 1
 
 
-def test_legacy_store_without_events_or_events_run_id(store: Store) -> None:
+def test_legacy_store_without_events_reads_no_drift_one_behind(store: Store) -> None:
     create_legacy_store(store, only_runs_and_results=True)
+    migrate_apply(store.ctx, target_version=BEHIND)  # adoption creates the tables the store lacked
     drift = q(store, "drift", "--days", "0", "--format", "json")
     assert drift.exit_code == 0 and json.loads(drift.stdout)["rows"] == []
     assert json.loads(q(store, "runs", "--days", "0", "--format", "json").stdout)["total"] == len(RUNS)
 
 
-def test_adopted_version_1_store_reads_and_refuses_writes(store: Store, tmp_path: Path) -> None:
+def test_a_store_one_behind_reads_and_refuses_writes(store: Store, tmp_path: Path) -> None:
     create_legacy_store(store, events_with_run_id=False)
-    result = migrate_apply(store.ctx, target_version=1)
-    assert result.to_version == 1 and result.views == []  # views only at head
+    result = migrate_apply(store.ctx, target_version=BEHIND)
+    assert result.to_version == BEHIND and result.views == []
     runs = q(store, "runs", "--days", "0", "--format", "csv")
     assert runs.exit_code == 0
-    _one_warning(runs.stderr, f"warning: storage is at version 1, one behind this ProfileMesh ({HEAD})")
+    _one_warning(runs.stderr, f"warning: storage is at version {BEHIND}, one behind this ProfileMesh ({HEAD})")
     assert runs.stdout.count("\n") == 1 + len(RUNS)
     drift = json.loads(q(store, "drift", "--days", "0", "--format", "json").stdout)
     assert [(r["event_id"], r["run_id"]) for r in drift["rows"]] == [("ev-1", None)]
 
     write = run_cli("drift", "-c", str(store.config_path))
     assert write.exit_code == 1
-    assert f"storage is at version 1, ProfileMesh needs {HEAD}: run `profilemesh migrate apply`" in write.stderr
+    assert f"storage is at version {BEHIND}, ProfileMesh needs {HEAD}: run `profilemesh migrate apply`" in write.stderr
 
 
 def _drop_views(store: Store) -> None:
@@ -164,11 +177,12 @@ def _connection(store: Store) -> dict:
 def test_renamed_storage_tables_are_read_through_views_and_fallback(duck_store: Store) -> None:
     create_legacy_store(duck_store, runs_table="pm_runs_custom", results_table="pm_results_custom")
     duck_store.write_config(runs_table="pm_runs_custom", results_table="pm_results_custom")
+    migrate_apply(duck_store.ctx, target_version=BEHIND)  # adopted under the config's names
     behind = q(duck_store, "runs", "--days", "0", "--format", "json")
     assert behind.exit_code == 0 and behind.stderr.startswith("warning:")
     assert json.loads(behind.stdout)["total"] == len(RUNS)
 
-    migrate_apply(duck_store.ctx)  # adopts, migrates and builds the views over the renamed tables
+    migrate_apply(duck_store.ctx)  # migrates to head and builds the views over the renamed tables
     at_head = q(duck_store, "runs", "--days", "0", "--format", "json")
     assert at_head.exit_code == 0 and at_head.stderr == ""
     rows = json.loads(at_head.stdout)["rows"]
@@ -180,27 +194,19 @@ def test_renamed_storage_tables_are_read_through_views_and_fallback(duck_store: 
     assert rows == json.loads(behind.stdout)["rows"]  # the views and the N-1 reading agree
 
 
-GOOD_V3 = """{% macro profilemesh_migration_0003() %}
-  {%- do return({'version': 3, 'description': 'a note on runs', 'steps': [
-      {'id': 'add_note', 'op': 'add_column', 'table': 'runs', 'column': {'name': 'note', 'type': 'text'}},
-  ]}) -%}
-{% endmacro %}
-"""
-
-
 def test_a_new_migration_drops_and_rebuilds_the_views_for_the_new_version(
     pg_at_head: Store, package_copy: Path
 ) -> None:
     pg_store, package = pg_at_head, package_copy
     ctx = pg_store.with_package(package).ctx
-    (package / "dbt_profilemesh/macros/migrations/V0003__note.sql").write_text(GOOD_V3)
+    add_migration(package, "note", NOTE_STEPS)
     env = {"PROFILEMESH_PACKAGE_DIR": str(package)}
     behind = run_cli("query", "runs", "-c", str(pg_store.config_path), env=env)
-    assert behind.exit_code == 0 and behind.stderr.startswith("warning: storage is at version 2, one behind")
+    assert behind.exit_code == 0 and behind.stderr.startswith(f"warning: storage is at version {HEAD}, one behind")
 
     result = migrate_apply(ctx)
-    assert [m.version for m in result.applied] == [3] and "profilemesh_runs_v" in result.views
-    assert pg_store.sql(f"SELECT schema_version FROM {pg_store.qualified('profilemesh_views_info')}") == [(3,)]
+    assert [m.version for m in result.applied] == [NEXT] and "profilemesh_runs_v" in result.views
+    assert pg_store.sql(f"SELECT schema_version FROM {pg_store.qualified('profilemesh_views_info')}") == [(NEXT,)]
     at_head = run_cli("query", "runs", "-c", str(pg_store.config_path), env=env)
     assert at_head.exit_code == 0 and at_head.stderr == ""
 
@@ -217,7 +223,7 @@ def test_repair_that_finishes_a_migration_builds_the_views(duck_at_head: Store, 
     _interrupted_attempt(duck_store, package)
     result = migrate_repair(duck_store.with_package(package).ctx)
     assert result.outcome == "succeeded" and "profilemesh_runs_v" in result.views
-    assert duck_store.sql(f"SELECT schema_version FROM {duck_store.qualified('profilemesh_views_info')}") == [(3,)]
+    assert duck_store.sql(f"SELECT schema_version FROM {duck_store.qualified('profilemesh_views_info')}") == [(NEXT,)]
     rows = run_cli("query", "runs", "-c", str(duck_store.config_path), env={"PROFILEMESH_PACKAGE_DIR": str(package)})
     assert rows.exit_code == 0 and rows.stderr == ""
 

@@ -20,6 +20,7 @@ from profilemesh.contract import LEDGER_TABLE, PG_ADVISORY_LOCK_CLASS
 from profilemesh.errors import UsageError
 from tests.support.cli import run_cli, spawn_cli
 from tests.support.faults import CRASH_ENV, PAUSE_ENV
+from tests.support.migrations import HEAD
 from tests.support.stores import Store
 
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -296,7 +297,7 @@ def test_no_store_and_store_behind(duck_store: Store) -> None:
     migrate_apply(store.ctx, target_version=1)
     result = retention(store, "apply", "--keep-days", "5")
     assert result.exit_code == 1, result.stderr
-    assert "storage is at version 1, ProfileMesh needs 2: run `profilemesh migrate apply`" in result.stderr
+    assert f"storage is at version 1, ProfileMesh needs {HEAD}: run `profilemesh migrate apply`" in result.stderr
 
 
 def test_failing_batch_is_rolled_back_whole_and_a_rerun_finishes(pg_at_head: Store) -> None:

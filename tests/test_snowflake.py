@@ -17,9 +17,10 @@ from profilemesh.store.connect import connect
 from profilemesh.store.ledger import read_ledger
 from tests.support.cli import run_cli, spawn_cli
 from tests.support.legacy_stores import NUMERIC_EXPECTED, RESULTS, RUNS, create_legacy_store, snapshot_rows
+from tests.support.migrations import BROKEN_STEPS, add_migration
 from tests.support.snowflake_emulator import snowflake_store
 from tests.support.stores import Store
-from tests.test_checksums_and_repair import BASELINE, BROKEN_V3
+from tests.test_checksums_and_repair import BASELINE
 
 
 def apply(store: Store, **kwargs):
@@ -113,7 +114,7 @@ def test_failed_step_leaves_partial_effect_and_repair_rolls_it_back(sf_store: St
     how far it got, finishing it fails again, and repair --rollback undoes it."""
     package, store = package_copy, sf_store.with_package(package_copy)
     apply(store)
-    (package / "dbt_profilemesh/macros/migrations/V0003__broken.sql").write_text(BROKEN_V3)
+    add_migration(package, "broken", BROKEN_STEPS)
     with pytest.raises(MigrationFailed, match="failed at step broken_backfill"):
         apply(store, lock_timeout=5)
     failed = read_ledger(sf_store.target).attempts[-1]

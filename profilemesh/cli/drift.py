@@ -10,12 +10,16 @@ import click
 from profilemesh.cli.options import CONFIG, context, output_options
 from profilemesh.cli.render import emit, render, to_table
 from profilemesh.config.settings import GRADED_SEVERITIES, SEASONALITIES
+from profilemesh.drift import EVENT_ID_PREFIX
 
 if TYPE_CHECKING:
+    from profilemesh.drift.accept import Acceptance
     from profilemesh.drift.backtest import BacktestReport
     from profilemesh.drift.detector import DriftReport
 
-TABLE_COLUMNS = ("severity", "state", "event", "table", "column", "metric", "baseline", "current", "change")
+TABLE_COLUMNS = (
+    "severity", "state", "event", "table", "column", "metric", "baseline", "current", "change", "event_id"
+)  # fmt: skip
 
 
 @click.group(invoke_without_command=True)
@@ -51,7 +55,8 @@ def drift(
 ) -> int:
     """Detect drift between runs and record each drift once, with its run_id.
 
-    `drift backtest` replays the stored history with given settings and writes nothing."""
+    `drift accept EVENT_ID` records that a change is expected; `drift backtest` replays the stored
+    history with given settings and writes nothing."""
     if click_ctx.invoked_subcommand is not None:
         return 0
     from profilemesh.api import detect_drift
@@ -76,6 +81,7 @@ def _text(report: DriftReport) -> str:
                 "baseline": e.baseline,
                 "current": e.current,
                 "change": None if e.change_percent is None else f"{e.change_percent:+.1f}%",
+                "event_id": e.event_id[:EVENT_ID_PREFIX],
             }
             for e in report.events
         ]
@@ -86,6 +92,39 @@ def _text(report: DriftReport) -> str:
     return text + (
         f"{len(report.events)} drift event(s) in {len(report.tables_checked)} table(s) "
         f"({report.strategy}, baseline {report.baseline}); {report.written} new event(s) written{updated}{failed}\n"
+    )
+
+
+@drift.command()
+@CONFIG
+@click.argument("event_id")
+@click.option("--reason", default=None, help="Why the change is expected (stored with the acceptance).")
+@click.option("--by", "accepted_by", default=None, help="Who accepts it (default: the operating-system user).")
+@output_options
+def accept(
+    config_path: str | None, event_id: str, reason: str | None, accepted_by: str | None, fmt: str, output: str | None
+) -> int:
+    """Accept a drift event's change as expected: from its run on, the new level is the baseline, the
+    incident ends, and `query drift` shows the acceptance. EVENT_ID: the whole id, or its first 8+
+    characters (as `drift` and `query drift` print it)."""
+    from profilemesh.api import drift_accept
+
+    done = drift_accept(context(config_path), event_id, reason=reason, by=accepted_by)
+    emit(render(fmt, done, table=lambda: _accepted_text(done)), output)
+    return 0
+
+
+def _accepted_text(done: Acceptance) -> str:
+    what = ".".join(p for p in (done.table, done.column or "", done.metric or "") if p)
+    if done.already:
+        return (
+            f"event {done.event_id} ({what}) was accepted already, at {done.accepted_at:%Y-%m-%d %H:%M:%S} "
+            f"by {done.accepted_by or 'unknown'}: nothing changed\n"
+        )
+    reason = f" ({done.reason})" if done.reason else ""
+    return (
+        f"accepted event {done.event_id} ({what}, run {done.run_id}){reason}: from that run on, its new level "
+        "is the baseline\n"
     )
 
 

@@ -39,7 +39,9 @@ def _shown(view: str, *, first: tuple[str, ...] = (), hidden: tuple[str, ...] = 
 
 RUNS_TABLE_COLUMNS = _shown(RUNS_VIEW, hidden=("error_message", "duration_seconds"))
 DRIFT_TABLE_COLUMNS = _shown(
-    DRIFT_VIEW, first=("detected_at",), hidden=("event_id", "environment", "profiled_at", "metadata")
+    DRIFT_VIEW,
+    first=("detected_at",),
+    hidden=("environment", "profiled_at", "metadata", "accepted_by", "accepted_reason"),
 )
 HISTORY_TABLE_COLUMNS = _shown(
     TABLE_HISTORY_VIEW,

@@ -1,19 +1,21 @@
 """`profilemesh drift backtest`: replay each table's stored history with given drift settings and say
 what the calibrated strategy would have raised, writing nothing. The same `replay` that `drift`
-runs, so what the backtest shows is what `drift` would have done, run by run."""
+runs, so what the backtest shows is what `drift` would have done, run by run (accepted changes
+included)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from profilemesh.config.settings import DriftSettings, TableRules, severity_rank
 from profilemesh.context import Context
-from profilemesh.drift.calibrated import replay
+from profilemesh.drift.accept import accepted_levels
+from profilemesh.drift.calibrated import Key, replay
 from profilemesh.drift.history import TableRun, completed_runs, load_history
 from profilemesh.errors import UsageError
 from profilemesh.store.connect import connect
@@ -98,16 +100,22 @@ def backtest(
             history = load_history(conn, target, by_table[key])
             table_settings, rules = settings.for_table(key[0], key[1])
             table_settings = dataclasses.replace(table_settings, **(overrides or {}))
-            report.tables.append(_table(name, history, table_settings, rules, since))
+            accepted = accepted_levels(conn, target, key[0], key[1])
+            report.tables.append(_table(name, history, table_settings, rules, accepted, since))
     return report
 
 
 def _table(
-    name: str, history: list[Any], settings: DriftSettings, rules: TableRules, since: dt.date | None
+    name: str,
+    history: list[Any],
+    settings: DriftSettings,
+    rules: TableRules,
+    accepted: Mapping[Key, Collection[str]],
+    since: dt.date | None,
 ) -> TableBacktest:
     result = TableBacktest(name, len(history), 0, 0)
     metrics: Counter[str] = Counter()
-    for verdict in replay(history, settings, rules):
+    for verdict in replay(history, settings, rules, accepted):
         run = verdict.run.run
         if verdict.warmup_left or (since is not None and run.profiled_at.date() < since):
             continue

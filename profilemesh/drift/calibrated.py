@@ -14,7 +14,8 @@ For each checked metric of a table, the current value is scored against the metr
 
 Before `warmup_runs` clean runs exist, only gross changes alarm (COLD_START). An alarm opens an
 incident: while the metric stays out of its band it is the same incident (persisting), and it ends
-on the first run back inside. `replay` walks a table's runs in order and is the one implementation
+on the first run back inside, or when a user accepts it (`drift accept`: the new level becomes
+the baseline). `replay` walks a table's runs in order and is the one implementation
 behind `drift`, `drift backtest` and the quality benchmark.
 """
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from profilemesh.config.settings import NO_RULES, ColumnRules, DriftSettings, TableRules, severity_rank
@@ -121,6 +122,7 @@ class RunVerdict:
     new: list[Incident] = field(default_factory=list)
     persisting: list[Incident] = field(default_factory=list)
     ended: list[Incident] = field(default_factory=list)
+    accepted: list[Key] = field(default_factory=list)  # metrics whose new level a user accepted on this run
     warmup_left: int = 0  # runs still needed before every metric is graded in full
     tests: int = 0
 
@@ -256,9 +258,17 @@ def _cold_start(metric: str, column: str, history: list[Point], current: Point) 
 HISTORY_KEPT = 5 * 24  # points kept per metric: the window, or five periods of an hourly cycle
 
 
-def replay(runs: list[RunMetrics], settings: DriftSettings, rules: TableRules = NO_RULES) -> list[RunVerdict]:
+def replay(
+    runs: list[RunMetrics],
+    settings: DriftSettings,
+    rules: TableRules = NO_RULES,
+    accepted: Mapping[Key, Collection[str]] | None = None,
+) -> list[RunVerdict]:
     """Grade every run of one table in order, each against the runs before it. `rules`: the table's
-    overrides (drift_detection.tables): metrics and columns never graded, the direction that alarms."""
+    overrides (drift_detection.tables): metrics and columns never graded, the direction that alarms.
+    `accepted`: per metric, the runs whose new level a user accepted (`drift accept`): there the
+    metric's history is moved to the new level, and no incident opens."""
+    accepted = accepted or {}
     kept = max(settings.history_window, HISTORY_KEPT)
     levels: dict[Key, deque[Point]] = {}
     steps: dict[Key, deque[Point]] = {}  # rows added per run, for a growing table's row count
@@ -298,6 +308,10 @@ def replay(runs: list[RunMetrics], settings: DriftSettings, rules: TableRules = 
             )
         for key in keys:
             alarm = _directed(outcome[key], rules.column(key[0]).direction)
+            if alarm is not None and run.run.run_id in accepted.get(key, ()):
+                _rebase(levels.get(key), alarm.expected, run.numbers[key], relative=_relative(alarm))
+                verdict.accepted.append(key)
+                alarm = None
             incident = open_incidents.get(key)
             recovered = incident is not None and alarm is not None and alarm.step and _reverses(alarm, incident.alarm)
             if incident is not None and recovered:
@@ -327,6 +341,25 @@ def replay(runs: list[RunMetrics], settings: DriftSettings, rules: TableRules = 
             seen[key] = seen.get(key, 0) + 1
         verdicts.append(verdict)
     return verdicts
+
+
+def _relative(alarm: Alarm) -> bool:
+    """A level measured in percent moves by a factor; a share in points, or the running total of a
+    growing table (graded by its steps), by a difference."""
+    return alarm.unit == "percent" and not alarm.step
+
+
+def _rebase(history: deque[Point] | None, expected: float, accepted: float, *, relative: bool) -> None:
+    """Move a metric's history to an accepted level, its spread and weekly pattern kept around it: by a
+    factor for metrics whose moves are measured in percent (twice the rows: twice the weekend's rows
+    too), by a difference for shares in points."""
+    if history:
+        if relative and expected > 0 and accepted > 0:
+            moved = [Point(p.at, p.value * accepted / expected, p.clean) for p in history]
+        else:
+            moved = [Point(p.at, p.value + accepted - expected, p.clean) for p in history]
+        history.clear()
+        history.extend(moved)
 
 
 def _graded(rules: ColumnRules, metric: str) -> bool:

@@ -3,7 +3,8 @@
 Event ids are derived from what the event is about (run, table, column, metric, baseline, strategy),
 so running drift again for the same run writes nothing twice. Under the calibrated strategy an event
 is an incident: written once on the run where it starts, its metadata's `state` then moves from
-`new` to `persisting` (with the runs it has lasted) and to `ended`.
+`new` to `persisting` (with the runs it has lasted) and to `ended`. An accepted incident
+(`drift accept`) is over: from its run on, the new level is the metric's baseline.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,7 +24,8 @@ from profilemesh.clock import utc_now
 from profilemesh.config.settings import DriftSettings, TableRules, severity_rank
 from profilemesh.context import Context
 from profilemesh.contract import DRIFT_EVENT_TYPES
-from profilemesh.drift.calibrated import Incident, replay
+from profilemesh.drift.accept import accepted_levels
+from profilemesh.drift.calibrated import Incident, Key, replay
 from profilemesh.drift.history import (
     RunMetrics,
     TableRun,
@@ -182,7 +185,8 @@ def _check_table(
         table_settings, rules = settings.for_table(runs[0].schema, runs[0].table)
         first = max(0, position + 1 - 2 * table_settings.history_window - CALIBRATED_REPLAY_EXTRA)
         replayed = runs[first : position + 1]
-        _check_calibrated(load_history(conn, target, replayed), table_settings, rules, report, name)
+        accepted = accepted_levels(conn, target, runs[0].schema, runs[0].table)
+        _check_calibrated(load_history(conn, target, replayed), table_settings, rules, accepted, report, name)
         return
     current = load_metrics(conn, target, runs[position])
     earlier = runs[:position]
@@ -228,9 +232,14 @@ def _check_table(
 
 
 def _check_calibrated(
-    history: list[RunMetrics], settings: DriftSettings, rules: TableRules, report: DriftReport, name: str
+    history: list[RunMetrics],
+    settings: DriftSettings,
+    rules: TableRules,
+    accepted: Mapping[Key, Collection[str]],
+    report: DriftReport,
+    name: str,
 ) -> None:
-    verdict = replay(history, settings, rules)[-1]
+    verdict = replay(history, settings, rules, accepted)[-1]
     current = history[-1]
     params: dict[str, Any] = {"strategy": "calibrated", "baseline": "history"}
     by_id = {m.run.run_id: m for m in history}

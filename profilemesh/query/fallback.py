@@ -2,7 +2,8 @@
 
 Used for a store one version behind, where the views (built for the current version) cannot exist
 yet. Columns a version-1 store lacks (events.run_id in some deployments, events.schema_name,
-results.metric_value_numeric, runs.error_message, runs.duration_seconds) read as NULL, and a
+results.metric_value_numeric, runs.error_message, runs.duration_seconds) and a version-2 store
+lacks (events.accepted_at, accepted_by, accepted_reason) read as NULL, and a
 missing events table reads as no events. The results must match the dbt views; a test runs both
 over the same rows.
 """
@@ -21,6 +22,7 @@ from profilemesh.store.target import StorageTarget
 _TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "profiled_at": sa.DateTime(),
     "timestamp": sa.DateTime(),
+    "accepted_at": sa.DateTime(),
     "row_count": sa.Integer(),
     "column_count": sa.Integer(),
     "id": sa.Integer(),
@@ -97,6 +99,9 @@ def _drift(runs: _Columns, events: _Columns) -> sa.Subquery:
         runs["environment"].label("environment"),
         runs["profiled_at"].label("profiled_at"),
         sa.cast(events["metadata"], sa.Text()).label("metadata"),
+        events["accepted_at"].label("accepted_at"),
+        events["accepted_by"].label("accepted_by"),
+        events["accepted_reason"].label("accepted_reason"),
     ]
     if not events.exists:
         return sa.select(*columns).where(sa.false()).subquery("drift")

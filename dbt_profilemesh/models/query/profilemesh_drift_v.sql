@@ -23,7 +23,10 @@ select
     events.{{ profilemesh.quote_column('timestamp') }} as detected_at,
     runs.environment,
     runs.profiled_at,
-    {{ profilemesh.json_as_text('events.metadata') }} as metadata
+    {{ profilemesh.json_as_text('events.metadata') }} as metadata,
+    events.accepted_at,
+    events.accepted_by,
+    events.accepted_reason
 from events
 left join runs
     on runs.run_id = events.run_id
