@@ -16,6 +16,9 @@ FAMILY_METRICS = {
     "other": (),
 }
 COUNT_METRICS = ("count", "null_count", "null_percent")
+# A column the warehouse could not aggregate (profiling/runner.py): its metric_value says why. Stored
+# like a metric, so the column is still part of the table's schema for drift.
+SKIPPED_METRIC = "skipped"
 DISTINCT_METRICS = ("distinct_count", "distinct_percent")
 
 
@@ -32,6 +35,8 @@ class ProfiledColumn:
 def column_family(sql_type: sa.types.TypeEngine) -> str:
     if isinstance(sql_type, sa.Boolean):
         return "boolean"
+    if isinstance(sql_type, sa.Enum):  # a label set, not text: PostgreSQL has no length() for an enum
+        return "other"
     if isinstance(sql_type, sa.Integer | sa.Numeric | sa.Float):
         return "numeric"
     if isinstance(sql_type, sa.JSON | sa.ARRAY):
@@ -45,15 +50,23 @@ def column_family(sql_type: sa.types.TypeEngine) -> str:
     return "other"
 
 
+def base_type(sql_type: sa.types.TypeEngine) -> sa.types.TypeEngine:
+    """A domain's base type (PostgreSQL's DOMAIN carries it as `data_type`); any other type itself."""
+    base = getattr(sql_type, "data_type", None)
+    return base_type(base) if isinstance(base, sa.types.TypeEngine) else sql_type
+
+
 def profiled_column(name: str, sql_type: sa.types.TypeEngine) -> ProfiledColumn:
-    family = column_family(sql_type)
+    """The column planned by its base type, named by its own (a domain keeps its name)."""
+    base = base_type(sql_type)
+    family = column_family(base)
     try:
         type_name = str(sql_type)
     except Exception:  # some dialect types cannot render without a dialect
         type_name = type(sql_type).__name__
-    distinct_ok = family != "other" or isinstance(sql_type, sa.LargeBinary | sa.Uuid | sa.Enum)
+    distinct_ok = family != "other" or isinstance(base, sa.LargeBinary | sa.Uuid | sa.Enum)
     return ProfiledColumn(
-        name=name, type=sql_type, family=family, type_name=type_name[:100], distinct_supported=distinct_ok
+        name=name, type=base, family=family, type_name=type_name[:100], distinct_supported=distinct_ok
     )
 
 

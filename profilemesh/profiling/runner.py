@@ -8,6 +8,7 @@ import datetime as dt
 import fnmatch
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +21,8 @@ from profilemesh.config import ConnectionConfig
 from profilemesh.config.settings import ProfilingSettings, TableSelector
 from profilemesh.context import Context
 from profilemesh.errors import DatabaseError, UsageError, first_line
-from profilemesh.profiling.columns import profiled_column
-from profilemesh.profiling.execute import TableProfile, run_plan
+from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
+from profilemesh.profiling.execute import MetricValue, TableProfile, run_plan
 from profilemesh.profiling.planner import TablePlan, plan_table
 from profilemesh.store import writes
 from profilemesh.store.connect import database_error
@@ -186,7 +187,8 @@ def _profile_one(
         schema=schema, table=table, status="planned" if dry_run else "completed", profiled_at=as_of or utc_now()
     )
     try:
-        plan = _plan(conn, schema, table, settings)
+        columns = _columns(conn, schema, table)
+        plan = _plan(conn, schema, table, columns, settings)
         outcome.query_count = plan.query_count
         outcome.column_count = len(plan.columns)
         outcome.notes = plan.notes
@@ -195,7 +197,11 @@ def _profile_one(
             outcome.statements = plan.statements(conn.dialect)
             conn.rollback()
             return outcome
-        result = run_plan(conn, plan)
+        try:
+            result = run_plan(conn, plan)
+        except sa.exc.DBAPIError as exc:
+            conn.rollback()
+            result = _profile_around_failing_columns(conn, schema, table, columns, settings, outcome, exc)
         conn.commit()
         outcome.row_count = result.row_count
         outcome.metric_count = len(result.metrics)
@@ -211,9 +217,68 @@ def _profile_one(
     return outcome
 
 
-def _plan(conn: Connection, schema: str | None, table: str, settings: ProfilingSettings) -> TablePlan:
+def _profile_around_failing_columns(
+    conn: Connection,
+    schema: str | None,
+    table: str,
+    columns: list[ProfiledColumn],
+    settings: ProfilingSettings,
+    outcome: TableOutcome,
+    error: sa.exc.DBAPIError,
+) -> TableProfile:
+    """The table's plan failed. If the table itself reads (its row count), the columns whose metrics the
+    warehouse refused are found by halving (a few scans for one bad column among hundreds), and the
+    table is profiled without them: each skipped column gets a `skipped` metric holding the reason, and
+    a note. A table never fails because of one column (its type, or values it cannot read); when the
+    table does not read, or none of its columns does, the table's error stands."""
+    run_plan(conn, _plan(conn, schema, table, [], settings))  # raises the table's own error
+    conn.rollback()
+    failing = _failing_columns(conn, schema, table, columns, settings)
+    if len(failing) == len(columns):
+        raise error
+    kept = [c for c in columns if c.name not in failing]
+    result = run_plan(conn, _plan(conn, schema, table, kept, settings))
+    result.column_count = len(columns)
+    for column in columns:
+        if column.name in failing:
+            reason = failing[column.name]
+            result.metrics.append(MetricValue(column.name, column.type_name, SKIPPED_METRIC, reason, None))
+            outcome.notes.append(f"column {column.name} ({column.type_name}) skipped: {reason}")
+    return result
+
+
+def _failing_columns(
+    conn: Connection, schema: str | None, table: str, columns: list[ProfiledColumn], settings: ProfilingSettings
+) -> dict[str, str]:
+    """Column name -> the warehouse's error, for the columns whose own plan fails (halving the set)."""
+    try:
+        run_plan(conn, _plan(conn, schema, table, columns, settings))
+        conn.rollback()
+        return {}
+    except sa.exc.DBAPIError as exc:
+        conn.rollback()
+        if len(columns) == 1:
+            return {columns[0].name: first_line(str(exc.orig or exc))}
+    middle = len(columns) // 2
+    return {
+        **_failing_columns(conn, schema, table, columns[:middle], settings),
+        **_failing_columns(conn, schema, table, columns[middle:], settings),
+    }
+
+
+def _columns(conn: Connection, schema: str | None, table: str) -> list[ProfiledColumn]:
+    with warnings.catch_warnings():
+        # A type the dialect does not know (point, xml, an extension's) reflects as NullType and gets the
+        # counts every column gets; SQLAlchemy's warning about it would only be noise on stderr.
+        warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
+        reflected = sa.inspect(conn).get_columns(table, schema=schema)
+    return [profiled_column(c["name"], c["type"]) for c in reflected]
+
+
+def _plan(
+    conn: Connection, schema: str | None, table: str, columns: list[ProfiledColumn], settings: ProfilingSettings
+) -> TablePlan:
     warehouse = warehouse_of_dialect(conn.dialect.name)
-    columns = [profiled_column(c["name"], c["type"]) for c in sa.inspect(conn).get_columns(table, schema=schema)]
     approximate = settings.distinct == "approximate"
     return plan_table(
         schema,

@@ -1,0 +1,125 @@
+"""Every column type a real warehouse holds is profiled with the metrics that make sense for it, or
+skipped with the warehouse's reason: a table never fails because of one column. Each stored count is
+checked against what the warehouse itself computes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from profilemesh.api import Context, profile
+from tests.support.stores import Store
+
+# PostgreSQL: an app's enum and domains, arrays, documents, network and geometric types, ranges, text
+# search, XML, money, bit strings, times with zones and an extension type (hll, installed with the server).
+PG_SETUP = [
+    "CREATE TYPE src.customer_tier AS ENUM ('bronze', 'silver', 'gold')",
+    "CREATE DOMAIN src.positive_int AS integer CHECK (VALUE > 0)",
+    "CREATE DOMAIN src.short_text AS varchar(10)",
+    "CREATE DOMAIN src.stamp AS timestamptz",
+    "CREATE EXTENSION IF NOT EXISTS hll",
+    """CREATE TABLE src.every_type (
+        id integer, tier src.customer_tier, pos src.positive_int, label src.short_text, seen src.stamp,
+        tags text[], nums int[], doc json, docb jsonb, uid uuid, span interval, raw bytea, price money,
+        ip inet, net cidr, flags bit(4), vflags varbit, r int4range, pt point, area box, words tsvector,
+        x xml, code char(3), t time, ttz timetz, n numeric, tstz timestamptz, h hll, ok boolean)""",
+    """INSERT INTO src.every_type VALUES
+        (1, 'gold', 5, 'abc', '2024-01-01 10:00+02', '{a,b}', '{1,2}', '{"k": 1}', '{"k": 1}',
+         'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '1 day', '\\x00ff', 12.50, '10.0.0.1', '10.0.0.0/8', B'1010',
+         B'101', '[1,5)', '(1,2)', '((0,0),(1,1))', to_tsvector('english', 'hello world'), '<a>1</a>', 'ab',
+         '10:00', '10:00+02', 1.25, '2024-01-01 10:00+00', hll_empty(), true),
+        (2, 'bronze', 7, 'de', '2024-01-02 10:00+02', '{c}', '{3}', '[1]', '[1]',
+         'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', '2 hours', '\\x01', 3.10, '10.0.0.2', '192.168.0.0/16', B'0001',
+         B'11', '[2,3)', '(3,4)', '((0,0),(2,2))', to_tsvector('english', 'bye'), '<b/>', 'cde',
+         '11:30', '11:30-05', 99999999999999999999.5, '2024-06-01 00:00+00', hll_empty(), false),
+        (3, 'gold', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)""",
+]
+
+# DuckDB: nested types, unions, enums, 128-bit integers, wide decimals, times with zones, bits, JSON.
+DUCK_SETUP = [
+    "CREATE TYPE src.mood AS ENUM ('sad', 'ok', 'happy')",
+    """CREATE TABLE src.every_type (
+        id INTEGER, m src.mood, l INTEGER[], a INTEGER[3], s STRUCT(a INTEGER, b VARCHAR),
+        mp MAP(VARCHAR, INTEGER), u UNION(num INTEGER, str VARCHAR), uid UUID, b BLOB, iv INTERVAL,
+        hi HUGEINT, uh UHUGEINT, d DECIMAL(38, 4), t TIME, ttz TIMETZ, bits BIT, j JSON, ok BOOLEAN)""",
+    """INSERT INTO src.every_type VALUES
+        (1, 'happy', [1, 2], [1, 2, 3], {'a': 1, 'b': 'x'}, MAP {'k': 1}, 5, gen_random_uuid(), '\\x00\\xFF'::BLOB,
+         INTERVAL 1 DAY, 170141183460469231731687303715884105727, 340282366920938463463374607431768211455,
+         1234567890123456789012345678901234.5678, TIME '10:00', '10:00:00+02'::TIMETZ, '1010'::BIT, '{"k": 1}', true),
+        (2, 'sad', [3], [4, 5, 6], {'a': 2, 'b': NULL}, MAP {'j': 2}, 'text', gen_random_uuid(), 'x'::BLOB,
+         INTERVAL 2 HOUR, -5, 7, -0.0001, TIME '11:30', '11:30:00-05'::TIMETZ, '0001'::BIT, '[1]', false),
+        (3, 'happy', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)""",
+]
+
+
+def _config(store: Store, tmp_path: Path, tables: list[str]) -> Context:
+    data = yaml.safe_load(store.config_path.read_text())
+    data["source"] = dict(data["storage"]["connection"], schema="src")
+    data["profiling"] = {"tables": [{"schema": "src", "table": t} for t in tables]}
+    path = tmp_path / "types.yml"
+    path.write_text(yaml.safe_dump(data))
+    return Context.load(path)
+
+
+def _stored(store: Store, run_id: str, table: str) -> dict[tuple[str, str], tuple[str | None, float | None]]:
+    rows = store.sql(
+        f"SELECT column_name, metric_name, metric_value, metric_value_numeric FROM "
+        f"{store.qualified('profilemesh_results')} WHERE run_id = {store.ph} AND dataset_name = {store.ph}",
+        [run_id, table],
+    )
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
+def test_every_column_type_is_profiled_or_skipped_with_its_reason(store_at_head: Store, tmp_path: Path) -> None:
+    store = store_at_head
+    store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
+    for statement in PG_SETUP if store.kind == "postgres" else DUCK_SETUP:
+        store.sql(statement)
+    report = profile(_config(store, tmp_path, ["every_type"]))
+    (outcome,) = report.tables
+    assert outcome.status == "completed", outcome.error
+    assert outcome.row_count == 3
+    stored = _stored(store, report.run_id, "every_type")
+    columns = [r[0] for r in store.sql(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'src' "
+        "AND table_name = 'every_type' ORDER BY ordinal_position"
+    )]  # fmt: skip
+    skipped = {c: stored[(c, "skipped")][0] for c in columns if (c, "skipped") in stored}
+    for column in columns:
+        if column in skipped:
+            assert skipped[column], column  # the warehouse's reason is kept
+            continue
+        (expected,) = store.sql(f'SELECT count("{column}") FROM "src"."every_type"')[0]
+        assert stored[(column, "count")][1] == expected, column
+        assert stored[(column, "null_count")][1] == 3 - expected, column
+    # An app's enum is a set of labels: counted, its distinct labels counted, no length metrics.
+    enum = "tier" if store.kind == "postgres" else "m"
+    assert stored[(enum, "distinct_count")][1] == 2 and (enum, "mean_length") not in stored
+    # Numbers, times and booleans get their family's metrics, whatever their width or zone.
+    assert stored[("id", "mean")][1] == 2.0 and stored[("ok", "true_count")][1] == 1
+    assert ("t", "max") in stored and ("ttz", "max") in stored
+    if store.kind == "postgres":
+        assert stored[("pos", "max")][1] == 7  # a domain is profiled as its base type
+        assert stored[("label", "max_length")][1] == 3
+    assert len(skipped) <= 2, skipped  # what is skipped is the exception, and says why
+
+
+def test_a_column_that_cannot_be_read_is_skipped_and_the_table_completes(store_at_head: Store, tmp_path: Path) -> None:
+    """A view with one column whose values fail at read time (a bad cast): the other columns are
+    profiled, the bad one is stored as `skipped` with the warehouse's reason, drift still sees it."""
+    store = store_at_head
+    store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
+    store.sql(
+        'CREATE VIEW "src"."partly_broken" AS SELECT id, label, CAST(code AS INTEGER) AS code_number FROM '
+        "(VALUES (1, 'a', '10'), (2, 'bb', 'not a number'), (3, NULL, '7')) AS t(id, label, code)"
+    )
+    report = profile(_config(store, tmp_path, ["partly_broken"]))
+    (outcome,) = report.tables
+    assert outcome.status == "completed" and outcome.row_count == 3, outcome.error
+    assert any(note.startswith("column code_number") and "skipped" in note for note in outcome.notes)
+    stored = _stored(store, report.run_id, "partly_broken")
+    assert "not a number" in (stored[("code_number", "skipped")][0] or "").lower()
+    assert stored[("id", "count")][1] == 3 and stored[("label", "null_count")][1] == 1
+    assert not [k for k in stored if k[0] == "code_number" and k[1] != "skipped"]
