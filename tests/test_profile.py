@@ -220,9 +220,24 @@ def test_nothing_to_profile_and_bad_profiling_config(store_at_head: Store, tmp_p
     store = store_at_head
     store.sql(f"CREATE SCHEMA IF NOT EXISTS {q(SRC)}")
     empty = run_cli("profile", "-c", str(write_config(store, tmp_path)))
-    assert empty.exit_code == 2 and "matched nothing" in empty.stderr
+    assert empty.exit_code == 2 and "table selector src.* matched no table or view in the source" in empty.stderr
     bad = run_cli("profile", "-c", str(write_config(store, tmp_path, metrics=["mean", "median"])))
     assert bad.exit_code == 2 and "profiling.metrics" in bad.stderr and "median" in bad.stderr
+    nowhere = write_config(store, tmp_path, tables=[{"schema": "nosuch", "table": "*"}])
+    missing_schema = run_cli("profile", "-c", str(nowhere))
+    assert missing_schema.exit_code == 2 and missing_schema.stderr.count("\n") == 1
+    assert "table selector nosuch.*: schema nosuch does not exist in the source" in missing_schema.stderr
+
+
+def test_source_errors_name_the_source_not_the_store(pg_at_head: Store, tmp_path: Path) -> None:
+    path = write_config(pg_at_head, tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["source"]["database"] = "no_such_database"
+    path.write_text(yaml.safe_dump(data))
+    result = run_cli("profile", "-c", str(path))
+    assert result.exit_code == 3 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: source postgres ") and "/no_such_database" in result.stderr
+    assert "does not exist" in result.stderr
 
 
 def test_values_keep_text_and_only_finite_numbers() -> None:

@@ -99,7 +99,11 @@ def profile(
         if not dry_run:
             require_writable(store, target, ctx.head)
             store.commit()
-        names = resolve_tables(src, selectors, source, target)
+        try:
+            names = resolve_tables(src, selectors, source, target)
+        except sa.exc.DBAPIError as exc:
+            src.rollback()
+            raise source_error(source, exc) from exc
         if not names:
             raise UsageError("no tables to profile: profiling.tables (or --table) matched nothing")
         for position, (schema, table) in enumerate(names, start=1):
@@ -124,7 +128,7 @@ def _selectors(settings: ProfilingSettings, tables: list[str] | None) -> list[Ta
 @contextlib.contextmanager
 def _connections(source: ConnectionConfig, target: StorageTarget) -> Iterator[tuple[Connection, Connection]]:
     """The source read-only, the store read-write; one connection for both when they are one file that
-    only one process may open read-write (DuckDB)."""
+    only one process may open read-write (DuckDB). A source that cannot be opened is named as the source."""
     same_file = target.warehouse.single_writer_file and source.same_database(target.connection)
     store_engine = target.warehouse.create_engine(target.connection)
     source_engine = store_engine if same_file else warehouse_for(source.type).create_engine(source, read_only=True)
@@ -133,13 +137,23 @@ def _connections(source: ConnectionConfig, target: StorageTarget) -> Iterator[tu
             if same_file:
                 yield store, store
             else:
-                with source_engine.connect() as src:
+                try:
+                    src = source_engine.connect()
+                except sa.exc.DBAPIError as exc:
+                    raise source_error(source, exc) from exc
+                with src:
                     yield src, store
     except sa.exc.DBAPIError as exc:
         raise database_error(target, exc) from exc
     finally:
         store_engine.dispose()
         source_engine.dispose()
+
+
+def source_error(source: ConnectionConfig, exc: sa.exc.DBAPIError) -> DatabaseError:
+    """A driver error on the source connection, as one line naming the source (never the store)."""
+    where = warehouse_for(source.type).describe(source)
+    return DatabaseError(f"source {where}: {first_line(str(exc.orig or exc))}")
 
 
 def resolve_tables(
@@ -161,10 +175,15 @@ def resolve_tables(
     found: list[tuple[str | None, str]] = []
     for selector in selectors:
         schema = selector.schema or source.schema
+        named = f"{schema}.{selector.table}" if schema else selector.table
         if selector.is_pattern:
+            if schema and not inspector.has_schema(schema):
+                raise UsageError(f"table selector {named}: schema {schema} does not exist in the source")
             candidates = [*inspector.get_table_names(schema=schema), *inspector.get_view_names(schema=schema)]
             # A table whose name holds glob characters (`t[1]`, `a*b`) still matches itself.
             matches = sorted(n for n in candidates if n == selector.table or fnmatch.fnmatchcase(n, selector.table))
+            if not [m for m in matches if not is_own(schema, m)]:
+                raise UsageError(f"table selector {named} matched no table or view in the source")
         else:
             matches = [selector.table]
         for name in matches:
