@@ -64,6 +64,12 @@ class StoreBusy(DatabaseError):
     """Another process holds the migration lock (or, on DuckDB, the file) for longer than we wait."""
 
 
+class Interrupted(ProfileMeshError):
+    """Ctrl-C stopped the command; the message says what was not written."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 class MigrationFailed(DatabaseError):
     """A migration step failed; the attempt is recorded and `migrate repair` is needed."""
 

@@ -65,6 +65,11 @@ def main(argv: list[str] | None = None, *, hooks: Hooks = NO_HOOKS) -> int:
     except Exception as exc:  # a bug (or a database error no layer translated): still one line unless --debug
         if debug:
             traceback.print_exc()
+        from profilemesh.warehouses import is_interrupt
+
+        if is_interrupt(exc):  # Ctrl-C, as a driver reports it (DuckDB: RuntimeError('Query interrupted'))
+            click.echo("error: interrupted", err=True)
+            return EXIT_INTERRUPTED
         if _is_database_error(exc):  # the driver's first line, without SQLAlchemy's statement echo
             first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
             click.echo(f"error: {first}", err=True)

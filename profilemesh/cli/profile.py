@@ -44,9 +44,11 @@ def profile(config_path: str | None, tables: tuple[str, ...], dry_run: bool, fmt
         if show_progress:
             click.echo(f"\r[{position}/{total}] {name[:60]:<60}", err=True, nl=False)
 
-    report = run_profile(context(config_path), tables=tables, dry_run=dry_run, progress=progress)
-    if show_progress:
-        click.echo("", err=True)
+    try:
+        report = run_profile(context(config_path), tables=tables, dry_run=dry_run, progress=progress)
+    finally:
+        if show_progress:  # end the progress line, also before an error's line
+            click.echo("", err=True)
     rows = [t.to_dict() for t in report.tables]
     emit(render(fmt, report, rows=rows, table=lambda: _text(report)), output)
     return report.exit_code

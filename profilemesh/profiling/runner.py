@@ -20,7 +20,7 @@ from profilemesh.clock import utc_now
 from profilemesh.config import ConnectionConfig
 from profilemesh.config.settings import ProfilingSettings, TableSelector
 from profilemesh.context import Context
-from profilemesh.errors import DatabaseError, UsageError, first_line
+from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_line
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
 from profilemesh.profiling.execute import MetricValue, TableProfile, run_plan
 from profilemesh.profiling.planner import TablePlan, plan_table
@@ -28,7 +28,7 @@ from profilemesh.store import writes
 from profilemesh.store.connect import database_error
 from profilemesh.store.handshake import require_writable
 from profilemesh.store.target import StorageTarget
-from profilemesh.warehouses import warehouse_for, warehouse_of_dialect
+from profilemesh.warehouses import is_interrupt, warehouse_for, warehouse_of_dialect
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -106,13 +106,34 @@ def profile(
             raise source_error(source, exc) from exc
         if not names:
             raise UsageError("no tables to profile: profiling.tables (or --table) matched nothing")
-        for position, (schema, table) in enumerate(names, start=1):
-            if progress:
-                progress(f"{schema}.{table}" if schema else table, position, len(names))
-            report.tables.append(_profile_one(src, schema, table, config.profiling, dry_run, as_of))
-        if not dry_run:
-            _write_run(ctx, store, report)
+        position, name = 0, ""
+        try:
+            with warehouse_for(source.type).interruptible():
+                for position, (schema, table) in enumerate(names, start=1):
+                    name = f"{schema}.{table}" if schema else table
+                    if progress:
+                        progress(name, position, len(names))
+                    report.tables.append(_profile_one(src, schema, table, config.profiling, dry_run, as_of))
+            if not dry_run:
+                _write_run(ctx, store, report)
+        except Exception as exc:
+            if not is_interrupt(exc):
+                raise
+            raise _interrupted(report, name, position, len(names)) from exc
+        except KeyboardInterrupt as exc:
+            raise _interrupted(report, name, position, len(names)) from exc
     return report
+
+
+def _interrupted(report: ProfileReport, table: str, position: int, total: int) -> Interrupted:
+    if report.dry_run:
+        return Interrupted(f"interrupted while planning {table} ({position} of {total} tables); nothing to write")
+    if len(report.tables) == total:
+        return Interrupted(f"interrupted while writing run {report.run_id}: nothing of it was written")
+    return Interrupted(
+        f"interrupted while profiling {table} ({position} of {total} tables): run {report.run_id} was not "
+        "written, nothing of it is stored"
+    )
 
 
 def _selectors(settings: ProfilingSettings, tables: list[str] | None) -> list[TableSelector]:
@@ -219,6 +240,8 @@ def _profile_one(
         try:
             result = run_plan(conn, plan)
         except sa.exc.DBAPIError as exc:
+            if is_interrupt(exc):
+                raise
             conn.rollback()
             result = _profile_around_failing_columns(conn, schema, table, columns, settings, outcome, exc)
         conn.commit()
@@ -229,6 +252,8 @@ def _profile_one(
         conn.rollback()
         outcome.status, outcome.error = "failed", f"table {schema}.{table} does not exist"
     except sa.exc.DBAPIError as exc:
+        if is_interrupt(exc):
+            raise
         conn.rollback()
         outcome.status = "failed"
         outcome.error = first_line(str(exc.orig or exc))
@@ -275,6 +300,8 @@ def _failing_columns(
         conn.rollback()
         return {}
     except sa.exc.DBAPIError as exc:
+        if is_interrupt(exc):
+            raise
         conn.rollback()
         if len(columns) == 1:
             return {columns[0].name: first_line(str(exc.orig or exc))}

@@ -32,12 +32,25 @@ def warehouse_of_dialect(dialect_name: str) -> Warehouse:
     raise UsageError(f"unsupported SQLAlchemy dialect {dialect_name!r}")
 
 
+def is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C, however the driver that was running a statement reports it (any warehouse's way)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # the exception and what it was raised from
+        if seen is None:
+            break
+        if isinstance(seen, KeyboardInterrupt) or any(w.interrupted(seen) for w in WAREHOUSES.values()):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 __all__ = [
     "WAREHOUSES",
     "WAREHOUSE_TYPES",
     "BusyHolder",
     "ConnectionConfig",
     "Warehouse",
+    "is_interrupt",
     "warehouse_for",
     "warehouse_of_dialect",
 ]

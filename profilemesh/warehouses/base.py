@@ -8,7 +8,9 @@ dbt profiles (migrations) are both rendered from it by the warehouse class.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -130,6 +132,15 @@ class Warehouse:
     def busy_holder(self, error_text: str) -> BusyHolder | None:
         """The holder named by an error that means "another process has the store", or None."""
         return None
+
+    def interruptible(self) -> AbstractContextManager[None]:
+        """While reading the source: Ctrl-C stops the running statement at once (where the driver
+        would otherwise finish it first), and the statement's error says it was interrupted."""
+        return contextlib.nullcontext()
+
+    def interrupted(self, exc: BaseException) -> bool:
+        """Whether `exc` is how this warehouse's driver reports a statement stopped by Ctrl-C."""
+        return False
 
     def dbt_output(self, conn: ConnectionConfig, password_ref: str) -> dict[str, Any]:
         """The dbt target for this connection; the password is `password_ref` (an env_var() call)."""

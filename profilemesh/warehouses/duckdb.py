@@ -61,6 +61,14 @@ class DuckDB(Warehouse):
     def store_absent(self, conn: ConnectionConfig) -> bool:
         return conn.filepath != ":memory:" and not Path(str(conn.filepath)).exists()
 
+    def interrupted(self, exc: BaseException) -> bool:
+        """DuckDB's client turns Ctrl-C into an interrupt of the running query, raised as
+        RuntimeError('Query interrupted') (InterruptException in some versions), not as KeyboardInterrupt."""
+        text = str(getattr(exc, "orig", None) or exc)
+        return type(exc).__name__ == "InterruptException" or (
+            isinstance(exc, RuntimeError) and text.startswith("Query interrupted")
+        )
+
     def busy_holder(self, error_text: str) -> BusyHolder | None:
         match = _FILE_BUSY.search(error_text)
         if match is None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from profilemesh.warehouses.base import CONNECT_TIMEOUT_SECONDS, ConnectionConfig, Warehouse
@@ -72,6 +73,27 @@ class PostgreSQL(Warehouse):
         ).bindparams(sa.bindparam("names", expanding=True))
         wanted = list(names)
         return set(conn.execute(query, {"schema": schema, "names": wanted}).scalars()) if wanted else set()
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """psycopg2 waits inside libpq until a statement ends, so Ctrl-C would only land after it (minutes
+        on a real warehouse). Its wait_select callback waits in Python instead and, on Ctrl-C, sends the
+        server a cancel. Only while reading the source: COPY (the store's bulk writes) refuses to run
+        with a wait callback set."""
+        import psycopg2.extensions
+        import psycopg2.extras
+
+        previous = psycopg2.extensions.get_wait_callback()
+        psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
+        try:
+            yield
+        finally:
+            psycopg2.extensions.set_wait_callback(previous)
+
+    def interrupted(self, exc: BaseException) -> bool:
+        """A statement cancelled on the user's request (SQLSTATE 57014 also means a statement timeout)."""
+        orig = getattr(exc, "orig", exc)
+        return getattr(orig, "pgcode", None) == "57014" and "user request" in str(orig)
 
     def dbt_output(self, conn: ConnectionConfig, password_ref: str) -> dict[str, Any]:
         output = {
