@@ -122,6 +122,8 @@ def crash_and_recover(
 ) -> None:
     config = str(store.config_path)
     create_legacy_store(store)
+    if version > 1:  # the versions before it committed, as an apply that reached version `version` left them
+        migrate_apply(store.ctx, target_version=version - 1, build_views=False)
     before_rows = content_snapshot(store)
     before_catalog = storage_catalog(store)
 

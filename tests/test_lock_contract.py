@@ -231,6 +231,8 @@ def test_lease_of_a_killed_holder_expires_after_its_ttl(sf_store: Store, monkeyp
     assert result.outcome == "succeeded" and {"events_add_run_id", "events_add_schema_name"} <= set(
         result.effective_steps
     )
+    assert read_ledger(sf_store.target).current_version == 2  # repair finishes the attempt it found
+    apply(sf_store, lock_timeout=30)
     assert read_ledger(sf_store.target).current_version == HEAD
 
 
@@ -297,4 +299,6 @@ def test_lease_fencing_stops_a_holder_whose_lease_was_taken_over(
 
     assert _unlock(sf_store, "--force")[0] == 0
     assert migrate_repair(sf_store.ctx, lock_timeout=30).outcome == "succeeded"
+    assert read_ledger(sf_store.target).current_version == 2
+    apply(sf_store, lock_timeout=30)
     assert read_ledger(sf_store.target).current_version == HEAD
