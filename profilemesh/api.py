@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from profilemesh.config.settings import split_table_name
 from profilemesh.context import Context
 from profilemesh.store.locks import DEFAULT_LOCK_TIMEOUT, DEFAULT_STALE_AFTER
 
@@ -218,10 +219,12 @@ def query_runs(
     offset: int = 0,
     now: dt.datetime | None = None,
 ) -> Page:
-    """Profiling runs, newest first (one row per run and table), one page of them."""
+    """Profiling runs, newest first (one row per run and table), one page of them. `table` may be
+    `schema.name`."""
     from profilemesh.query.queries import list_runs
     from profilemesh.query.reader import open_reader
 
+    schema, table = split_table_name(table, schema)
     with open_reader(ctx) as reader:
         return list_runs(
             reader,
@@ -239,6 +242,7 @@ def query_runs(
 def query_drift(
     ctx: Context,
     *,
+    schema: str | None = None,
     table: str | None = None,
     severity: str | None = None,
     days: int = 30,
@@ -246,29 +250,34 @@ def query_drift(
     offset: int = 0,
     now: dt.datetime | None = None,
 ) -> Page:
-    """Drift events (never lifecycle events), newest first, one page of them."""
+    """Drift events (never lifecycle events), newest first, one page of them. `table` may be `schema.name`."""
     from profilemesh.query.queries import list_drift
     from profilemesh.query.reader import open_reader
 
+    schema, table = split_table_name(table, schema)
     with open_reader(ctx) as reader:
-        return list_drift(reader, table=table, severity=severity, days=days, limit=limit, offset=offset, now=now)
+        return list_drift(
+            reader, schema=schema, table=table, severity=severity, days=days, limit=limit, offset=offset, now=now
+        )
 
 
-def query_run(ctx: Context, run_id: str, *, table: str | None = None) -> RunDetails:
-    """One run's tables and every column's metrics; CheckFailed when there is no such run."""
+def query_run(ctx: Context, run_id: str, *, table: str | None = None, schema: str | None = None) -> RunDetails:
+    """One run's tables (or `[schema.]table`) and every column's metrics; CheckFailed when there is no such run."""
     from profilemesh.query.queries import run_details
     from profilemesh.query.reader import open_reader
 
+    schema, table = split_table_name(table, schema)
     with open_reader(ctx) as reader:
-        return run_details(reader, run_id, table=table)
+        return run_details(reader, run_id, table=table, schema=schema)
 
 
 def query_table(
     ctx: Context, table: str, *, schema: str | None = None, days: int = 30, now: dt.datetime | None = None
 ) -> TableHistory:
-    """One table's runs, oldest first, with the change per run."""
+    """One table's (`[schema.]name`) runs, oldest first, with the change per run."""
     from profilemesh.query.queries import table_history
     from profilemesh.query.reader import open_reader
 
+    schema, name = split_table_name(table, schema)
     with open_reader(ctx) as reader:
-        return table_history(reader, table, schema=schema, days=days, now=now)
+        return table_history(reader, name or table, schema=schema, days=days, now=now)

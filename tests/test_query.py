@@ -291,7 +291,25 @@ def test_unknown_run_and_table_are_check_failures(seeded: Store) -> None:
     assert missing.stderr == "error: run no-such-run not found\n" and missing.stdout == ""
     wrong_table = q(seeded, "run", "--run-id", "run-a", "--table", "nope")
     assert wrong_table.exit_code == 1
-    assert "run run-a has no table nope (it profiled: customers, orders)" in wrong_table.stderr
+    assert "run run-a has no table nope (it profiled: sales.customers, sales.orders)" in wrong_table.stderr
+
+
+def test_schema_dot_table_and_schema_select_the_same_in_every_subcommand(seeded: Store) -> None:
+    def rows(*args: str) -> list[dict]:
+        return json.loads(ok(seeded, *args, "--format", "json").stdout)["rows"]
+
+    sales = rows("drift", "--table", "sales.orders", "--days", "0")
+    assert sorted(r["event_id"] for r in sales) == ["ev-1", "ev-2", "ev-4", "ev-old"]  # not ev-5: no schema known
+    assert rows("drift", "--table", "orders", "--schema", "sales", "--days", "0") == sales
+    assert rows("drift", "--table", "other.orders", "--days", "0") == []  # the same name, another table
+    assert [(r["run_id"], r["schema_name"]) for r in rows("runs", "--table", "other.orders", "--days", "0")] == [
+        ("run-e", "other")
+    ]
+    assert "history of other.orders" in ok(seeded, "table", "--table", "other.orders", "--days", "0").stdout
+    run = json.loads(ok(seeded, "run", "--run-id", "run-e", "--table", "other.orders", "--format", "json").stdout)
+    assert [(t["schema_name"], t["dataset_name"]) for t in run["tables"]] == [("other", "orders")]
+    conflict = q(seeded, "drift", "--table", "sales.orders", "--schema", "other")
+    assert conflict.exit_code == 2 and "--table sales.orders names schema sales, --schema says other" in conflict.stderr
 
 
 # --- table ---

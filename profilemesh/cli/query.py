@@ -93,7 +93,7 @@ def query() -> None:
 @query.command()
 @CONFIG
 @click.option("--schema", default=None, help="Only tables in this schema.")
-@click.option("--table", default=None, help="Only this table.")
+@click.option("--table", default=None, help="Only this table ([schema.]name).")
 @click.option("--status", type=click.Choice(RUN_STATUSES), default=None, help="Only runs with this status.")
 @click.option("--environment", default=None, help="Only runs of this environment.")
 @DAYS
@@ -133,7 +133,8 @@ def runs(
 
 @query.command()
 @CONFIG
-@click.option("--table", default=None, help="Only events about this table.")
+@click.option("--schema", default=None, help="Only events about tables in this schema.")
+@click.option("--table", default=None, help="Only events about this table ([schema.]name).")
 @click.option("--severity", type=click.Choice(SEVERITIES), default=None, help="Only this severity.")
 @DAYS
 @LIMIT
@@ -141,6 +142,7 @@ def runs(
 @output_options
 def drift(
     config_path: str | None,
+    schema: str | None,
     table: str | None,
     severity: str | None,
     days: int,
@@ -152,7 +154,9 @@ def drift(
     """Drift events (DataDriftDetected, SchemaChangeDetected), newest first."""
     from profilemesh.api import query_drift
 
-    page = query_drift(context(config_path), table=table, severity=severity, days=days, limit=limit, offset=offset)
+    page = query_drift(
+        context(config_path), schema=schema, table=table, severity=severity, days=days, limit=limit, offset=offset
+    )
     _warn(page)
     empty = f"no drift events found {_window(days)}"
     emit(_render_page(page, fmt, lambda: page_text(page, DRIFT_TABLE_COLUMNS, "events", empty)), output)
@@ -162,13 +166,16 @@ def drift(
 @query.command()
 @CONFIG
 @click.option("--run-id", required=True, help="The run to show.")
-@click.option("--table", default=None, help="Only this table of the run.")
+@click.option("--schema", default=None, help="Only the run's tables in this schema.")
+@click.option("--table", default=None, help="Only this table of the run ([schema.]name).")
 @output_options
-def run(config_path: str | None, run_id: str, table: str | None, fmt: str, output: str | None) -> int:
+def run(
+    config_path: str | None, run_id: str, schema: str | None, table: str | None, fmt: str, output: str | None
+) -> int:
     """One run's metadata and every column's metrics. Exit 1 when the run does not exist."""
     from profilemesh.api import query_run
 
-    details = query_run(context(config_path), run_id, table=table)
+    details = query_run(context(config_path), run_id, table=table, schema=schema)
     _warn(details)
     emit(_run_text(details, fmt), output)
     return 0
@@ -207,7 +214,7 @@ def _columns(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @query.command(name="table")
 @CONFIG
-@click.option("--table", required=True, help="The table.")
+@click.option("--table", required=True, help="The table ([schema.]name).")
 @click.option("--schema", default=None, help="Its schema (needed when the name exists in several).")
 @DAYS
 @output_options

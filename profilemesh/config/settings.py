@@ -10,7 +10,7 @@ from typing import Any
 
 from profilemesh.config.values import mapping, non_negative_number, positive_int
 from profilemesh.contract import SEVERITIES
-from profilemesh.errors import ConfigError
+from profilemesh.errors import ConfigError, UsageError
 
 METRIC_NAMES = (
     "count",
@@ -59,6 +59,17 @@ class TableSelector:
     @property
     def is_pattern(self) -> bool:
         return any(ch in self.table for ch in "*?[")
+
+
+def split_table_name(name: str | None, schema: str | None = None) -> tuple[str | None, str | None]:
+    """`--table [schema.]name` and `--schema` as (schema, table), the same way for every command: the
+    part before the last dot is the schema. A dotted name and a different --schema is a usage error."""
+    if name is None:
+        return schema, None
+    prefix, _, table = name.rpartition(".")
+    if prefix and schema is not None and prefix != schema:
+        raise UsageError(f"--table {name} names schema {prefix}, --schema says {schema}: give one")
+    return (prefix or schema), table
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,7 @@ def list_runs(
 def list_drift(
     reader: Reader,
     *,
+    schema: str | None = None,
     table: str | None = None,
     severity: str | None = None,
     days: int = 30,
@@ -124,6 +125,8 @@ def list_drift(
     """Drift events (never lifecycle events), newest first; ties broken by event_id."""
     d = reader.relations.drift.c
     where = []
+    if schema is not None:
+        where.append(d.schema_name == schema)
     if table is not None:
         where.append(d.table_name == table)
     if severity is not None:
@@ -135,29 +138,41 @@ def list_drift(
     return _page(reader, reader.relations.drift, DRIFT_COLUMNS, where, order, limit, offset)
 
 
-def run_details(reader: Reader, run_id: str, *, table: str | None = None) -> RunDetails:
-    """A run's tables and every column's metrics; "run X not found" when there is no such run."""
+def run_details(reader: Reader, run_id: str, *, table: str | None = None, schema: str | None = None) -> RunDetails:
+    """A run's tables (or its `[schema.]table`) and every column's metrics; "run X not found" when there
+    is no such run."""
     r = reader.relations.runs.c
     tables_query = sa.select(*(r[c] for c in RUNS_COLUMNS)).where(r.run_id == run_id)
     tables = [
-        dict(zip(RUNS_COLUMNS, row, strict=True)) for row in reader.conn.execute(tables_query.order_by(r.dataset_name))
+        dict(zip(RUNS_COLUMNS, row, strict=True))
+        for row in reader.conn.execute(tables_query.order_by(r.schema_name, r.dataset_name))
     ]
     if not tables:
         raise CheckFailed(f"run {run_id} not found")
-    if table is not None:
-        chosen = [t for t in tables if t["dataset_name"] == table]
+    if table is not None or schema is not None:
+        chosen = [
+            t
+            for t in tables
+            if (table is None or t["dataset_name"] == table) and (schema is None or t["schema_name"] == schema)
+        ]
         if not chosen:
-            names = ", ".join(t["dataset_name"] for t in tables)
-            raise CheckFailed(f"run {run_id} has no table {table} (it profiled: {names})")
+            names = ", ".join(_qualified(t["schema_name"], t["dataset_name"]) for t in tables)
+            raise CheckFailed(f"run {run_id} has no table {_qualified(schema, table or '*')} (it profiled: {names})")
         tables = chosen
     m = reader.relations.metrics.c
     where = [m.run_id == run_id]
     if table is not None:
         where.append(m.dataset_name == table)
+    if schema is not None:
+        where.append(m.schema_name == schema)
     order = [m.dataset_name, m.column_name, m.metric_name, m.result_id]
     query = sa.select(*(m[c] for c in METRICS_COLUMNS)).where(*where).order_by(*order)
     metrics = [dict(zip(METRICS_COLUMNS, row, strict=True)) for row in reader.conn.execute(query)]
     return RunDetails(run_id, tables, metrics, reader.warning)
+
+
+def _qualified(schema: str | None, table: str) -> str:
+    return f"{schema}.{table}" if schema else table
 
 
 def table_history(
