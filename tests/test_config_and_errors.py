@@ -286,3 +286,36 @@ def test_existing_dbt_profile_is_reused(pg_store: Store, tmp_path: Path) -> None
         env=env,
     )
     assert_one_line_error(missing, 2, "storage.dbt_profile", "profile 'nope' not found")
+
+
+def test_a_reused_dbt_profile_puts_the_store_where_the_project_does(tmp_path: Path) -> None:
+    """storage.schema (and database) over the target's; or, given the dbt project, its profile and the
+    package's profilemesh_schema var: one store, whether the CLI or the user's `dbt run` looks."""
+    profiles = tmp_path / "dbt"
+    profiles.mkdir()
+    output = {"type": "duckdb", "path": str(tmp_path / "wh.duckdb"), "schema": "analytics"}
+    write(profiles / "profiles.yml", yaml.safe_dump({"shop": {"target": "dev", "outputs": {"dev": output}}}))
+    project = tmp_path / "project"
+    project.mkdir()
+    project_vars = {"profilemesh": {"profilemesh_schema": "pm_from_var"}}
+    write(project / "dbt_project.yml", yaml.safe_dump({"name": "shop", "profile": "shop", "vars": project_vars}))
+
+    def schema_of(**storage: str) -> str:
+        path = write(tmp_path / "pm.yml", yaml.safe_dump({"storage": {"profiles_dir": str(profiles), **storage}}))
+        return str(resolve_storage(load_config(path)).schema)
+
+    assert schema_of(dbt_profile="shop") == "analytics"  # the target's own schema, as before
+    assert schema_of(dbt_profile="shop", schema="pm_store") == "pm_store"
+    assert schema_of(dbt_project_dir=str(project)) == "pm_from_var"  # the profile named by the project
+    assert schema_of(dbt_project_dir=str(project), schema="pm_store") == "pm_store"  # the config wins
+    status = run_cli("migrate", "status", "-c", str(tmp_path / "pm.yml"), "--format", "json")
+    assert "pm_store" in status.stdout or "pm_store" in status.stderr  # the CLI looks there too
+
+    with_connection = {"connection": {"type": "duckdb", "filepath": str(tmp_path / "x.duckdb")}, "schema": "s"}
+    bad = run_cli(
+        "migrate", "status", "-c", str(write(tmp_path / "bad.yml", yaml.safe_dump({"storage": with_connection})))
+    )
+    assert_one_line_error(bad, 2, "storage.schema", "set storage.connection.schema")
+    nowhere = {"dbt_project_dir": str(tmp_path / "nope"), "profiles_dir": str(profiles)}
+    missing = run_cli("migrate", "status", "-c", str(write(tmp_path / "np.yml", yaml.safe_dump({"storage": nowhere}))))
+    assert_one_line_error(missing, 2, "storage.dbt_project_dir", "cannot read")

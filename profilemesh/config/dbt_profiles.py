@@ -38,6 +38,55 @@ _MODELLED = {
 }
 
 
+def dbt_profile_ref(
+    *,
+    profile: str | None,
+    target: str | None,
+    profiles_dir: str | None,
+    project_dir: Path | None,
+    schema: str | None,
+    database: str | None,
+    shown: str,
+) -> DbtProfileRef:
+    """`storage.dbt_profile` (or the profile a dbt project names, `storage.dbt_project_dir`) with where
+    the store lives: `storage.schema` / `storage.database`, else the project's `profilemesh_schema` /
+    `profilemesh_database` vars (what the package's models use), else the target's own."""
+    project: dict[str, Any] = {}
+    if project_dir is not None:
+        path = project_dir / "dbt_project.yml"
+        try:
+            project = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(shown, "storage.dbt_project_dir", f"cannot read {path} ({exc})") from exc
+        if not isinstance(project, dict):
+            raise ConfigError(shown, "storage.dbt_project_dir", f"{path} is not a dbt project file")
+    name = profile or project.get("profile")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(shown, "storage.dbt_profile", "missing (and the dbt project names no profile)")
+    variables = _project_vars(project)
+    return DbtProfileRef(
+        profile=name,
+        target=target,
+        profiles_dir=profiles_dir,
+        schema=schema or _text(variables.get("profilemesh_schema")),
+        database=database or _text(variables.get("profilemesh_database")),
+    )
+
+
+def _project_vars(project: dict[str, Any]) -> dict[str, Any]:
+    """The project's vars for this package: top-level ones, then those scoped to `profilemesh`."""
+    raw = project.get("vars")
+    if not isinstance(raw, dict):
+        return {}
+    scoped = raw.get("profilemesh")
+    return {**{k: v for k, v in raw.items() if k != "profilemesh"}, **(scoped if isinstance(scoped, dict) else {})}
+
+
+def _text(value: Any) -> str | None:
+    """A var's literal value; a Jinja expression (rendered only by dbt) is not guessed at."""
+    return value if isinstance(value, str) and value and "{{" not in value else None
+
+
 def profiles_dir(ref: DbtProfileRef) -> Path:
     if ref.profiles_dir:
         return Path(ref.profiles_dir).expanduser()
@@ -82,6 +131,10 @@ def connection_from_dbt_profile(ref: DbtProfileRef, config_path: str | None) -> 
         "role": rendered.get("role"),
         "extra_params": {k: v for k, v in rendered.items() if k not in _MODELLED},
     }
+    if ref.schema:
+        data["schema"] = ref.schema
+    if ref.database:
+        data["database"] = ref.database
     data = {k: v for k, v in data.items() if v is not None}
     return parse_connection(data, shown, f"{ref.profile}.outputs.{target_name}", path.parent)
 

@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 from profilemesh.config.connection import parse_connection
-from profilemesh.config.model import TABLE_NAME_KEYS, Config, DbtProfileRef, StorageConfig
+from profilemesh.config.dbt_profiles import dbt_profile_ref
+from profilemesh.config.model import TABLE_NAME_KEYS, Config, StorageConfig
 from profilemesh.config.settings import parse_drift, parse_profiling
 from profilemesh.config.values import mapping, optional_str, required_str
 from profilemesh.contract import DEFAULT_TABLE_NAMES
@@ -26,7 +27,8 @@ from profilemesh.warehouses import ConnectionConfig
 from profilemesh.warehouses.duckdb import DEFAULT_FILE as DEFAULT_DUCKDB_FILE
 
 DEFAULT_CONFIG_FILE = "profilemesh.yml"
-_STORAGE_KEYS = ("connection", "dbt_profile", "dbt_target", "profiles_dir", *TABLE_NAME_KEYS)
+_DBT_KEYS = ("dbt_target", "profiles_dir", "dbt_project_dir", "schema", "database")
+_STORAGE_KEYS = ("connection", "dbt_profile", *_DBT_KEYS, *TABLE_NAME_KEYS)
 _TOP_LEVEL_KEYS = ("environment", "source", "storage", "profiling", "drift_detection")
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TABLE_NAME_PATTERN = re.compile(r"^[^\x00]{1,255}$")
@@ -131,21 +133,32 @@ def _build(data: dict[str, Any], shown: str, base_dir: Path) -> Config:
     )
 
 
+def _path(value: str | None, base_dir: Path) -> Path | None:
+    return None if value is None else (base_dir / Path(value).expanduser())
+
+
 def _storage(data: dict[str, Any], shown: str, base_dir: Path) -> StorageConfig:
     connection = None
     dbt_ref = None
-    if "dbt_profile" in data:
+    if "dbt_profile" in data or "dbt_project_dir" in data:
         if "connection" in data:
             raise ConfigError(shown, "storage", "give either connection or dbt_profile, not both")
-        dbt_ref = DbtProfileRef(
-            profile=required_str(data, "dbt_profile", shown, "storage"),
+        dbt_ref = dbt_profile_ref(
+            profile=optional_str(data, "dbt_profile", shown, "storage"),
             target=optional_str(data, "dbt_target", shown, "storage"),
             profiles_dir=optional_str(data, "profiles_dir", shown, "storage"),
+            project_dir=_path(optional_str(data, "dbt_project_dir", shown, "storage"), base_dir),
+            schema=optional_str(data, "schema", shown, "storage"),
+            database=optional_str(data, "database", shown, "storage"),
+            shown=shown,
         )
     else:
-        for key in ("dbt_target", "profiles_dir"):
+        for key in _DBT_KEYS:
             if key in data:
-                raise ConfigError(shown, f"storage.{key}", "only valid together with storage.dbt_profile")
+                message = "only valid together with storage.dbt_profile"
+                if key in ("schema", "database"):
+                    message += f" (with storage.connection, set storage.connection.{key})"
+                raise ConfigError(shown, f"storage.{key}", message)
         if data.get("connection") is None:
             raise ConfigError(shown, "storage.connection", "missing")
         connection = parse_connection(data["connection"], shown, "storage.connection", base_dir)

@@ -20,6 +20,10 @@ class DbtProfileRef:
     profile: str
     target: str | None
     profiles_dir: str | None
+    # Where the store is, over the target's own schema and database: `storage.schema` / `storage.database`,
+    # else the dbt project's `profilemesh_schema` / `profilemesh_database` vars (`storage.dbt_project_dir`).
+    schema: str | None = None
+    database: str | None = None
 
 
 @dataclass(frozen=True)
