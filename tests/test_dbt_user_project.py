@@ -1,5 +1,6 @@
 """The package inside an analytics engineer's own dbt project: installed through packages.yml,
-migrated with `dbt run-operation profilemesh_migrate`, and guarded by the on-run-start version gate."""
+migrated with `dbt run-operation profilemesh_migrate`, and guarded by the version gate that runs before
+each ProfileMesh model (a store behind fails those models only; the user's other models build)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from profilemesh.dbt.package import DbtPackage
 from profilemesh.store.ledger import read_ledger
 from tests.support.dbt_project import dbt, make_user_project
 from tests.support.stores import Store
+from tests.test_query_views_dbt import node_statuses
 
 HEAD = DbtPackage.installed().head
 
@@ -34,6 +36,12 @@ def test_package_installs_migrates_and_gates_runs_in_a_user_project(store: Store
 
     ok, log = dbt(user_project, "run", "-s", "unrelated")  # models that do not read ProfileMesh are not gated
     assert ok, log
+    # A whole `dbt run`: ProfileMesh's views fail their gate and what reads them is skipped; the rest builds.
+    statuses = node_statuses(user_project, "run")
+    views = {name: status for name, status in statuses.items() if name.startswith("profilemesh_")}
+    assert set(views.values()) == {"error", "skipped"}, views  # gated, or skipped behind a gated view
+    assert statuses["runs_report"] == "skipped" and statuses["latest_runs"] == "error"  # its own pre-hook
+    assert statuses["unrelated"] == "success"
 
     ok, log = dbt(user_project, "run", "-s", "latest_runs", "--vars", json.dumps({"profilemesh_version_check": False}))
     assert "ProfileMesh version check" not in log  # gate off: dbt gets as far as the missing table

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.contract import DEFAULT_TABLE_NAMES, LEDGER_TABLE, STORAGE_COLUMNS
+from profilemesh.errors import DatabaseError
 from profilemesh.store.connect import connect
 from profilemesh.store.target import StorageTarget
 
@@ -106,7 +107,14 @@ def read_ledger_on(conn: Connection, target: StorageTarget) -> LedgerSnapshot:
     probe: sa.Select[Any] = (
         sa.select(sa.literal_column("*")).select_from(sa.table(LEDGER_TABLE, schema=target.schema)).limit(0)
     )
-    available = {name.lower() for name in conn.execute(probe).keys()}  # noqa: SIM118 (a Result, not a dict)
+    try:
+        available = {name.lower() for name in conn.execute(probe).keys()}  # noqa: SIM118 (a Result, not a dict)
+    except sa.exc.DBAPIError as exc:
+        conn.rollback()
+        problem = target.warehouse.access_problem(conn, target.schema)
+        if problem is not None:
+            raise DatabaseError(problem) from exc
+        raise
     columns = [name for name in LEDGER_COLUMNS if name in available]
     table = sa.table(LEDGER_TABLE, *(sa.column(name) for name in columns), schema=target.schema)
     rows = conn.execute(sa.select(*table.c).order_by(table.c.attempt_id))

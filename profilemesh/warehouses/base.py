@@ -59,6 +59,14 @@ class BusyHolder:
         return "another process" if self.pid is None else f"process {self.pid}"
 
 
+def access_denied_message(role: str, schema: str) -> str:
+    """A store the role may not read; the dbt package words it the same (access_denied_message)."""
+    return (
+        f"role {role} cannot read schema {schema} (permission denied): grant it USAGE on the schema and SELECT "
+        "on its tables (docs/configuration.md, Permissions)"
+    )
+
+
 class Warehouse:
     """One warehouse: its connection rules, engines, dbt profile, names, bulk writes and profiling plan."""
 
@@ -131,6 +139,10 @@ class Warehouse:
 
     def busy_holder(self, error_text: str) -> BusyHolder | None:
         """The holder named by an error that means "another process has the store", or None."""
+        return None
+
+    def access_problem(self, conn: Connection, schema: str) -> str | None:
+        """Why the connected role cannot read a store that is there, or None (no such check here)."""
         return None
 
     def interruptible(self) -> AbstractContextManager[None]:

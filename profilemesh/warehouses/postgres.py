@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from profilemesh.warehouses.base import CONNECT_TIMEOUT_SECONDS, ConnectionConfig, Warehouse
+from profilemesh.warehouses.base import CONNECT_TIMEOUT_SECONDS, ConnectionConfig, Warehouse, access_denied_message
 from profilemesh.warehouses.csv_rows import csv_text
 
 if TYPE_CHECKING:
@@ -73,6 +73,24 @@ class PostgreSQL(Warehouse):
         ).bindparams(sa.bindparam("names", expanding=True))
         wanted = list(names)
         return set(conn.execute(query, {"schema": schema, "names": wanted}).scalars()) if wanted else set()
+
+    def access_problem(self, conn: Connection, schema: str) -> str | None:
+        """A store the role cannot read: the schema without USAGE, or the ledger without SELECT. Worded
+        as the package words it (postgres__storage_access_problem)."""
+        import sqlalchemy as sa
+
+        row = conn.execute(
+            sa.text(
+                "SELECT current_user, has_schema_privilege(n.oid, 'USAGE'), "
+                "(SELECT has_table_privilege(c.oid, 'SELECT') FROM pg_catalog.pg_class c "
+                "WHERE c.relnamespace = n.oid AND c.relname = 'profilemesh_schema_version') "
+                "FROM pg_catalog.pg_namespace n WHERE n.nspname = :schema"
+            ),
+            {"schema": schema},
+        ).first()
+        if row is None or (row[1] and row[2] is not False):
+            return None
+        return access_denied_message(str(row[0]), schema)
 
     @contextlib.contextmanager
     def interruptible(self) -> Iterator[None]:

@@ -59,8 +59,14 @@ def make_user_project(store: Store, root: Path) -> Path:
     (project / "profiles.yml").write_text(
         yaml.safe_dump({"analytics": {"target": "dev", "outputs": {"dev": _profile_output(store)}}})
     )
+    # A model reading ProfileMesh's sources directly takes the package's gate as its own pre-hook (the
+    # documented way); one reading a query view is held back by the view's own gate.
     (project / "models" / "latest_runs.sql").write_text(
+        '{{ config(pre_hook="{{ profilemesh.check_storage_version() }}") }}\n'
         "select run_id, dataset_name from {{ source('profilemesh', 'runs') }}\n"
+    )
+    (project / "models" / "runs_report.sql").write_text(
+        "select count(*) as runs from {{ ref('profilemesh_runs_v') }}\n"
     )
     (project / "models" / "unrelated.sql").write_text("select 1 as x\n")
     return project

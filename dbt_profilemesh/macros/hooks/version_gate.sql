@@ -1,10 +1,11 @@
-{#- on-run-start: fail `dbt run` early when the storage schema is not at the version this package
-    needs, instead of a raw "column does not exist" later. It checks only when the selection touches
-    ProfileMesh: a ProfileMesh model, or a model reading a ProfileMesh source. Switch it off with
-    vars: {profilemesh_version_check: false}. -#}
+{#- The version gate, a pre-hook of each of the package's models (dbt_project.yml): fail the model
+    early when the storage schema is not at the version this package needs (or the role cannot read
+    it), instead of a raw "column does not exist" later. Only ProfileMesh's models, and what builds on
+    them, fail; the user's other models still build. A user model that reads ProfileMesh's sources
+    directly can take the same gate as its own pre-hook (docs/configuration.md, "The dbt side").
+    Switch it off with vars: {profilemesh_version_check: false}. -#}
 {% macro check_storage_version() %}
   {%- if not execute or not var('profilemesh_version_check', true) -%}{{ return('') }}{%- endif -%}
-  {%- if not profilemesh.selection_uses_storage() -%}{{ return('') }}{%- endif -%}
   {%- set state = profilemesh.read_store_state() -%}
   {%- set refusal = profilemesh.version_refusal_message(state.current, profilemesh.load_migrations() | length) -%}
   {%- if refusal -%}
@@ -16,15 +17,4 @@
     {%- do log('ProfileMesh warning: ' ~ profilemesh.unfinished_attempt_message(state.unresolved[-1]), info=true) -%}
   {%- endif -%}
   {{- return('') -}}
-{% endmacro %}
-
-{% macro selection_uses_storage() %}
-  {%- for unique_id in selected_resources -%}
-    {%- if unique_id.split('.')[1] == 'profilemesh' -%}{{ return(true) }}{%- endif -%}
-    {%- set node = graph.nodes.get(unique_id) -%}
-    {%- if node -%}
-      {%- for parent in node.depends_on.nodes if parent.startswith('source.profilemesh.') -%}{{ return(true) }}{%- endfor -%}
-    {%- endif -%}
-  {%- endfor -%}
-  {{- return(false) -}}
 {% endmacro %}

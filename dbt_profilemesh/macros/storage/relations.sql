@@ -9,15 +9,17 @@
   {%- do return(var('profilemesh_schema', none) or target.schema) -%}
 {% endmacro %}
 
-{#- Logical table key -> physical table name. The storage tables' default names are the vars'
-    defaults in dbt_project.yml (the one place they are written in the package). The ledger's name is
-    fixed on purpose: it is how any ProfileMesh version finds out what a store holds. -#}
+{#- Logical table key -> physical table name. The defaults are also the vars' defaults in
+    dbt_project.yml, which the package's own nodes (sources.yml) see; a macro run for a node of the
+    user's project (the version gate as a model's pre-hook) sees only that project's vars, so the
+    defaults are written here too. The ledger's name is fixed on purpose: it is how any ProfileMesh
+    version finds out what a store holds. -#}
 {% macro table_names() %}
   {%- do return({
-      'runs': var('profilemesh_runs_table'),
-      'results': var('profilemesh_results_table'),
-      'events': var('profilemesh_events_table'),
-      'table_state': var('profilemesh_table_state_table'),
+      'runs': var('profilemesh_runs_table', 'profilemesh_runs'),
+      'results': var('profilemesh_results_table', 'profilemesh_results'),
+      'events': var('profilemesh_events_table', 'profilemesh_events'),
+      'table_state': var('profilemesh_table_state_table', 'profilemesh_table_state'),
       'schema_version': 'profilemesh_schema_version',
       'migration_lock': 'profilemesh_migration_lock',
   }) -%}
