@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
-from profilemesh.api import migrate_apply, migrate_status
+from profilemesh.api import migrate_apply, migrate_status, migrate_validate
+from profilemesh.contract import VIEW_COLUMNS
 from profilemesh.dbt.package import DbtPackage
+from profilemesh.store import writes
+from profilemesh.store.connect import connect
 from profilemesh.store.ledger import read_ledger
 from tests.support.cli import run_cli
 from tests.support.stores import Store
@@ -187,3 +191,25 @@ def test_query_is_a_fast_path_and_never_imports_dbt(duck_at_head: Store) -> None
     assert result.returncode == 0, result.stderr
     assert "no runs found" in result.stdout
     assert "DBT_MODULES []" in result.stdout
+
+
+def test_row_counts_past_two_to_the_31st_are_stored_and_validate_checks_the_width(store_at_head: Store) -> None:
+    """A table over 2^31 rows: its run row goes through the writers' bulk path (COPY, CSV) into a 64-bit
+    row_count (version 3), reads back whole, and `migrate validate` notices a 32-bit column."""
+    store = store_at_head
+    rows = 3_000_000_000
+    row = {"run_id": "big-run", "dataset_name": "events", "schema_name": "raw", "status": "completed",
+           "profiled_at": dt.datetime(2026, 1, 1), "environment": "prod", "row_count": rows}  # fmt: skip
+    with connect(store.target, read_only=False) as conn, conn.begin():
+        writes.insert(conn, store.target, "runs", [row])
+    shown = run_cli("query", "runs", "--days", "0", "--format", "json", "-c", str(store.config_path))
+    assert [r["row_count"] for r in json.loads(shown.stdout)["rows"]] == [rows]
+    assert migrate_validate(store.ctx).problems == []
+
+    runs = store.qualified("profilemesh_runs")
+    store.sql(f"DELETE FROM {runs}")
+    for view in VIEW_COLUMNS:  # PostgreSQL binds views to the columns they read
+        store.sql(f"DROP VIEW IF EXISTS {store.qualified(view)} CASCADE")
+    store.sql(f"ALTER TABLE {runs} ALTER COLUMN row_count TYPE INTEGER")
+    problems = migrate_validate(store.ctx).problems
+    assert "column profilemesh_runs.row_count is a 32-bit integer, expected bigint" in problems

@@ -36,6 +36,24 @@ def type_family(sql_type: Any) -> str:
     return name.lower()
 
 
+def integer_bits(sql_type: Any) -> int | None:
+    """How wide an integer column is (64 for BIGINT, 32 for INTEGER; Snowflake's NUMBER(38,0): 128), None
+    for other types."""
+    if isinstance(sql_type, sa.BigInteger):
+        return 64
+    if isinstance(sql_type, sa.SmallInteger):
+        return 16
+    if isinstance(sql_type, sa.Integer):
+        return 32
+    if (
+        isinstance(sql_type, sa.Numeric)
+        and not isinstance(sql_type, sa.Float)
+        and getattr(sql_type, "scale", None) == 0
+    ):
+        return 128
+    return None
+
+
 def expected_family(logical: str, json_family: str) -> str:
     """The family a column of this logical type reflects as; `json` is the warehouse's (TEXT or VARIANT)."""
     t = logical.lower()
@@ -64,6 +82,7 @@ def live_table(conn: Connection, schema: str, identifier: str) -> dict[str, Any]
             "family": type_family(column["type"]),
             "nullable": bool(column.get("nullable", True)),
             "length": getattr(column["type"], "length", None),
+            "bits": integer_bits(column["type"]),
         }
     with warnings.catch_warnings():
         # duckdb-engine warns that it cannot reflect indexes; ProfileMesh creates none on DuckDB.
@@ -103,6 +122,9 @@ def compare(
             family = expected_family(want["type"], json_family)
             if have["family"] != family:
                 problems.append(f"column {where} is {have['family']}, expected {family} ({want['type']})")
+            bits = have.get("bits")
+            if want["type"].lower() == "bigint" and bits is not None and bits < 64:
+                problems.append(f"column {where} is a {bits}-bit integer, expected bigint")
             length = expected_length(want["type"])
             if length and have["length"] and have["length"] < length:
                 problems.append(f"column {where} holds {have['length']} characters, expected {length}")

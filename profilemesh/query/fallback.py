@@ -23,7 +23,7 @@ _TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "profiled_at": sa.DateTime(),
     "timestamp": sa.DateTime(),
     "accepted_at": sa.DateTime(),
-    "row_count": sa.Integer(),
+    "row_count": sa.BigInteger(),
     "column_count": sa.Integer(),
     "id": sa.Integer(),
     "duration_seconds": sa.Double(),

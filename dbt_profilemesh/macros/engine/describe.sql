@@ -59,6 +59,8 @@
         {%- do catalog.update({step.table: {'columns': columns, 'primary_key': step.get('primary_key', []), 'indexes': []}}) -%}
       {%- elif step.op == 'add_column' -%}
         {%- do catalog[step.table].columns.update({step.column.name: {'type': step.column.type, 'nullable': step.column.get('nullable', true)}}) -%}
+      {%- elif step.op == 'widen_column' -%}
+        {%- do catalog[step.table].columns[step.column].update({'type': step.type}) -%}
       {%- elif step.op == 'create_index' and profilemesh.supports_secondary_indexes() -%}
         {%- do catalog[step.table].indexes.append({'name': profilemesh.index_name(profilemesh.step_relation(step), step.suffix), 'columns': step.columns}) -%}
       {%- endif -%}

@@ -15,6 +15,8 @@
   {%- elif step.op == 'create_index' -%}
     {%- if not profilemesh.supports_secondary_indexes() -%}{%- do return([]) -%}{%- endif -%}
     {%- do return(profilemesh.create_index_sql(relation, profilemesh.index_name(relation, step.suffix), step.columns)) -%}
+  {%- elif step.op == 'widen_column' -%}
+    {%- do return(profilemesh.widen_column_sql(relation, step.column, step.type)) -%}
   {%- elif step.op == 'backfill_float' -%}
     {%- set target_col = profilemesh.quote_column(step.target) -%}
     {%- set source_col = profilemesh.quote_column(step.source) -%}
@@ -74,6 +76,12 @@
     {%- if not profilemesh.supports_secondary_indexes() -%}{%- do return(true) -%}{%- endif -%}
     {%- if not columns -%}{%- do return(false) -%}{%- endif -%}
     {%- do return(profilemesh.index_exists(relation, profilemesh.index_name(relation, step.suffix))) -%}
+  {%- elif step.op == 'widen_column' -%}
+    {%- if not profilemesh.widen_column_sql(relation, step.column, step.type) -%}{%- do return(true) -%}{%- endif -%}
+    {%- for column in profilemesh.describe_columns(relation) if column.name == step.column | lower -%}
+      {%- do return(column.data_type == profilemesh.render_type(step.type) | lower) -%}
+    {%- endfor -%}
+    {%- do return(false) -%}
   {%- elif step.op == 'backfill_float' -%}
     {%- if step.target | lower not in columns or step.source | lower not in columns -%}{%- do return(false) -%}{%- endif -%}
     {#- Whether any row is left, not how many: the probe stops at the first one (a fresh 10M-row backfill
@@ -100,6 +108,9 @@
     {%- do return(profilemesh.drop_column_sql(relation, step.column.name)) -%}
   {%- elif step.op == 'create_index' -%}
     {%- do return(profilemesh.drop_index_sql(relation, profilemesh.index_name(relation, step.suffix))) -%}
+  {%- elif step.op == 'widen_column' -%}
+    {#- Narrowing back fails, and changes nothing, when a value no longer fits. -#}
+    {%- do return(profilemesh.widen_column_sql(relation, step.column, 'integer')) -%}
   {%- endif -%}
   {#- backfill_float: undone by dropping the column it filled. -#}
   {%- do return([]) -%}

@@ -31,6 +31,17 @@
   {%- do return(['ALTER TABLE ' ~ relation ~ ' DROP COLUMN ' ~ profilemesh.quote_column(name)]) -%}
 {% endmacro %}
 
+{#- A column's type changed to a wider one of the same kind (integer -> bigint). Snowflake's integers
+    are all NUMBER(38,0): there is nothing to widen. -#}
+{% macro widen_column_sql(relation, name, logical_type) %}
+  {{- return(adapter.dispatch('widen_column_sql', 'profilemesh')(relation, name, logical_type)) -}}
+{% endmacro %}
+{% macro default__widen_column_sql(relation, name, logical_type) %}
+  {%- do return(['ALTER TABLE ' ~ relation ~ ' ALTER COLUMN ' ~ profilemesh.quote_column(name) ~ ' TYPE '
+      ~ profilemesh.render_type(logical_type)]) -%}
+{% endmacro %}
+{% macro snowflake__widen_column_sql(relation, name, logical_type) %}{{ return([]) }}{% endmacro %}
+
 {% macro create_index_sql(relation, index_name, columns) %}
   {%- set cols = [] -%}
   {%- for name in columns -%}{%- do cols.append(profilemesh.quote_column(name)) -%}{%- endfor -%}
