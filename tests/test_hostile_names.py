@@ -171,6 +171,7 @@ def test_hostile_source_names_on_the_snowflake_emulator(sf_store: Store) -> None
     CREATE SCHEMA with such a name and then stops answering, which is its limit, not ours."""
     migrate_apply(sf_store.ctx, build_views=False)
     sf_store.sql("CREATE TABLE canary (i integer)")
+    sf_store.sql("DROP SCHEMA IF EXISTS src CASCADE")  # the emulator's database outlives a test
     sf_store.sql("CREATE SCHEMA src")
     hostile = f"SRC.{q(HOSTILE_TABLE)}"
     sf_store.sql(f"CREATE TABLE {hostile} ({', '.join(f'{q(c)} integer' for c in COLUMNS)})")

@@ -77,8 +77,8 @@ def test_exact_plan_branches_collation_and_booleans(pg_table) -> None:
     assert len(plan.distinct_branches) == 3
     sql = plan.statements(engine.dialect)
     assert sql[0] == "SET LOCAL jit = off" and len(sql) == 3
-    assert f'count(DISTINCT ({schema}.t.t COLLATE "C"))' in sql[2]  # the default collation: bytewise
-    assert f"count(DISTINCT {schema}.t.tc)" in sql[2] and 'tc COLLATE "C"' not in sql[2]  # its own collation
+    assert f'count(DISTINCT ("{schema}"."t"."t" COLLATE "C"))' in sql[2]  # the default collation: bytewise
+    assert f'count(DISTINCT "{schema}"."t"."tc")' in sql[2] and '"tc" COLLATE "C"' not in sql[2]  # its own
     assert sql[2].count("FROM ") == 3
     with engine.connect() as conn:
         explained = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + sql[2]).scalar()[0]["Plan"]

@@ -79,7 +79,12 @@ def plan_table(
 ) -> TablePlan:
     """approx_available: whether the warehouse can estimate distinct counts here (PostgreSQL needs the
     `hll` extension); without it an approximate plan counts exactly, and says so in its notes."""
-    relation = sa.table(table, *(sa.column(c.name) for c in columns), schema=schema)
+    quote = True if warehouse.quote_reflected_names else None
+    relation = sa.table(
+        sa.sql.quoted_name(table, quote),
+        *(sa.column(sa.sql.quoted_name(c.name, quote)) for c in columns),
+        schema=None if schema is None else sa.sql.quoted_name(schema, quote),
+    )
     metrics = {c.name: metrics_for(c, selected_metrics) for c in columns}
     approx = distinct == "approximate" and approx_available
     notes = []

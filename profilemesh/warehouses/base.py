@@ -85,6 +85,10 @@ class Warehouse:
     # A view pins the columns it reads (PostgreSQL refuses to drop or retype them), so the query views
     # are dropped before migrations run and rebuilt after.
     views_bind_columns: ClassVar[bool] = False
+    # Reflected names are the catalog's exact spelling, so the profiling SQL quotes every one of them:
+    # SQLAlchemy's list of reserved words misses some (a PostgreSQL column named `collation` broke the
+    # whole table). Snowflake reflects case-insensitive names in lower case and relies on folding.
+    quote_reflected_names: ClassVar[bool] = True
     # The family migrate validate expects for a `json` storage column (TEXT holding JSON, or VARIANT).
     json_family: ClassVar[str] = "string"
     # Profiling (docs/guides/PROFILING.md): how exact distinct counts are computed. "union_all": a second

@@ -26,6 +26,7 @@ class Snowflake(Warehouse):
     required_keys = ("account", "username", "database")
     json_family = "json"  # VARIANT
     lock_outlives_session = True  # the migration lock is a lease row
+    quote_reflected_names = False  # SQLAlchemy lower-cases case-insensitive names; quoting them would miss
     # Snowflake bills every scan, so exact distinct counts ride in the one aggregate query.
     exact_distinct_shape = "inline"
 
