@@ -160,8 +160,8 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
     for index, item in enumerate(raw_tables):
         key = f"profiling.tables[{index}]"
         if isinstance(item, str):  # "schema.table" shorthand
-            schema, _, table = item.rpartition(".")
-            item = {"schema": schema or None, "table": table}
+            schema, table = split_table_name(item)
+            item = {"schema": schema, "table": table}
         mapping(item, shown, key, {"schema", "table"})
         table = item.get("table")
         if not isinstance(table, str) or not table:

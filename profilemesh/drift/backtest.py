@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from profilemesh.config.settings import DriftSettings, TableRules, severity_rank
+from profilemesh.config.settings import DriftSettings, TableRules, severity_rank, split_table_name
 from profilemesh.context import Context
 from profilemesh.drift.accept import accepted_levels
 from profilemesh.drift.calibrated import Key, replay
@@ -86,12 +86,12 @@ def backtest(
     the baselines). Reads only."""
     target = ctx.target
     settings = dataclasses.replace(ctx.config.drift, strategy="calibrated", **(overrides or {}))
-    schema_filter, _, table_filter = (table or "").rpartition(".")
+    schema_filter, table_filter = split_table_name(table)
     report = BacktestReport(settings)
     with connect(target) as conn:
         StoreState(read_ledger_on(conn, target), ctx.head, target.describe()).require_writable()
         by_table: dict[tuple[str | None, str], list[TableRun]] = defaultdict(list)
-        for run in completed_runs(conn, target, table=table_filter or None, schema=schema_filter or None):
+        for run in completed_runs(conn, target, table=table_filter, schema=schema_filter):
             by_table[(run.schema, run.table)].append(run)
         if table and not by_table:
             raise UsageError(f"no completed runs of table {table}")

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.clock import utc_now
-from profilemesh.config.settings import DriftSettings, TableRules, severity_rank
+from profilemesh.config.settings import DriftSettings, TableRules, severity_rank, split_table_name
 from profilemesh.context import Context
 from profilemesh.contract import DRIFT_EVENT_TYPES
 from profilemesh.drift.accept import accepted_levels
@@ -137,7 +137,7 @@ def detect(
     elif baseline == "history":
         raise UsageError("baseline history is the calibrated strategy's; use previous, moving_average or a run id")
     report = DriftReport(strategy=settings.strategy, baseline=baseline)
-    schema_filter, _, table_filter = (table or "").rpartition(".")
+    schema_filter, table_filter = split_table_name(table)
     with connect(target, read_only=False) as conn:
         require_writable(conn, target, ctx.head)
         if current is not None and not run_exists(conn, target, current):
@@ -145,9 +145,9 @@ def detect(
         if baseline not in ("previous", "moving_average", "history") and not run_exists(conn, target, baseline):
             raise CheckFailed(f"baseline run {baseline} not found")
         by_table: dict[tuple[str | None, str], list[TableRun]] = defaultdict(list)
-        for run in completed_runs(conn, target, table=table_filter or None, schema=schema_filter or None):
+        for run in completed_runs(conn, target, table=table_filter, schema=schema_filter):
             by_table[(run.schema, run.table)].append(run)
-        latest = latest_runs(conn, target, table=table_filter or None, schema=schema_filter or None)
+        latest = latest_runs(conn, target, table=table_filter, schema=schema_filter)
         if table and not latest:
             raise UsageError(f"no completed runs of table {table}")
         for key in sorted(set(by_table) | set(latest), key=lambda k: (k[0] or "", k[1])):

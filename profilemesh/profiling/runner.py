@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from profilemesh.clock import utc_now
 from profilemesh.config import ConnectionConfig
-from profilemesh.config.settings import ProfilingSettings, TableSelector
+from profilemesh.config.settings import ProfilingSettings, TableSelector, split_table_name
 from profilemesh.context import Context
 from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_line
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
@@ -140,8 +140,8 @@ def _selectors(settings: ProfilingSettings, tables: list[str] | None) -> list[Ta
     if tables:
         selected = []
         for name in tables:
-            schema, _, table = name.rpartition(".")
-            selected.append(TableSelector(schema=schema or None, table=table))
+            schema, table = split_table_name(name)
+            selected.append(TableSelector(schema=schema, table=table or ""))
         return selected
     return list(settings.tables)
 
