@@ -86,12 +86,19 @@ def migrate_apply(
     dry_run: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     build_views: bool = True,
+    grant_read: Sequence[str] = (),
 ) -> ApplyResult:
-    """Apply pending migrations (to head, or target_version), then build the query views at head."""
+    """Apply pending migrations (to head, or target_version), then build the query views at head and let
+    each role in grant_read read them (PostgreSQL, Snowflake)."""
     from profilemesh.migrate.apply import apply
 
     return apply(
-        ctx, target_version=target_version, dry_run=dry_run, lock_timeout=lock_timeout, build_views=build_views
+        ctx,
+        target_version=target_version,
+        dry_run=dry_run,
+        lock_timeout=lock_timeout,
+        build_views=build_views,
+        grant_read=grant_read,
     )
 
 

@@ -62,6 +62,7 @@ STORAGE_COLUMNS = {
         "metric_value",
         "profiled_at",
         "metric_value_numeric",
+        "column_native_type",
     ),
     "events": (
         "event_id",
@@ -111,6 +112,7 @@ VIEW_COLUMNS = {
         "dataset_name",
         "column_name",
         "column_type",
+        "column_native_type",
         "metric_name",
         "metric_value",
         "metric_value_numeric",
@@ -145,6 +147,7 @@ VIEW_COLUMNS = {
         "dataset_name",
         "column_name",
         "column_type",
+        "column_native_type",
         "metric_name",
         "metric_value",
         "metric_value_numeric",

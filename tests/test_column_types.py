@@ -5,11 +5,15 @@ checked against what the warehouse itself computes."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from profilemesh.api import Context, profile
+from profilemesh.api import Context, detect_drift, profile
+from profilemesh.contract import DRIFT_EVENT_TYPES
 from tests.support.stores import Store
+
+SCHEMA_CHANGE = DRIFT_EVENT_TYPES[1]
 
 # PostgreSQL: an app's enum and domains, arrays, documents, network and geometric types, ranges, text
 # search, XML, money, bit strings, times with zones and an extension type (hll, installed with the server).
@@ -54,8 +58,10 @@ DUCK_SETUP = [
 ]
 
 
-def _config(store: Store, tmp_path: Path, tables: list[str]) -> Context:
+def _config(store: Store, tmp_path: Path, tables: list[str], drift: dict[str, Any] | None = None) -> Context:
     data = yaml.safe_load(store.config_path.read_text())
+    if drift:
+        data["drift_detection"] = drift
     data["source"] = dict(data["storage"]["connection"], schema="src")
     data["profiling"] = {"tables": [{"schema": "src", "table": t} for t in tables]}
     path = tmp_path / "types.yml"
@@ -104,6 +110,46 @@ def test_every_column_type_is_profiled_or_skipped_with_its_reason(store_at_head:
         assert stored[("pos", "max")][1] == 7  # a domain is profiled as its base type
         assert stored[("label", "max_length")][1] == 3
     assert len(skipped) <= 2, skipped  # what is skipped is the exception, and says why
+
+    # Each column's type as the warehouse names it (schema version 4), beside the portable name.
+    native = dict(
+        store.sql(
+            f"SELECT DISTINCT column_name, column_native_type FROM {store.qualified('profilemesh_results')} "
+            f"WHERE run_id = {store.ph}",
+            [report.run_id],
+        )
+    )
+    if store.kind == "postgres":
+        assert native["tier"] == "src.customer_tier" and native["pos"] == "src.positive_int"
+        assert native["tstz"] == "timestamp with time zone" and native["code"] == "character(3)"
+        assert native["tags"] == "text[]" and native["docb"] == "jsonb" and native["h"] == "hll"
+    else:
+        assert native["m"] == "ENUM('sad', 'ok', 'happy')" and native["d"] == "DECIMAL(38,4)"
+        assert native["s"] == "STRUCT(a INTEGER, b VARCHAR)" and native["ttz"] == "TIME WITH TIME ZONE"
+    assert None not in native.values()
+
+
+def test_a_type_change_the_portable_name_hides_is_a_schema_change(store_at_head: Store, tmp_path: Path) -> None:
+    """timestamp -> timestamptz reads as TIMESTAMP both times through SQLAlchemy; the native names differ,
+    so drift reports the change. A run from before version 4 (no native names) is compared by the
+    portable names, so an upgrade raises no change of its own."""
+    store = store_at_head
+    store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
+    store.sql('CREATE TABLE "src"."stamps" (id INTEGER, seen TIMESTAMP)')
+    store.sql("INSERT INTO \"src\".\"stamps\" VALUES (1, '2024-01-01 10:00:00'), (2, '2024-01-02 10:00:00')")
+    ctx = _config(store, tmp_path, ["stamps"], drift={"strategy": "threshold"})
+    first = profile(ctx)
+    results = store.qualified("profilemesh_results")
+    store.sql(f"UPDATE {results} SET column_native_type = NULL WHERE run_id = {store.ph}", [first.run_id])
+    profile(ctx)
+    assert [e for e in detect_drift(ctx).events if e.event_type == SCHEMA_CHANGE] == []  # as after an upgrade
+
+    zoned = "TIMESTAMPTZ" if store.kind == "duckdb" else "timestamptz"
+    store.sql(f'ALTER TABLE "src"."stamps" ALTER COLUMN seen TYPE {zoned}')
+    profile(ctx)
+    (change,) = [e for e in detect_drift(ctx).events if e.event_type == SCHEMA_CHANGE]
+    assert change.column == "seen" and change.severity == "medium"
+    assert "timestamp with time zone" in change.metadata["change"].lower()
 
 
 def test_a_column_that_cannot_be_read_is_skipped_and_the_table_completes(store_at_head: Store, tmp_path: Path) -> None:

@@ -204,3 +204,34 @@ def test_crash_after_step_snowflake_emulator(
     clean = clean_catalogs(f"snowflake-{snowflake_endpoint['account']}", clean_store)
     store = snowflake_store(tmp_path, snowflake_endpoint)
     crash_and_recover(store, version, k, clean, env={LOCK_TTL_ENV: "5"})
+
+
+@pytest.mark.snowflake
+def test_repair_finishes_a_rebuild_stopped_between_drop_and_rename_on_snowflake(
+    tmp_path: Path, snowflake_endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snowflake commits each statement of the runs table's rebuild (schema version 4): a crash after it
+    dropped the table and before it renamed the copy leaves only the copy. `repair` puts the copy in
+    its place, then finishes the migration; no run is lost."""
+    monkeypatch.setenv(LOCK_TTL_ENV, "5")
+    store = snowflake_store(tmp_path, snowflake_endpoint)
+    create_legacy_store(store)
+    migrate_apply(store.ctx, target_version=3, build_views=False)
+    runs = store.qualified("profilemesh_runs")
+    before = store.sql(f"SELECT COUNT(*) FROM {runs}")[0][0]
+    assert before > 0
+    rekey_step = STEPS[4].index("runs_key_schema_table")  # crash once the steps before it committed
+    crash = {LOCK_TTL_ENV: "5", CRASH_ENV: f"step:4:{rekey_step}", "TMPDIR": str(tmp_path)}
+    process = spawn_cli("migrate", "apply", "-c", str(store.config_path), "--lock-timeout", "60", env=crash)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == -signal.SIGKILL, stderr
+    # What the rebuild leaves when it stops between its DROP TABLE and its RENAME.
+    copy = store.qualified("profilemesh_runs__rekey")
+    store.sql(f"CREATE TABLE {copy} AS SELECT * FROM {runs}")
+    store.sql(f"DROP TABLE {runs}")
+
+    repaired = migrate_repair(store.ctx, lock_timeout=30)
+    assert repaired.resolved_attempts
+    assert read_ledger(store.target).current_version == 4
+    assert migrate_validate(store.ctx).problems == []
+    assert store.sql(f"SELECT COUNT(*) FROM {runs}")[0][0] == before

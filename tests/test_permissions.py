@@ -55,9 +55,11 @@ def test_a_role_without_grants_is_told_so_and_the_documented_grants_suffice(pg_a
     dbt_side = _refusal(lambda: retention(ctx, RetentionPolicy(keep_days=1), apply=True))  # the package's check
     assert python_side == dbt_side == expected
 
-    # The BI reader's grants (docs/configuration.md): the views read, nothing written.
-    store.sql(f'GRANT USAGE ON SCHEMA "{schema}" TO pm_reader')
-    store.sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO pm_reader')
+    # The BI reader's grants (docs/configuration.md), given by `migrate apply --grant-read`: the views
+    # read, nothing written.
+    granted = run_cli("migrate", "apply", "--grant-read", "pm_reader", "-c", str(store.config_path))
+    assert granted.exit_code == 0, granted.stderr
+    assert "granted pm_reader read access to the views and storage tables" in granted.stdout
     assert query_runs(ctx).rows == []
     with pytest.raises(DatabaseError, match="permission denied"):
         profile(Context.load(reader))
@@ -76,3 +78,11 @@ def test_a_role_without_grants_is_told_so_and_the_documented_grants_suffice(pg_a
     assert profile(written).failed == []
     assert detect_drift(written).tables_checked == ["src.orders"]
     assert [r["dataset_name"] for r in query_runs(ctx).rows] == ["orders"]  # and the reader sees it
+
+
+def test_grant_read_is_refused_on_duckdb_which_has_no_roles(duck_at_head: Store) -> None:
+    refused = run_cli("migrate", "apply", "--grant-read", "bi_reader", "-c", str(duck_at_head.config_path))
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "error: --grant-read: DuckDB has no roles; who may read the store is who may read its file\n"
+    )

@@ -51,8 +51,8 @@ def history() -> dict[str, list[tuple]]:
     runs += [(f"stale-{d}", "stale", "sales", day(d), "failed" if d < 54 else "completed") for d in range(50, 58)]
     # A run still marked running is never deleted, however old.
     runs += [(f"load-{d}", "loading", "sales", day(d), "running" if d == 64 else "completed") for d in range(60, 67)]
-    # Written before schemas were recorded (schema_name NULL).
-    runs += [(f"leg-{d}", "legacy", None, day(d), "completed") for d in range(40, 46)]
+    # Written before schemas were recorded: NULL until schema version 4, which stores '' for it.
+    runs += [(f"leg-{d}", "legacy", "", day(d), "completed") for d in range(40, 46)]
 
     results: list[tuple] = []
     for run_id, table, schema, at, status in runs:
@@ -142,7 +142,7 @@ def expected(data: dict[str, list[tuple]], keep_days: int, keep_runs: int, only:
     going: dict[tuple, dict[str, int]] = {}
 
     def count(schema: str | None, table: str | None, kind: str) -> None:
-        going.setdefault((schema, table), {"runs": 0, "results": 0, "events": 0})[kind] += 1
+        going.setdefault((schema or None, table), {"runs": 0, "results": 0, "events": 0})[kind] += 1
 
     schema_of = {(r[0], r[1]): r[2] for r in data["runs"]}
     for key in doomed:

@@ -78,12 +78,20 @@ def _status_text(result: MigrationStatus) -> str:
     help="Version to migrate to (default: the newest this ProfileMesh knows).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the exact SQL, ledger writes included; change nothing.")
+@click.option(
+    "--grant-read",
+    "grant_read",
+    multiple=True,
+    metavar="ROLE",
+    help="Let ROLE read the query views and storage tables (PostgreSQL, Snowflake); repeatable.",
+)
 @LOCK_TIMEOUT
 @output_options
 def apply(
     config_path: str | None,
     target_version: int | None,
     dry_run: bool,
+    grant_read: tuple[str, ...],
     lock_timeout: float,
     fmt: str,
     output: str | None,
@@ -92,7 +100,9 @@ def apply(
     from profilemesh.api import migrate_apply
 
     ctx = context(config_path)
-    result = migrate_apply(ctx, target_version=target_version, dry_run=dry_run, lock_timeout=lock_timeout)
+    result = migrate_apply(
+        ctx, target_version=target_version, dry_run=dry_run, lock_timeout=lock_timeout, grant_read=grant_read
+    )
     emit(render(fmt, result, table=lambda: _apply_text(result, ctx.target.warehouse.name)), output)
     return 0
 
@@ -116,6 +126,7 @@ def _apply_text(result: ApplyResult, warehouse: str) -> str:
         lines.append(f"query views built: {', '.join(result.views)}")
     elif result.views_current:
         lines.append("query views up to date (built by this package for this version)")
+    lines += [f"granted {role} read access to the views and storage tables" for role in result.granted_read]
     return "\n".join(lines) + "\n"
 
 

@@ -24,7 +24,7 @@ from profilemesh.drift import EVENT_ID_PREFIX
 from profilemesh.errors import CheckFailed, DatabaseError, UsageError, first_line
 from profilemesh.store.connect import connect
 from profilemesh.store.handshake import require_writable
-from profilemesh.store.tables import storage_table
+from profilemesh.store.tables import storage_table, stored_schema
 from profilemesh.store.target import StorageTarget
 
 Key = tuple[str, str]  # (column, metric); the table's row count is ("", "row_count")
@@ -118,7 +118,7 @@ def accepted_levels(
 ) -> dict[Key, frozenset[str]]:
     """For each (column, metric) of a table, the runs from which a user accepted its new level."""
     events = storage_table(target, "events")
-    schema_match = events.c.schema_name.is_(None) if schema is None else events.c.schema_name == schema
+    schema_match = events.c.schema_name == stored_schema(schema)
     query = sa.select(events.c.run_id, events.c.column_name, events.c.metric_name).where(
         events.c.accepted_at.is_not(None),
         events.c.event_type == DRIFT_EVENT_TYPES[0],

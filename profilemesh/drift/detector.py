@@ -46,7 +46,7 @@ from profilemesh.errors import CheckFailed, DatabaseError, UsageError, first_lin
 from profilemesh.store import writes
 from profilemesh.store.connect import connect
 from profilemesh.store.handshake import require_writable
-from profilemesh.store.tables import storage_table
+from profilemesh.store.tables import storage_table, stored_schema
 from profilemesh.store.target import StorageTarget
 
 DATA_DRIFT, SCHEMA_CHANGE = DRIFT_EVENT_TYPES
@@ -334,7 +334,7 @@ def _write_events(
             "event_id": e.event_id,
             "event_type": e.event_type,
             "run_id": e.run_id,
-            "schema_name": e.schema,
+            "schema_name": stored_schema(e.schema),
             "table_name": e.table,
             "column_name": e.column,
             "metric_name": e.metric,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh.store.tables import storage_table
+from profilemesh.store.tables import storage_table, stored_schema
 from profilemesh.store.target import StorageTarget
 
 
@@ -27,6 +28,7 @@ class RunMetrics:
     run: TableRun
     numbers: dict[tuple[str, str], float] = field(default_factory=dict)  # (column, metric) -> value
     column_types: dict[str, str] = field(default_factory=dict)
+    native_types: dict[str, str] = field(default_factory=dict)  # where the run recorded them (version 4 on)
 
 
 def completed_runs(
@@ -57,15 +59,19 @@ def run_exists(conn: Connection, target: StorageTarget, run_id: str) -> bool:
 
 def load_metrics(conn: Connection, target: StorageTarget, run: TableRun) -> RunMetrics:
     results = storage_table(target, "results")
-    schema_match = results.c.schema_name.is_(None) if run.schema is None else results.c.schema_name == run.schema
+    schema_match = results.c.schema_name == stored_schema(run.schema)
     query = sa.select(
-        results.c.column_name, results.c.column_type, results.c.metric_name, results.c.metric_value_numeric
+        results.c.column_name,
+        results.c.column_type,
+        results.c.column_native_type,
+        results.c.metric_name,
+        results.c.metric_value_numeric,
     ).where(results.c.run_id == run.run_id, results.c.dataset_name == run.table, schema_match)
     metrics = RunMetrics(run=run)
     if run.row_count is not None:
         metrics.numbers[("", "row_count")] = float(run.row_count)
     for row in conn.execute(query):
-        metrics.column_types[row.column_name] = row.column_type or ""
+        _record_types(metrics, row)
         if row.metric_value_numeric is not None:
             metrics.numbers[(row.column_name, row.metric_name)] = float(row.metric_value_numeric)
     return metrics
@@ -77,7 +83,7 @@ def load_history(conn: Connection, target: StorageTarget, runs: list[TableRun]) 
         return []
     results = storage_table(target, "results")
     first = runs[0]
-    schema_match = results.c.schema_name.is_(None) if first.schema is None else results.c.schema_name == first.schema
+    schema_match = results.c.schema_name == stored_schema(first.schema)
     by_id = {run.run_id: RunMetrics(run=run) for run in runs}
     for metrics in by_id.values():
         if metrics.run.row_count is not None:
@@ -88,15 +94,22 @@ def load_history(conn: Connection, target: StorageTarget, runs: list[TableRun]) 
             results.c.run_id,
             results.c.column_name,
             results.c.column_type,
+            results.c.column_native_type,
             results.c.metric_name,
             results.c.metric_value_numeric,
         ).where(results.c.run_id.in_(ids[start : start + 500]), results.c.dataset_name == first.table, schema_match)
         for row in conn.execute(query):
             metrics = by_id[row.run_id]
-            metrics.column_types[row.column_name] = row.column_type or ""
+            _record_types(metrics, row)
             if row.metric_value_numeric is not None:
                 metrics.numbers[(row.column_name, row.metric_name)] = float(row.metric_value_numeric)
     return [by_id[run.run_id] for run in runs]
+
+
+def _record_types(metrics: RunMetrics, row: sa.Row[Any]) -> None:
+    metrics.column_types[row.column_name] = row.column_type or ""
+    if row.column_native_type:
+        metrics.native_types[row.column_name] = row.column_native_type
 
 
 @dataclass(frozen=True)

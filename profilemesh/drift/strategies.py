@@ -128,9 +128,15 @@ class SchemaChange:
 
 
 def schema_changes(current: RunMetrics, reference: RunMetrics) -> list[SchemaChange]:
-    """Against the reference run's columns: removed (high), type changed (medium), added (low)."""
+    """Against the reference run's columns: removed (high), type changed (medium), added (low). Types are
+    compared as the warehouse names them where both runs recorded that (schema version 4 on: an enum that
+    becomes text, timestamp that becomes timestamptz), else by their portable names, so an upgrade
+    raises no type change of its own."""
     out = []
-    before, after = reference.column_types, current.column_types
+    before, after = dict(reference.column_types), dict(current.column_types)
+    for column in set(before) & set(after):
+        if column in reference.native_types and column in current.native_types:
+            before[column], after[column] = reference.native_types[column], current.native_types[column]
     for column in sorted(set(before) | set(after)):
         if column not in after:
             change, severity = "column removed", "high"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,19 @@ def apply(
     dry_run: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     build_views: bool = True,
+    grant_read: Sequence[str] = (),
 ) -> ApplyResult:
     """Migrate the store to target_version (default: head), adopting an unversioned ProfileMesh store first.
 
     At head the query views are (re)built, unless build_views is False (a program that only writes
-    saves a `dbt run`). With dry_run the result's `statements` hold the exact SQL, ledger writes
-    included, and nothing is changed (an absent DuckDB file is not even created).
+    saves a `dbt run`); then each role in grant_read may read the views and tables. With dry_run the
+    result's `statements` hold the exact SQL, ledger writes included, and nothing is changed (an absent
+    DuckDB file is not even created).
     """
     if target_version is not None and target_version < 0:
         raise UsageError("--target must be 0 or more")
+    if grant_read and not ctx.target.warehouse.has_roles:
+        raise UsageError("--grant-read: DuckDB has no roles; who may read the store is who may read its file")
     _ = ctx.package.migrations  # a malformed package fails here, before any connection
     check_reachable(ctx.target)
     args = {"target_version": target_version, "dry_run": dry_run, **engine_args(lock_timeout)}
@@ -48,6 +53,10 @@ def apply(
     if not dry_run and build_views and result.to_version == result.head:
         built = views.build(session, lock_timeout, unless_current=not result.applied)
         result.views, result.views_current = built or [], built is None
+    if not dry_run:
+        for role in grant_read:
+            _run_engine(session, "profilemesh_grant_read", {"role": role}, lock_timeout)
+            result.granted_read.append(role)
     return result
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from profilemesh.warehouses import warehouse_of_dialect
+
 _VARCHAR = re.compile(r"^varchar\((\d+)\)$")
 
 
@@ -72,7 +74,8 @@ def expected_length(logical: str) -> int | None:
 
 
 def live_table(conn: Connection, schema: str, identifier: str) -> dict[str, Any] | None:
-    """{'columns': {name: {family, nullable, length}}, 'indexes': [names]} or None if absent."""
+    """{'columns': {name: {family, nullable, length}}, 'primary_key': [names], 'indexes': [names]} or None
+    if absent."""
     inspector = sa.inspect(conn)
     if not inspector.has_table(identifier, schema=schema):
         return None
@@ -93,7 +96,8 @@ def live_table(conn: Connection, schema: str, identifier: str) -> dict[str, Any]
             )
         except NotImplementedError:
             indexes = []
-    return {"columns": columns, "indexes": indexes}
+    primary_key = warehouse_of_dialect(conn.dialect.name).primary_key(conn, schema, identifier)
+    return {"columns": columns, "primary_key": primary_key, "indexes": indexes}
 
 
 def live_catalog(conn: Connection, relations: dict[str, dict[str, str]], keys: list[str]) -> dict[str, Any]:
@@ -133,6 +137,10 @@ def compare(
                     f"column {where} is {'nullable' if have['nullable'] else 'NOT NULL'}, "
                     f"expected {'nullable' if want['nullable'] else 'NOT NULL'}"
                 )
+        want_key = [c.lower() for c in spec.get("primary_key", [])]
+        if want_key and sorted(table.get("primary_key", [])) != sorted(want_key):
+            have_key = ", ".join(table.get("primary_key", [])) or "none"
+            problems.append(f"table {name} is keyed by ({have_key}), expected ({', '.join(want_key)})")
         extra = sorted(set(table["columns"]) - {c.lower() for c in spec["columns"]})
         if extra:
             warnings.append(f"table {name} has columns ProfileMesh does not define: {', '.join(extra)}")

@@ -52,6 +52,7 @@ class ApplyResult:
     statements: list[str]
     views: list[str] = field(default_factory=list)  # query views built
     views_current: bool = False  # at head with nothing to apply, and the views were this package's own build
+    granted_read: list[str] = field(default_factory=list)  # roles granted read access (--grant-read)
 
     @classmethod
     def read(cls, data: dict[str, Any]) -> ApplyResult:

@@ -30,6 +30,8 @@ class ProfiledColumn:
     type_name: str
     # Equality is defined for the type, so COUNT(DISTINCT) works (not for JSON, arrays, ...).
     distinct_supported: bool
+    # The type as the warehouse's catalog names it (an enum's own name, `timestamp with time zone`).
+    native_type: str | None = None
 
 
 def column_family(sql_type: sa.types.TypeEngine) -> str:
@@ -56,7 +58,7 @@ def base_type(sql_type: sa.types.TypeEngine) -> sa.types.TypeEngine:
     return base_type(base) if isinstance(base, sa.types.TypeEngine) else sql_type
 
 
-def profiled_column(name: str, sql_type: sa.types.TypeEngine) -> ProfiledColumn:
+def profiled_column(name: str, sql_type: sa.types.TypeEngine, native_type: str | None = None) -> ProfiledColumn:
     """The column planned by its base type, named by its own (a domain keeps its name)."""
     base = base_type(sql_type)
     family = column_family(base)
@@ -66,7 +68,12 @@ def profiled_column(name: str, sql_type: sa.types.TypeEngine) -> ProfiledColumn:
         type_name = type(sql_type).__name__
     distinct_ok = family != "other" or isinstance(base, sa.LargeBinary | sa.Uuid | sa.Enum)
     return ProfiledColumn(
-        name=name, type=base, family=family, type_name=type_name[:100], distinct_supported=distinct_ok
+        name=name,
+        type=base,
+        family=family,
+        type_name=type_name[:100],
+        distinct_supported=distinct_ok,
+        native_type=native_type[:255] if native_type else None,
     )
 
 

@@ -22,6 +22,7 @@ class MetricValue:
     metric_name: str
     text: str | None
     number: float | None
+    column_native_type: str | None = None
 
 
 @dataclass
@@ -72,7 +73,9 @@ def run_plan(conn: Connection, plan: TablePlan) -> TableProfile:
             name = metric
             if plan.distinct_mode == "approximate" and metric.startswith("distinct_"):
                 name = f"{metric}_approx"  # the store says which distinct counts are estimates
-            profile.metrics.append(MetricValue(column.name, column.type_name, name, *_encode(values.get(metric))))
+            profile.metrics.append(
+                MetricValue(column.name, column.type_name, name, *_encode(values.get(metric)), column.native_type)
+            )
     return profile
 
 

@@ -27,6 +27,7 @@ from profilemesh.profiling.planner import TablePlan, plan_table
 from profilemesh.store import writes
 from profilemesh.store.connect import database_error
 from profilemesh.store.handshake import require_writable
+from profilemesh.store.tables import stored_schema
 from profilemesh.store.target import StorageTarget
 from profilemesh.warehouses import is_interrupt, warehouse_for, warehouse_of_dialect
 
@@ -286,7 +287,9 @@ def _profile_around_failing_columns(
     for column in columns:
         if column.name in failing:
             reason = failing[column.name]
-            result.metrics.append(MetricValue(column.name, column.type_name, SKIPPED_METRIC, reason, None))
+            result.metrics.append(
+                MetricValue(column.name, column.type_name, SKIPPED_METRIC, reason, None, column.native_type)
+            )
             outcome.notes.append(f"column {column.name} ({column.type_name}) skipped: {reason}")
     return result
 
@@ -318,7 +321,8 @@ def _columns(conn: Connection, schema: str | None, table: str) -> list[ProfiledC
         # counts every column gets; SQLAlchemy's warning about it would only be noise on stderr.
         warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
         reflected = sa.inspect(conn).get_columns(table, schema=schema)
-    return [profiled_column(c["name"], c["type"]) for c in reflected]
+    native = warehouse_of_dialect(conn.dialect.name).native_column_types(conn, schema, table)
+    return [profiled_column(c["name"], c["type"], native.get(c["name"])) for c in reflected]
 
 
 def _plan(
@@ -346,7 +350,7 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
             {
                 "run_id": report.run_id,
                 "dataset_name": outcome.table,
-                "schema_name": outcome.schema,
+                "schema_name": stored_schema(outcome.schema),
                 "profiled_at": outcome.profiled_at,
                 "environment": report.environment,
                 "status": outcome.status,
@@ -361,9 +365,10 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
                 {
                     "run_id": report.run_id,
                     "dataset_name": outcome.table,
-                    "schema_name": outcome.schema,
+                    "schema_name": stored_schema(outcome.schema),
                     "column_name": m.column_name,
                     "column_type": m.column_type,
+                    "column_native_type": m.column_native_type,
                     "metric_name": m.metric_name,
                     "metric_value": m.text,
                     "metric_value_numeric": m.number,
@@ -382,7 +387,7 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
                     "table_state",
                     ["schema_name", "table_name"],
                     {
-                        "schema_name": outcome.schema or "",
+                        "schema_name": stored_schema(outcome.schema),
                         "table_name": outcome.table,
                         "last_run_id": report.run_id,
                         "last_profiled_at": outcome.profiled_at,

@@ -12,3 +12,10 @@ from profilemesh.store.target import StorageTarget
 def storage_table(target: StorageTarget, table: str) -> sa.TableClause:
     """`runs`, `results`, `events`, `table_state` or `schema_version`, with every column it has at head."""
     return sa.table(target.table_name(table), *(sa.column(c) for c in STORAGE_COLUMNS[table]), schema=target.schema)
+
+
+def stored_schema(schema: str | None) -> str:
+    """How a table's schema is stored in runs, results, events and table_state: as named, or '' when the
+    table was named without one and the source connection has none configured (schema version 4 keys
+    runs by schema, so it cannot be NULL)."""
+    return schema or ""

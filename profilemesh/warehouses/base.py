@@ -89,6 +89,8 @@ class Warehouse:
     # SQLAlchemy's list of reserved words misses some (a PostgreSQL column named `collation` broke the
     # whole table). Snowflake reflects case-insensitive names in lower case and relies on folding.
     quote_reflected_names: ClassVar[bool] = True
+    # Access is granted to database roles (`migrate apply --grant-read`); DuckDB has none (file permissions).
+    has_roles: ClassVar[bool] = True
     # The family migrate validate expects for a `json` storage column (TEXT holding JSON, or VARIANT).
     json_family: ClassVar[str] = "string"
     # Profiling (docs/guides/PROFILING.md): how exact distinct counts are computed. "union_all": a second
@@ -168,6 +170,36 @@ class Warehouse:
 
         inspector = sa.inspect(conn)
         return {name for name in names if inspector.has_table(name, schema=schema)}
+
+    def primary_key(self, conn: Connection, schema: str, table: str) -> list[str]:
+        """Lower-cased names of a table's primary key columns, in key order ([] without one)."""
+        import sqlalchemy as sa
+
+        return [
+            name.lower() for name in sa.inspect(conn).get_pk_constraint(table, schema=schema)["constrained_columns"]
+        ]
+
+    def native_column_types(self, conn: Connection, schema: str | None, table: str) -> dict[str, str]:
+        """{reflected column name: its type as the catalog names it}, from information_schema (DuckDB gives
+        `DECIMAL(12,2)`, `ENUM('a', 'b')`, `STRUCT(a INTEGER)`; Snowflake its base names, `NUMBER`, `TEXT`)."""
+        import sqlalchemy as sa
+
+        dialect = conn.dialect
+        # The catalog's spelling of reflected names: upper case where they fold (Snowflake), else as is.
+        folds = dialect.requires_name_normalize
+
+        def catalog(name: str) -> str:
+            return str(dialect.denormalize_name(name)) if folds else name
+
+        def reflected(name: str) -> str:
+            return str(dialect.normalize_name(name)) if folds else name
+
+        query = sa.text(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = coalesce(:schema, current_schema()) AND table_name = :table"
+        )
+        names = {"schema": catalog(schema) if schema else None, "table": catalog(table)}
+        return {reflected(str(name)): str(kind) for name, kind in conn.execute(query, names)}
 
     # --- writing -----------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ class DuckDB(Warehouse):
     dialect_name = "duckdb"
     default_schema = "main"
     has_server = False
+    has_roles = False
     single_writer_file = True
     # DuckDB hashes each column in parallel: one branch per column is fastest.
     exact_distinct_shape = "union_all"
@@ -85,6 +86,20 @@ class DuckDB(Warehouse):
         ).bindparams(sa.bindparam("names", expanding=True))
         wanted = list(names)
         return set(conn.execute(query, {"schema": schema, "names": wanted}).scalars()) if wanted else set()
+
+    def primary_key(self, conn: Connection, schema: str, table: str) -> list[str]:
+        """From information_schema: SQLAlchemy's PostgreSQL reflection, which duckdb-engine inherits, casts to
+        REGCLASS, a type DuckDB lacks."""
+        import sqlalchemy as sa
+
+        query = sa.text(
+            "SELECT k.column_name FROM information_schema.key_column_usage k "
+            "JOIN information_schema.table_constraints t ON t.constraint_name = k.constraint_name "
+            "AND t.table_catalog = k.table_catalog AND t.table_schema = k.table_schema AND t.table_name = k.table_name "
+            "WHERE t.constraint_type = 'PRIMARY KEY' AND t.table_catalog = current_database() "
+            "AND t.table_schema = :schema AND t.table_name = :table ORDER BY k.ordinal_position"
+        )
+        return [str(name).lower() for name in conn.execute(query, {"schema": schema, "table": table}).scalars()]
 
     def dbt_output(self, conn: ConnectionConfig, password_ref: str) -> dict[str, Any]:
         output: dict[str, Any] = {

@@ -74,6 +74,21 @@ class PostgreSQL(Warehouse):
         wanted = list(names)
         return set(conn.execute(query, {"schema": schema, "names": wanted}).scalars()) if wanted else set()
 
+    def native_column_types(self, conn: Connection, schema: str | None, table: str) -> dict[str, str]:
+        """format_type: an enum or domain by its own name (schema-qualified outside the search path),
+        `timestamp with time zone`, `numeric(12,2)`, `character varying(8)`, `integer[]`; information_schema
+        says USER-DEFINED or ARRAY for several of these."""
+        import sqlalchemy as sa
+
+        query = sa.text(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "
+            "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = coalesce(:schema, current_schema()) AND c.relname = :table "
+            "AND a.attnum > 0 AND NOT a.attisdropped"
+        )
+        return {str(name): str(kind) for name, kind in conn.execute(query, {"schema": schema, "table": table})}
+
     def access_problem(self, conn: Connection, schema: str) -> str | None:
         """A store the role cannot read: the schema without USAGE, or the ledger without SELECT. Worded
         as the package words it (postgres__storage_access_problem)."""

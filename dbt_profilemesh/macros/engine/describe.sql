@@ -61,6 +61,11 @@
         {%- do catalog[step.table].columns.update({step.column.name: {'type': step.column.type, 'nullable': step.column.get('nullable', true)}}) -%}
       {%- elif step.op == 'widen_column' -%}
         {%- do catalog[step.table].columns[step.column].update({'type': step.type}) -%}
+      {%- elif step.op == 'rekey_table' -%}
+        {%- do catalog[step.table].update({'primary_key': step.primary_key}) -%}
+        {%- for name in step.get('not_null', []) -%}
+          {%- do catalog[step.table].columns[name].update({'nullable': false}) -%}
+        {%- endfor -%}
       {%- elif step.op == 'create_index' and profilemesh.supports_secondary_indexes() -%}
         {%- do catalog[step.table].indexes.append({'name': profilemesh.index_name(profilemesh.step_relation(step), step.suffix), 'columns': step.columns}) -%}
       {%- endif -%}

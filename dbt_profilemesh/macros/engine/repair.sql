@@ -22,6 +22,7 @@
         ~ ', which this ProfileMesh does not know: repair it with the version that ran it', ctx=ctx) -%}
   {%- endif -%}
   {%- set migration = migrations[failed.version - 1] -%}
+  {%- do profilemesh.finish_interrupted_rebuilds(ctx) -%}
   {%- set effective = [] -%}
   {%- for step in migration.steps -%}
     {%- if profilemesh.step_effective(step) -%}{%- do effective.append(step.id) -%}{%- endif -%}

@@ -17,6 +17,10 @@
     {%- do return(profilemesh.create_index_sql(relation, profilemesh.index_name(relation, step.suffix), step.columns)) -%}
   {%- elif step.op == 'widen_column' -%}
     {%- do return(profilemesh.widen_column_sql(relation, step.column, step.type)) -%}
+  {%- elif step.op == 'fill_nulls' -%}
+    {%- do return(profilemesh.fill_nulls_sql(relation, step.column, step.get('value'), step.get('lookup'))) -%}
+  {%- elif step.op == 'rekey_table' -%}
+    {%- do return(profilemesh.rekey_table_sql(relation, step.primary_key, not_null=step.get('not_null', []))) -%}
   {%- elif step.op == 'backfill_float' -%}
     {%- set target_col = profilemesh.quote_column(step.target) -%}
     {%- set source_col = profilemesh.quote_column(step.source) -%}
@@ -82,6 +86,13 @@
       {%- do return(column.data_type == profilemesh.render_type(step.type) | lower) -%}
     {%- endfor -%}
     {%- do return(false) -%}
+  {%- elif step.op == 'fill_nulls' -%}
+    {%- if step.column | lower not in columns -%}{%- do return(false) -%}{%- endif -%}
+    {%- set pending = run_query('SELECT COUNT(*) FROM (SELECT 1 AS pending FROM ' ~ relation ~ ' t WHERE '
+        ~ profilemesh.fill_pending_where(relation, step.column, step.get('lookup')) ~ ' LIMIT 1) probe') -%}
+    {%- do return(pending.rows[0][0] | int == 0) -%}
+  {%- elif step.op == 'rekey_table' -%}
+    {%- do return(profilemesh.primary_key_columns(relation) | sort == step.primary_key | map('lower') | sort) -%}
   {%- elif step.op == 'backfill_float' -%}
     {%- if step.target | lower not in columns or step.source | lower not in columns -%}{%- do return(false) -%}{%- endif -%}
     {#- Whether any row is left, not how many: the probe stops at the first one (a fresh 10M-row backfill
@@ -111,8 +122,12 @@
   {%- elif step.op == 'widen_column' -%}
     {#- Narrowing back fails, and changes nothing, when a value no longer fits. -#}
     {%- do return(profilemesh.widen_column_sql(relation, step.column, 'integer')) -%}
+  {%- elif step.op == 'rekey_table' -%}
+    {#- Fails, and changes nothing, when rows now differ only in a column the old key lacks. -#}
+    {%- do return(profilemesh.rekey_table_sql(relation, step.previous_primary_key, nullable=step.get('not_null', []))) -%}
   {%- endif -%}
-  {#- backfill_float: undone by dropping the column it filled. -#}
+  {#- backfill_float: undone by dropping the column it filled. fill_nulls: the values it wrote stay
+      (they cannot be told from values written later). -#}
   {%- do return([]) -%}
 {% endmacro %}
 

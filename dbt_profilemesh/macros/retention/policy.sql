@@ -2,14 +2,14 @@
     runs the profilemesh_retention operation (retention.sql), which builds every query from here.
     See docs/guides/DATA_RETENTION.md.
 
-    A run is one row of the runs table, (run_id, dataset_name). It goes when ALL of these hold:
+    A run is one row of the runs table, (run_id, schema_name, dataset_name). It goes when ALL of these hold:
       - profiled_at is before the cutoff (now - keep_days, UTC);
       - it is not among its table's newest keep_runs_per_table runs (any status);
       - it is not its table's newest completed run;
       - its status is not 'running';
-      - profilemesh_table_state does not name it (last_run_id, table_name).
-    Results and events that belong to a run go with it: results by (run_id, dataset_name), events by
-    (run_id, table_name). Rows that belong to no run that stays (events written before version 2
+      - profilemesh_table_state does not name it (last_run_id, schema_name, table_name).
+    Results and events that belong to a run go with it: results by (run_id, schema_name, dataset_name),
+    events by (run_id, schema_name, table_name). Rows that belong to no run that stays (events written before version 2
     without a run_id, run-level events without a table, rows whose run was removed outside
     ProfileMesh) are aged by their own timestamp (events.timestamp, results.profiled_at). -#}
 
@@ -91,7 +91,8 @@ with doomed as (
     and coalesce(ranked.{{ c.status }}, '') <> 'running'
     and not exists (
       select 1 from {{ state }} s
-      where s.{{ c.last_run_id }} = ranked.{{ c.run_id }} and s.{{ c.table_name }} = ranked.{{ c.dataset_name }}
+      where s.{{ c.last_run_id }} = ranked.{{ c.run_id }} and s.{{ c.schema_name }} = ranked.{{ c.schema_name }}
+        and s.{{ c.table_name }} = ranked.{{ c.dataset_name }}
     )
 )
   {%- endset -%}
@@ -99,21 +100,24 @@ with doomed as (
 {% endmacro %}
 
 {#- Events that belong to no run that stays, and are older than the cutoff (alias e; needs doomed).
-    An event belongs to a run when run_id matches and, if the event names a table, the table does.
+    An event belongs to a run when run_id matches and, if the event names a table, the schema and table do.
     Written as anti-joins so every warehouse can hash them. -#}
 {% macro retention_unattached_events_from(policy) %}
   {%- set c = profilemesh.retention_columns() -%}
   {%- set runs = profilemesh.storage_relation('runs') -%}
   {%- set events = profilemesh.storage_relation('events') -%}
   {%- set survivors -%}
-(select r.{{ c.run_id }}, r.{{ c.dataset_name }} from {{ runs }} r
- left join doomed d on d.{{ c.run_id }} = r.{{ c.run_id }} and d.{{ c.dataset_name }} = r.{{ c.dataset_name }}
+(select r.{{ c.run_id }}, r.{{ c.schema_name }}, r.{{ c.dataset_name }} from {{ runs }} r
+ left join doomed d on d.{{ c.run_id }} = r.{{ c.run_id }} and d.{{ c.schema_name }} = r.{{ c.schema_name }}
+   and d.{{ c.dataset_name }} = r.{{ c.dataset_name }}
  where d.{{ c.run_id }} is null)
   {%- endset -%}
   {%- set sql -%}
 {{ events }} e
-  left join doomed dd on dd.{{ c.run_id }} = e.{{ c.run_id }} and dd.{{ c.dataset_name }} = e.{{ c.table_name }}
-  left join {{ survivors }} s on s.{{ c.run_id }} = e.{{ c.run_id }} and s.{{ c.dataset_name }} = e.{{ c.table_name }}
+  left join doomed dd on dd.{{ c.run_id }} = e.{{ c.run_id }} and dd.{{ c.schema_name }} = e.{{ c.schema_name }}
+    and dd.{{ c.dataset_name }} = e.{{ c.table_name }}
+  left join {{ survivors }} s on s.{{ c.run_id }} = e.{{ c.run_id }} and s.{{ c.schema_name }} = e.{{ c.schema_name }}
+    and s.{{ c.dataset_name }} = e.{{ c.table_name }}
   left join (select distinct sr.{{ c.run_id }} from {{ survivors }} sr) si on si.{{ c.run_id }} = e.{{ c.run_id }}
 where e.{{ c.timestamp }} < {{ profilemesh.retention_cutoff_sql(policy) }}
   and {{ profilemesh.retention_table_filter(policy, 'e', 'table_name') }}
@@ -132,13 +136,14 @@ where e.{{ c.timestamp }} < {{ profilemesh.retention_cutoff_sql(policy) }}
 x.{{ c.profiled_at }} < {{ profilemesh.retention_cutoff_sql(policy) }}
   and {{ profilemesh.retention_table_filter(policy, 'x', 'dataset_name') }}
   and not exists (
-    select 1 from {{ runs }} r where r.{{ c.run_id }} = x.{{ c.run_id }} and r.{{ c.dataset_name }} = x.{{ c.dataset_name }}
+    select 1 from {{ runs }} r where r.{{ c.run_id }} = x.{{ c.run_id }} and r.{{ c.schema_name }} = x.{{ c.schema_name }}
+      and r.{{ c.dataset_name }} = x.{{ c.dataset_name }}
   )
   {%- endset -%}
   {%- do return(sql) -%}
 {% endmacro %}
 
-{#- The rows of a batch of runs: `run_id in (...) and exists (select 1 from (values ...) ...)`.
+{#- The rows of a batch of runs (run_id, schema_name, table): `run_id in (...) and exists (select 1 from (values ...) ...)`.
     A VALUES list joins as a hash semi-join everywhere; an OR of 500 pairs costs DuckDB's optimizer
     about 0.7 s per statement (measured), the VALUES form 0.09 s. Unqualified run_id and the table
     column resolve to the outer table (the VALUES columns are named pm_*). -#}
@@ -147,10 +152,11 @@ x.{{ c.profiled_at }} < {{ profilemesh.retention_cutoff_sql(policy) }}
   {%- set values, run_ids = [], [] -%}
   {%- for pair in pairs -%}
     {%- set run_id = profilemesh.sql_literal(pair.run_id) -%}
-    {%- do values.append('(' ~ run_id ~ ', ' ~ profilemesh.sql_literal(pair.dataset_name) ~ ')') -%}
+    {%- do values.append('(' ~ run_id ~ ', ' ~ profilemesh.sql_literal(pair.schema_name) ~ ', '
+        ~ profilemesh.sql_literal(pair.dataset_name) ~ ')') -%}
     {%- if run_id not in run_ids -%}{%- do run_ids.append(run_id) -%}{%- endif -%}
   {%- endfor -%}
   {%- do return('(' ~ c.run_id ~ ' in (' ~ run_ids | join(', ') ~ ') and exists (select 1 from (values '
-      ~ values | join(', ') ~ ') as pm_batch (pm_run_id, pm_table) where pm_batch.pm_run_id = ' ~ c.run_id
-      ~ ' and pm_batch.pm_table = ' ~ c[table_column] ~ '))') -%}
+      ~ values | join(', ') ~ ') as pm_batch (pm_run_id, pm_schema, pm_table) where pm_batch.pm_run_id = ' ~ c.run_id
+      ~ ' and pm_batch.pm_schema = ' ~ c.schema_name ~ ' and pm_batch.pm_table = ' ~ c[table_column] ~ '))') -%}
 {% endmacro %}

@@ -85,13 +85,15 @@
       ~ ' select ' ~ d_table ~ ', count(*) from doomed d group by ' ~ d_table).rows) -%}
   {%- do profilemesh.retention_add_counts(counts, 'results', run_query(doomed
       ~ ' select ' ~ d_table ~ ', count(*) from doomed d join ' ~ results ~ ' x on x.' ~ c.run_id ~ ' = d.' ~ c.run_id
-      ~ ' and x.' ~ c.dataset_name ~ ' = d.' ~ c.dataset_name ~ ' group by ' ~ d_table).rows) -%}
+      ~ ' and x.' ~ c.schema_name ~ ' = d.' ~ c.schema_name ~ ' and x.' ~ c.dataset_name ~ ' = d.' ~ c.dataset_name
+      ~ ' group by ' ~ d_table).rows) -%}
   {%- do profilemesh.retention_add_counts(counts, 'results', run_query(doomed
       ~ ' select x.' ~ c.schema_name ~ ', x.' ~ c.dataset_name ~ ', count(*) from ' ~ results ~ ' x where '
       ~ profilemesh.retention_unattached_results_where(policy) ~ ' group by x.' ~ c.schema_name ~ ', x.' ~ c.dataset_name).rows) -%}
   {%- do profilemesh.retention_add_counts(counts, 'events', run_query(doomed
       ~ ' select ' ~ d_table ~ ', count(*) from doomed d join ' ~ events ~ ' e on e.' ~ c.run_id ~ ' = d.' ~ c.run_id
-      ~ ' and e.' ~ c.table_name ~ ' = d.' ~ c.dataset_name ~ ' group by ' ~ d_table).rows) -%}
+      ~ ' and e.' ~ c.schema_name ~ ' = d.' ~ c.schema_name ~ ' and e.' ~ c.table_name ~ ' = d.' ~ c.dataset_name
+      ~ ' group by ' ~ d_table).rows) -%}
   {%- do profilemesh.retention_add_counts(counts, 'events', run_query(doomed
       ~ ' select e.' ~ c.schema_name ~ ', e.' ~ c.table_name ~ ', count(*) from '
       ~ profilemesh.retention_unattached_events_from(policy) ~ ' group by e.' ~ c.schema_name ~ ', e.' ~ c.table_name).rows) -%}
@@ -168,13 +170,12 @@
   {%- set limit = ' limit ' ~ policy.batch_size -%}
   {%- if kind == 'runs' -%}
     {%- set picked = run_query(doomed ~ ' select d.' ~ c.run_id ~ ', d.' ~ c.dataset_name ~ ', d.' ~ c.schema_name
-        ~ ' from doomed d order by d.' ~ c.profiled_at ~ ', d.' ~ c.run_id ~ ', d.' ~ c.dataset_name ~ limit) -%}
+        ~ ' from doomed d order by d.' ~ c.profiled_at ~ ', d.' ~ c.run_id ~ ', d.' ~ c.schema_name ~ ', d.' ~ c.dataset_name
+        ~ limit) -%}
     {%- if not picked.rows -%}{%- do return(0) -%}{%- endif -%}
     {%- set pairs = [] -%}
-    {%- set by_pair = {} -%}
     {%- for row in picked.rows -%}
-      {%- do pairs.append({'run_id': row[0], 'dataset_name': row[1]}) -%}
-      {%- do by_pair.update({tojson([row[0], row[1]]): row[2]}) -%}
+      {%- do pairs.append({'run_id': row[0], 'dataset_name': row[1], 'schema_name': row[2]}) -%}
     {%- endfor -%}
     {%- set on_results = profilemesh.retention_pairs_condition(pairs, 'dataset_name') -%}
     {%- set on_events = profilemesh.retention_pairs_condition(pairs, 'table_name') -%}
@@ -184,11 +185,9 @@
     {%- for row in picked.rows -%}{%- do per_run.append([row[2], row[1], 1]) -%}{%- endfor -%}
     {%- do profilemesh.retention_add_counts(counts, 'runs', per_run) -%}
     {%- for kind_name, relation, column, condition in [('results', results, 'dataset_name', on_results), ('events', events, 'table_name', on_events)] -%}
-      {%- set found = run_query('select ' ~ c.run_id ~ ', ' ~ c[column] ~ ', count(*) from ' ~ relation ~ ' where '
-          ~ condition ~ ' group by ' ~ c.run_id ~ ', ' ~ c[column]) -%}
-      {%- set rows = [] -%}
-      {%- for row in found.rows -%}{%- do rows.append([by_pair[tojson([row[0], row[1]])], row[1], row[2]]) -%}{%- endfor -%}
-      {%- do profilemesh.retention_add_counts(counts, kind_name, rows) -%}
+      {%- set found = run_query('select ' ~ c.schema_name ~ ', ' ~ c[column] ~ ', count(*) from ' ~ relation ~ ' where '
+          ~ condition ~ ' group by ' ~ c.schema_name ~ ', ' ~ c[column]) -%}
+      {%- do profilemesh.retention_add_counts(counts, kind_name, found.rows) -%}
     {%- endfor -%}
     {#- Children first, then the runs: no result or event is ever left without its run. -#}
     {%- do run_query('delete from ' ~ results ~ ' where ' ~ on_results) -%}

@@ -106,3 +106,160 @@
 {% macro snowflake__safe_cast_float(expression) %}
   {%- do return("case when try_to_double(" ~ expression ~ ") not in ('NaN'::float, 'inf'::float, '-inf'::float) then try_to_double(" ~ expression ~ ") end") -%}
 {% endmacro %}
+
+{#- NULLs of a column filled, set-based and restartable (only rows still NULL are touched): with `value`,
+    or with `lookup` ({table, column, on: {this column: that column}}) from the matching row of another
+    storage table, where there is one. -#}
+{% macro fill_nulls_sql(relation, name, value=none, lookup=none) %}
+  {%- set col = profilemesh.quote_column(name) -%}
+  {%- if lookup is none -%}
+    {%- do return(['UPDATE ' ~ relation ~ ' AS t SET ' ~ col ~ ' = ' ~ profilemesh.sql_literal(value) ~ ' WHERE t.' ~ col ~ ' IS NULL']) -%}
+  {%- endif -%}
+  {%- set source = profilemesh.storage_relation(lookup.table) -%}
+  {%- do return(['UPDATE ' ~ relation ~ ' AS t SET ' ~ col ~ ' = (SELECT s.' ~ profilemesh.quote_column(lookup.column)
+      ~ ' FROM ' ~ source ~ ' s WHERE ' ~ profilemesh.fill_lookup_match(lookup) ~ ') WHERE ' ~ profilemesh.fill_pending_where(relation, name, lookup)]) -%}
+{% endmacro %}
+
+{#- The rows a fill still has to touch; the filled table is `t`. -#}
+{% macro fill_pending_where(relation, name, lookup=none) %}
+  {%- set pending = 't.' ~ profilemesh.quote_column(name) ~ ' IS NULL' -%}
+  {%- if lookup is none -%}{%- do return(pending) -%}{%- endif -%}
+  {%- do return(pending ~ ' AND EXISTS (SELECT 1 FROM ' ~ profilemesh.storage_relation(lookup.table) ~ ' s WHERE '
+      ~ profilemesh.fill_lookup_match(lookup) ~ ' AND s.' ~ profilemesh.quote_column(lookup.column) ~ ' IS NOT NULL)') -%}
+{% endmacro %}
+
+{% macro fill_lookup_match(lookup) %}
+  {%- set conditions = [] -%}
+  {%- for here, there in lookup.on.items() -%}
+    {%- do conditions.append('s.' ~ profilemesh.quote_column(there) ~ ' = t.' ~ profilemesh.quote_column(here)) -%}
+  {%- endfor -%}
+  {%- do return(conditions | join(' AND ')) -%}
+{% endmacro %}
+
+{#- A table's primary key replaced by another, with the columns in `not_null` made NOT NULL and those in
+    `nullable` made nullable again (a key column is NOT NULL; the undo of a rekey gives that back). -#}
+{% macro rekey_table_sql(relation, primary_key, not_null=[], nullable=[]) %}
+  {{- return(adapter.dispatch('rekey_table_sql', 'profilemesh')(relation, primary_key, not_null, nullable)) -}}
+{% endmacro %}
+{#- PostgreSQL changes a key in place (under the step's transaction). Dropping a key leaves its columns
+    NOT NULL, hence the explicit DROP NOT NULL. -#}
+{% macro default__rekey_table_sql(relation, primary_key, not_null, nullable) %}
+  {%- set statements = [] -%}
+  {%- for name in not_null -%}
+    {%- do statements.append('ALTER TABLE ' ~ relation ~ ' ALTER COLUMN ' ~ profilemesh.quote_column(name) ~ ' SET NOT NULL') -%}
+  {%- endfor -%}
+  {%- set found = run_query("SELECT conname FROM pg_constraint WHERE contype = 'p' AND conrelid = to_regclass("
+      ~ profilemesh.sql_literal(adapter.quote(relation.schema) ~ '.' ~ adapter.quote(relation.identifier)) ~ ')') -%}
+  {%- for row in found.rows -%}
+    {%- do statements.append('ALTER TABLE ' ~ relation ~ ' DROP CONSTRAINT ' ~ adapter.quote(row[0])) -%}
+  {%- endfor -%}
+  {%- do statements.append('ALTER TABLE ' ~ relation ~ ' ADD ' ~ profilemesh.primary_key_clause(primary_key)) -%}
+  {%- for name in nullable -%}
+    {%- do statements.append('ALTER TABLE ' ~ relation ~ ' ALTER COLUMN ' ~ profilemesh.quote_column(name) ~ ' DROP NOT NULL') -%}
+  {%- endfor -%}
+  {%- do return(statements) -%}
+{% endmacro %}
+{#- DuckDB cannot drop a key and Snowflake (and its emulator) cannot change one: the table is rebuilt. -#}
+{% macro duckdb__rekey_table_sql(relation, primary_key, not_null, nullable) %}
+  {{- return(profilemesh.rebuild_with_key_sql(relation, primary_key, not_null, nullable)) -}}
+{% endmacro %}
+{% macro snowflake__rekey_table_sql(relation, primary_key, not_null, nullable) %}
+  {{- return(profilemesh.rebuild_with_key_sql(relation, primary_key, not_null, nullable)) -}}
+{% endmacro %}
+
+{#- A copy of the table with the new key takes its place. The copy keeps the columns, their order and
+    types (CREATE TABLE AS) and gets back the NOT NULLs the table had. On DuckDB the statements share the
+    step's transaction; Snowflake commits each, and `repair` first finishes a rebuild that stopped between
+    dropping the table and renaming its copy (finish_interrupted_rebuilds). The tables rekeyed have no
+    column defaults or secondary indexes (runs); a table with either would need them added here. -#}
+{% macro rebuild_with_key_sql(relation, primary_key, not_null, nullable) %}
+  {%- set copy = profilemesh.rebuild_copy(relation) -%}
+  {%- set statements = ['DROP TABLE IF EXISTS ' ~ copy, 'CREATE TABLE ' ~ copy ~ ' AS SELECT * FROM ' ~ relation] -%}
+  {%- set nullable_lower = nullable | map('lower') | list -%}
+  {%- set keep = [] -%}
+  {%- for name in profilemesh.not_null_columns(relation) + not_null | map('lower') | list
+      if name not in nullable_lower and name not in keep -%}
+    {%- do keep.append(name) -%}
+    {%- do statements.append('ALTER TABLE ' ~ copy ~ ' ALTER COLUMN ' ~ profilemesh.quote_column(name) ~ ' SET NOT NULL') -%}
+  {%- endfor -%}
+  {%- do statements.append('ALTER TABLE ' ~ copy ~ ' ADD ' ~ profilemesh.primary_key_clause(primary_key)) -%}
+  {%- do statements.append('DROP TABLE ' ~ relation) -%}
+  {%- do statements.append(profilemesh.rename_table_sql(copy, relation)) -%}
+  {%- do return(statements) -%}
+{% endmacro %}
+
+{% macro rebuild_copy(relation) %}
+  {%- do return(api.Relation.create(database=relation.database, schema=relation.schema,
+                                    identifier=relation.identifier ~ '__rekey')) -%}
+{% endmacro %}
+
+{#- A storage table that is missing while its rebuilt copy exists: the rebuild stopped after dropping the
+    table (only possible where DDL commits statement by statement, Snowflake). Renaming the copy finishes
+    it; every row is in the copy. -#}
+{% macro finish_interrupted_rebuilds(ctx) %}
+  {%- for key in profilemesh.table_names() -%}
+    {%- set relation = profilemesh.storage_relation(key) -%}
+    {%- set copy = profilemesh.rebuild_copy(relation) -%}
+    {%- if not profilemesh.existing_columns(relation) and profilemesh.existing_columns(copy) -%}
+      {%- do profilemesh.say('finishing the rebuild of ' ~ relation.identifier ~ ': its copy takes its place') -%}
+      {%- do profilemesh.run_sql(ctx, profilemesh.rename_table_sql(copy, relation)) -%}
+    {%- endif -%}
+  {%- endfor -%}
+{% endmacro %}
+
+{% macro primary_key_clause(columns) %}
+  {%- set cols = [] -%}
+  {%- for name in columns -%}{%- do cols.append(profilemesh.quote_column(name)) -%}{%- endfor -%}
+  {%- do return('PRIMARY KEY (' ~ cols | join(', ') ~ ')') -%}
+{% endmacro %}
+
+{#- DuckDB takes a bare new name (the table stays in its schema); Snowflake resolves a bare name in the
+    session's schema, so it gets the qualified one. -#}
+{% macro rename_table_sql(relation, new_relation) %}
+  {{- return(adapter.dispatch('rename_table_sql', 'profilemesh')(relation, new_relation)) -}}
+{% endmacro %}
+{% macro default__rename_table_sql(relation, new_relation) %}
+  {{- return('ALTER TABLE ' ~ relation ~ ' RENAME TO ' ~ adapter.quote(new_relation.identifier)) -}}
+{% endmacro %}
+{% macro snowflake__rename_table_sql(relation, new_relation) %}
+  {{- return('ALTER TABLE ' ~ relation ~ ' RENAME TO ' ~ new_relation) -}}
+{% endmacro %}
+
+{#- Lower-cased names of a table's NOT NULL columns, in column order. -#}
+{% macro not_null_columns(relation) %}
+  {%- set result = run_query('SELECT column_name FROM ' ~ profilemesh.columns_view(relation)
+      ~ ' AND table_schema = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.schema))
+      ~ ' AND table_name = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.identifier))
+      ~ " AND is_nullable = 'NO' ORDER BY ordinal_position") -%}
+  {%- do return(result.rows | map(attribute=0) | map('lower') | list) -%}
+{% endmacro %}
+
+{#- Lower-cased names of a table's primary key columns; empty when it has none (or does not exist). -#}
+{% macro primary_key_columns(relation) %}
+  {{- return(adapter.dispatch('primary_key_columns', 'profilemesh')(relation)) -}}
+{% endmacro %}
+{% macro default__primary_key_columns(relation) %}
+  {%- set result = run_query('SELECT k.column_name FROM ' ~ profilemesh.key_columns_view(relation) ~ ' k JOIN '
+      ~ profilemesh.table_constraints_view(relation) ~ ' t ON t.constraint_name = k.constraint_name'
+      ~ ' AND t.table_schema = k.table_schema AND t.table_name = k.table_name'
+      ~ " WHERE t.constraint_type = 'PRIMARY KEY'"
+      ~ ' AND t.table_schema = ' ~ profilemesh.sql_literal(relation.schema)
+      ~ ' AND t.table_name = ' ~ profilemesh.sql_literal(relation.identifier)
+      ~ ' AND t.table_catalog = ' ~ profilemesh.sql_literal(relation.database)
+      ~ ' ORDER BY k.ordinal_position') -%}
+  {%- do return(result.rows | map(attribute=0) | map('lower') | list) -%}
+{% endmacro %}
+{#- Snowflake's information_schema has no key_column_usage. -#}
+{% macro snowflake__primary_key_columns(relation) %}
+  {%- if not profilemesh.existing_columns(relation) -%}{%- do return([]) -%}{%- endif -%}
+  {%- set result = run_query('SHOW PRIMARY KEYS IN TABLE ' ~ relation) -%}
+  {%- set names = [] -%}
+  {%- for row in result.rows -%}{%- do names.append(row['column_name'] | lower) -%}{%- endfor -%}
+  {%- do return(names) -%}
+{% endmacro %}
+
+{% macro key_columns_view(relation) %}{{ return(profilemesh.catalog_view(relation, 'key_column_usage')) }}{% endmacro %}
+{% macro table_constraints_view(relation) %}{{ return(profilemesh.catalog_view(relation, 'table_constraints')) }}{% endmacro %}
+{% macro catalog_view(relation, name) %}{{ return(adapter.dispatch('catalog_view', 'profilemesh')(relation, name)) }}{% endmacro %}
+{% macro default__catalog_view(relation, name) %}{{ return(relation.information_schema(name)) }}{% endmacro %}
+{% macro duckdb__catalog_view(relation, name) %}{{ return('information_schema.' ~ name) }}{% endmacro %}

@@ -14,6 +14,7 @@ select
     results.dataset_name,
     results.column_name,
     results.column_type,
+    results.column_native_type,
     results.metric_name,
     results.metric_value,
     results.metric_value_numeric,
@@ -23,4 +24,5 @@ select
 from results
 left join runs
     on runs.run_id = results.run_id
+    and runs.schema_name = results.schema_name
     and runs.dataset_name = results.dataset_name

@@ -30,4 +30,5 @@ select
 from events
 left join runs
     on runs.run_id = events.run_id
+    and runs.schema_name = events.schema_name
     and runs.dataset_name = events.table_name

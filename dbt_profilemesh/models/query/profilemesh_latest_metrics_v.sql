@@ -18,6 +18,7 @@ select
     dataset_name,
     column_name,
     column_type,
+    column_native_type,
     metric_name,
     metric_value,
     metric_value_numeric,

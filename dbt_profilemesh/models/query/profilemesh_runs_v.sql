@@ -1,4 +1,4 @@
-{#- One row per (run_id, dataset_name): the run, how many metrics it stored, and its drift.
+{#- One row per (run_id, schema_name, dataset_name): the run, how many metrics it stored, and its drift.
 
     Two shapes with the same rows (the query tests compare them with the Core fallback), chosen by
     how each engine plans them (benchmarks/queries.py; docs/benchmarks.md, section 3):
@@ -17,20 +17,21 @@ with runs as (
 ),
 
 metrics as (
-    select run_id, dataset_name, count(*) as metric_count
+    select run_id, schema_name, dataset_name, count(*) as metric_count
     from {{ source('profilemesh', 'results') }}
-    group by run_id, dataset_name
+    group by run_id, schema_name, dataset_name
 ),
 
 drift as (
     select
         run_id,
+        schema_name,
         table_name,
         count(*) as drift_event_count,
         max({{ profilemesh.severity_rank('drift_severity') }}) as severity_rank
     from {{ ref('profilemesh_drift_v') }}
     where run_id is not null
-    group by run_id, table_name
+    group by run_id, schema_name, table_name
 )
 {%- endif %}
 
@@ -43,18 +44,21 @@ select
         select count(*)
         from {{ source('profilemesh', 'results') }} as results
         where results.run_id = runs.run_id
+            and results.schema_name = runs.schema_name
             and results.dataset_name = runs.dataset_name
     ) as metric_count,
     (
         select count(*)
         from {{ ref('profilemesh_drift_v') }} as drift
         where drift.run_id = runs.run_id
+            and drift.schema_name = runs.schema_name
             and drift.table_name = runs.dataset_name
     ) as drift_event_count,
     (
         select {{ profilemesh.severity_from_rank('max(' ~ profilemesh.severity_rank('drift.drift_severity') ~ ')') }}
         from {{ ref('profilemesh_drift_v') }} as drift
         where drift.run_id = runs.run_id
+            and drift.schema_name = runs.schema_name
             and drift.table_name = runs.dataset_name
     ) as max_drift_severity
 {#- No CTE in this shape: PostgreSQL does not flatten a view whose query has a WITH, and then
@@ -67,8 +71,10 @@ from {{ source('profilemesh', 'runs') }} as runs
 from runs
 left join metrics
     on metrics.run_id = runs.run_id
+    and metrics.schema_name = runs.schema_name
     and metrics.dataset_name = runs.dataset_name
 left join drift
     on drift.run_id = runs.run_id
+    and drift.schema_name = runs.schema_name
     and drift.table_name = runs.dataset_name
 {%- endif %}
