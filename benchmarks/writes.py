@@ -42,7 +42,7 @@ def result_rows(count: int) -> list[tuple]:
         value = (i * 37) % 10_000 / 7
         rows.append(
             (f"run-{i // 1000:09d}", f"table_{i // 1000 % 50}", "sales", f"col_{i % 1000 // 5}", "DOUBLE",
-             metrics[i % 5], repr(value), at, value)
+             metrics[i % 5], repr(value), at, value, "double")
         )  # fmt: skip
     return rows
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from profilemesh.api import Context, detect_drift, profile
+from profilemesh.api import Context, detect_drift, migrate_apply, profile
 from profilemesh.contract import DRIFT_EVENT_TYPES
 from tests.support.stores import Store
 
@@ -169,3 +170,45 @@ def test_a_column_that_cannot_be_read_is_skipped_and_the_table_completes(store_a
     assert "not a number" in (stored[("code_number", "skipped")][0] or "").lower()
     assert stored[("id", "count")][1] == 3 and stored[("label", "null_count")][1] == 1
     assert not [k for k in stored if k[0] == "code_number" and k[1] != "skipped"]
+
+
+# Snowflake's semi-structured, binary, time and geography types (those the emulator has).
+SF_SETUP = [
+    "CREATE SCHEMA IF NOT EXISTS SRC",
+    "CREATE TABLE SRC.EVERY_TYPE (ID INTEGER, V VARIANT, O OBJECT, A ARRAY, B BINARY, T TIME, "
+    "AMOUNT NUMBER(12, 2), LABEL VARCHAR(10), OK BOOLEAN)",
+    "INSERT INTO SRC.EVERY_TYPE SELECT 1, PARSE_JSON('{\"k\": 1}'), OBJECT_CONSTRUCT('k', 1), ARRAY_CONSTRUCT(1, 2), "
+    "TO_BINARY('00FF', 'HEX'), '10:00:00'::TIME, 12.50, 'abc', TRUE",
+    "INSERT INTO SRC.EVERY_TYPE SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL",
+]
+
+
+@pytest.mark.snowflake
+def test_every_snowflake_column_type_is_profiled_or_skipped(sf_store: Store, tmp_path: Path) -> None:
+    store = sf_store
+    migrate_apply(store.ctx, build_views=False)
+    for statement in SF_SETUP:
+        store.sql(statement)
+    data = yaml.safe_load(store.config_path.read_text())
+    data["source"] = dict(data["storage"]["connection"], schema="SRC")
+    data["profiling"] = {"tables": [{"schema": "SRC", "table": "EVERY_TYPE"}]}
+    path = tmp_path / "sf_types.yml"
+    path.write_text(yaml.safe_dump(data))
+    report = profile(Context.load(path))
+    (outcome,) = report.tables
+    assert (outcome.status, outcome.row_count) == ("completed", 2), outcome.error
+    rows = store.sql(
+        f"SELECT COLUMN_NAME, METRIC_NAME, METRIC_VALUE, METRIC_VALUE_NUMERIC, COLUMN_NATIVE_TYPE FROM "
+        f"{store.qualified('profilemesh_results')} WHERE RUN_ID = %s",
+        [report.run_id],
+    )
+    stored = {(c.lower(), m): (text, number) for c, m, text, number, _ in rows}
+    for column in ("id", "v", "o", "a", "b", "t", "amount", "label", "ok"):
+        if (column, "skipped") in stored:
+            assert stored[(column, "skipped")][0], column  # the warehouse's reason is kept
+            continue
+        (expected,) = store.sql(f"SELECT COUNT({column.upper()}) FROM SRC.EVERY_TYPE")[0]
+        assert stored[(column, "count")][1] == expected, column
+    assert stored[("amount", "mean")][1] == pytest.approx(12.5) and stored[("label", "max_length")][1] == 3
+    native = {c.lower(): kind for c, _, _, _, kind in rows}
+    assert native["amount"] == "NUMBER" and native["label"] == "TEXT" and native["v"] == "VARIANT"

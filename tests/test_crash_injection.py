@@ -228,6 +228,9 @@ def test_repair_finishes_a_rebuild_stopped_between_drop_and_rename_on_snowflake(
     # What the rebuild leaves when it stops between its DROP TABLE and its RENAME.
     copy = store.qualified("profilemesh_runs__rekey")
     store.sql(f"CREATE TABLE {copy} AS SELECT * FROM {runs}")
+    for column in ("RUN_ID", "DATASET_NAME", "SCHEMA_NAME", "PROFILED_AT"):
+        store.sql(f"ALTER TABLE {copy} ALTER COLUMN {column} SET NOT NULL")
+    store.sql(f"ALTER TABLE {copy} ADD PRIMARY KEY (RUN_ID, SCHEMA_NAME, DATASET_NAME)")
     store.sql(f"DROP TABLE {runs}")
 
     repaired = migrate_repair(store.ctx, lock_timeout=30)

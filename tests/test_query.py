@@ -276,7 +276,9 @@ def test_run_shows_every_table_and_metric(seeded: Store) -> None:
     rows = list(csv.reader(io.StringIO(ok(seeded, "run", "--run-id", "run-a", "--format", "csv").stdout)))
     assert rows[0] == list(METRICS_COLUMNS)
     assert len(rows) == 1 + 5
-    top = next(dict(zip(rows[0], r, strict=True)) for r in rows[1:] if r[6] == "top_value")
+    top = next(
+        row for row in (dict(zip(rows[0], r, strict=True)) for r in rows[1:]) if row["metric_name"] == "top_value"
+    )
     assert top["metric_value"] == 'shipped, "fast"' and top["metric_value_numeric"] == ""
     nd = ok(seeded, "run", "--run-id", "run-b", "--table", "kunden_ü", "--format", "ndjson").stdout
     assert [json.loads(line)["metric_value"] for line in nd.splitlines()] == ["Grüße 👋"]

@@ -1,0 +1,45 @@
+"""A table past 2^31 rows: profiled, its row count stored exactly (runs.row_count is 64-bit since schema
+version 3) and read back through the views. A view over DuckDB's range() stands in for the table, so
+the test costs one scan and no disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from profilemesh.api import Context, profile, query_runs
+from tests.support.stores import Store
+
+ROWS = 2**31 + 1_000
+
+
+def test_a_view_over_more_than_2_to_the_31_rows_is_profiled_and_stored_exactly(
+    duck_at_head: Store, tmp_path: Path
+) -> None:
+    store = duck_at_head
+    store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
+    store.sql(f'CREATE VIEW "src"."huge" AS SELECT 1 AS one FROM range({ROWS})')
+    data = yaml.safe_load(store.config_path.read_text())
+    data["source"] = dict(data["storage"]["connection"], schema="src")
+    data["profiling"] = {"tables": [{"schema": "src", "table": "huge"}]}
+    path = tmp_path / "huge.yml"
+    path.write_text(yaml.safe_dump(data))
+    ctx = Context.load(path)
+
+    report = profile(ctx)
+    (outcome,) = report.tables
+    assert (outcome.status, outcome.row_count) == ("completed", ROWS), outcome.error
+    stored = store.sql(
+        f"SELECT row_count FROM {store.qualified('profilemesh_runs')} WHERE run_id = {store.ph}", [report.run_id]
+    )
+    assert stored == [(ROWS,)]
+    counts = dict(
+        store.sql(
+            f"SELECT metric_name, metric_value FROM {store.qualified('profilemesh_results')} "
+            f"WHERE run_id = {store.ph} AND column_name = 'one'",
+            [report.run_id],
+        )
+    )
+    assert counts["count"] == str(ROWS) and counts["null_count"] == "0"
+    assert [row["row_count"] for row in query_runs(ctx, table="src.huge").rows] == [ROWS]
