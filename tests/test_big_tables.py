@@ -43,3 +43,36 @@ def test_a_view_over_more_than_2_to_the_31_rows_is_profiled_and_stored_exactly(
     )
     assert counts["count"] == str(ROWS) and counts["null_count"] == "0"
     assert [row["row_count"] for row in query_runs(ctx, table="src.huge").rows] == [ROWS]
+
+
+def test_result_ids_go_past_2_to_the_31(store_at_head: Store, tmp_path: Path) -> None:
+    """results.id is 64-bit since schema version 4: on PostgreSQL the identity's sequence follows the
+    column (the next profile is numbered past 2^31); on DuckDB the rebuilt table keeps its sequence
+    default and takes such an id."""
+    store = store_at_head
+    results = store.qualified("profilemesh_results")
+    big = 2**31 + 5
+    if store.kind == "postgres":
+        store.sql(f"SELECT setval(pg_get_serial_sequence({store.ph}, 'id'), {big})", [results])
+        store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
+        store.sql('CREATE TABLE "src"."small" AS SELECT 1 AS one')
+        data = yaml.safe_load(store.config_path.read_text())
+        data["source"] = dict(data["storage"]["connection"], schema="src")
+        data["profiling"] = {"tables": [{"schema": "src", "table": "small"}]}
+        path = tmp_path / "small.yml"
+        path.write_text(yaml.safe_dump(data))
+        report = profile(Context.load(path))
+        ids = [r[0] for r in store.sql(f"SELECT id FROM {results} WHERE run_id = {store.ph}", [report.run_id])]
+        assert ids and min(ids) > big
+    else:
+        at = "CAST('2024-01-01 00:00:00' AS TIMESTAMP)"
+        store.sql(
+            f"INSERT INTO {results} (id, run_id, dataset_name, schema_name, column_name, metric_name, profiled_at) "
+            f"VALUES ({big}, 'r', 't', 's', 'c', 'count', {at})"
+        )
+        store.sql(
+            f"INSERT INTO {results} (run_id, dataset_name, schema_name, column_name, metric_name, profiled_at) "
+            f"VALUES ('r', 't', 's', 'c', 'null_count', {at})"
+        )  # the sequence default survived the rebuild
+        assert sorted(r[0] for r in store.sql(f"SELECT id FROM {results}"))[-1] == big
+        assert len(store.sql(f"SELECT id FROM {results}")) == 2

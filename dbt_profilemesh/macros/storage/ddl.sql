@@ -41,6 +41,12 @@
       ~ profilemesh.render_type(logical_type)]) -%}
 {% endmacro %}
 {% macro snowflake__widen_column_sql(relation, name, logical_type) %}{{ return([]) }}{% endmacro %}
+{#- DuckDB cannot change the type of a key column (results.id): that table is rebuilt. -#}
+{% macro duckdb__widen_column_sql(relation, name, logical_type) %}
+  {%- set key = profilemesh.primary_key_columns(relation) -%}
+  {%- if name | lower not in key -%}{{ return(profilemesh.default__widen_column_sql(relation, name, logical_type)) }}{%- endif -%}
+  {%- do return(profilemesh.rebuild_table_sql(relation, key, retype={name: profilemesh.render_type(logical_type)})) -%}
+{% endmacro %}
 
 {% macro create_index_sql(relation, index_name, columns) %}
   {%- set cols = [] -%}
@@ -161,20 +167,27 @@
 {% endmacro %}
 {#- DuckDB cannot drop a key and Snowflake (and its emulator) cannot change one: the table is rebuilt. -#}
 {% macro duckdb__rekey_table_sql(relation, primary_key, not_null, nullable) %}
-  {{- return(profilemesh.rebuild_with_key_sql(relation, primary_key, not_null, nullable)) -}}
+  {{- return(profilemesh.rebuild_table_sql(relation, primary_key, not_null, nullable)) -}}
 {% endmacro %}
 {% macro snowflake__rekey_table_sql(relation, primary_key, not_null, nullable) %}
-  {{- return(profilemesh.rebuild_with_key_sql(relation, primary_key, not_null, nullable)) -}}
+  {{- return(profilemesh.rebuild_table_sql(relation, primary_key, not_null, nullable)) -}}
 {% endmacro %}
 
-{#- A copy of the table with the new key takes its place. The copy keeps the columns, their order and
-    types (CREATE TABLE AS) and gets back the NOT NULLs the table had. On DuckDB the statements share the
-    step's transaction; Snowflake commits each, and `repair` first finishes a rebuild that stopped between
-    dropping the table and renaming its copy (finish_interrupted_rebuilds). The tables rekeyed have no
-    column defaults or secondary indexes (runs); a table with either would need them added here. -#}
-{% macro rebuild_with_key_sql(relation, primary_key, not_null, nullable) %}
+{#- A copy of the table takes its place, keyed by primary_key, with the columns in `retype` ({name: SQL
+    type}) changed. The copy keeps the columns and their order (CREATE TABLE AS) and gets back the
+    column defaults (an identity's nextval) and NOT NULLs the table had. On DuckDB the statements share
+    the step's transaction; Snowflake commits each, and `repair` first finishes a rebuild that stopped
+    between dropping the table and renaming its copy (finish_interrupted_rebuilds). Secondary indexes
+    are not copied: ProfileMesh creates none on DuckDB or Snowflake. -#}
+{% macro rebuild_table_sql(relation, primary_key, not_null=[], nullable=[], retype={}) %}
   {%- set copy = profilemesh.rebuild_copy(relation) -%}
   {%- set statements = ['DROP TABLE IF EXISTS ' ~ copy, 'CREATE TABLE ' ~ copy ~ ' AS SELECT * FROM ' ~ relation] -%}
+  {%- for name, sql_type in retype.items() -%}
+    {%- do statements.append('ALTER TABLE ' ~ copy ~ ' ALTER COLUMN ' ~ profilemesh.quote_column(name) ~ ' SET DATA TYPE ' ~ sql_type) -%}
+  {%- endfor -%}
+  {%- for name, expression in profilemesh.column_defaults(relation).items() -%}
+    {%- do statements.append('ALTER TABLE ' ~ copy ~ ' ALTER COLUMN ' ~ profilemesh.quote_column(name) ~ ' SET DEFAULT ' ~ expression) -%}
+  {%- endfor -%}
   {%- set nullable_lower = nullable | map('lower') | list -%}
   {%- set keep = [] -%}
   {%- for name in profilemesh.not_null_columns(relation) + not_null | map('lower') | list
@@ -223,6 +236,17 @@
 {% endmacro %}
 {% macro snowflake__rename_table_sql(relation, new_relation) %}
   {{- return('ALTER TABLE ' ~ relation ~ ' RENAME TO ' ~ new_relation) -}}
+{% endmacro %}
+
+{#- {lower-cased column name: its default expression as the catalog holds it}, for columns with one. -#}
+{% macro column_defaults(relation) %}
+  {%- set result = run_query('SELECT column_name, column_default FROM ' ~ profilemesh.columns_view(relation)
+      ~ ' AND table_schema = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.schema))
+      ~ ' AND table_name = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.identifier))
+      ~ ' AND column_default IS NOT NULL ORDER BY ordinal_position') -%}
+  {%- set defaults = {} -%}
+  {%- for row in result.rows -%}{%- do defaults.update({row[0] | lower: row[1]}) -%}{%- endfor -%}
+  {%- do return(defaults) -%}
 {% endmacro %}
 
 {#- Lower-cased names of a table's NOT NULL columns, in column order. -#}
