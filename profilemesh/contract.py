@@ -50,6 +50,7 @@ STORAGE_COLUMNS = {
         "column_count",
         "error_message",
         "duration_seconds",
+        "scope",
     ),
     "results": (
         "id",
@@ -166,6 +167,7 @@ VIEW_COLUMNS = {
         "column_count",
         "error_message",
         "duration_seconds",
+        "scope",
         "metric_count",
         "drift_event_count",
         "max_drift_severity",

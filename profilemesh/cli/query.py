@@ -37,7 +37,7 @@ def _shown(view: str, *, first: tuple[str, ...] = (), hidden: tuple[str, ...] = 
     return (*first, *(c for c in VIEW_COLUMNS[view] if c not in first and c not in hidden))
 
 
-RUNS_TABLE_COLUMNS = _shown(RUNS_VIEW, hidden=("error_message", "duration_seconds"))
+RUNS_TABLE_COLUMNS = _shown(RUNS_VIEW, hidden=("error_message", "duration_seconds", "scope"))
 DRIFT_TABLE_COLUMNS = _shown(
     DRIFT_VIEW,
     first=("detected_at",),

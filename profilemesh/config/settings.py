@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,9 +53,58 @@ def severity_rank(severity: str) -> int:
 
 
 @dataclass(frozen=True)
+class Sample:
+    """profiling.sample: a share of the rows (`percent`) or a number of them (`rows`), drawn by the
+    warehouse's own sampling; `seed` makes the draw repeatable where the warehouse supports one."""
+
+    percent: float | None = None
+    rows: int | None = None
+    seed: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {k: v for k, v in (("percent", self.percent), ("rows", self.rows), ("seed", self.seed)) if v is not None}
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What a run reads of a table: a row filter (trusted SQL, like a dbt model's), the columns by glob,
+    and a sample. Empty: every row and column."""
+
+    where: str | None = None
+    columns: tuple[str, ...] = ()
+    exclude_columns: tuple[str, ...] = ()
+    sample: Sample | None = None
+
+    def describe(self) -> dict[str, Any] | None:
+        """As recorded with the run (runs.scope), None for a full read."""
+        described: dict[str, Any] = {}
+        if self.where:
+            described["where"] = self.where
+        if self.columns:
+            described["columns"] = list(self.columns)
+        if self.exclude_columns:
+            described["exclude_columns"] = list(self.exclude_columns)
+        if self.sample:
+            described["sample"] = self.sample.describe()
+        return described or None
+
+    def keeps(self, column: str) -> bool:
+        """Whether a column is read: it matches a `columns` glob (when there are any) and no
+        `exclude_columns` glob; globs match case-insensitively."""
+        name = column.lower()
+        if self.columns and not any(fnmatch.fnmatchcase(name, g.lower()) for g in self.columns):
+            return False
+        return not any(fnmatch.fnmatchcase(name, g.lower()) for g in self.exclude_columns)
+
+
+FULL_READ = ReadScope()
+
+
+@dataclass(frozen=True)
 class TableSelector:
     schema: str | None
     table: str  # may hold glob characters: * ? [
+    scope: ReadScope = FULL_READ
 
     @property
     def is_pattern(self) -> bool:
@@ -77,6 +127,7 @@ class ProfilingSettings:
     tables: tuple[TableSelector, ...] = ()
     metrics: tuple[str, ...] = METRIC_NAMES
     distinct: str = "exact"
+    scope: ReadScope = FULL_READ  # the top level's columns, exclude_columns and sample: each table's default
 
 
 DIRECTIONS = ("both", "up", "down")
@@ -152,7 +203,8 @@ class DriftSettings:
 def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
     if data is None:
         return ProfilingSettings()
-    mapping(data, shown, "profiling", {"tables", "metrics", "distinct"})
+    mapping(data, shown, "profiling", {"tables", "metrics", "distinct", "columns", "exclude_columns", "sample"})
+    defaults = _read_scope(data, shown, "profiling", FULL_READ, allow_where=False)
     tables = []
     raw_tables = data.get("tables") or []
     if not isinstance(raw_tables, list):
@@ -162,14 +214,14 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
         if isinstance(item, str):  # "schema.table" shorthand
             schema, table = split_table_name(item)
             item = {"schema": schema, "table": table}
-        mapping(item, shown, key, {"schema", "table"})
+        mapping(item, shown, key, {"schema", "table", *SCOPE_KEYS})
         table = item.get("table")
         if not isinstance(table, str) or not table:
             raise ConfigError(shown, f"{key}.table", "required, a string")
         schema = item.get("schema")
         if schema is not None and not isinstance(schema, str):
             raise ConfigError(shown, f"{key}.schema", "must be a string")
-        tables.append(TableSelector(schema=schema, table=table))
+        tables.append(TableSelector(schema=schema, table=table, scope=_read_scope(item, shown, key, defaults)))
     metrics = data.get("metrics", list(METRIC_NAMES))
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         raise ConfigError(shown, "profiling.metrics", "must be a list of metric names")
@@ -182,8 +234,58 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
     if distinct not in DISTINCT_MODES:
         raise ConfigError(shown, "profiling.distinct", f"must be one of {', '.join(DISTINCT_MODES)}")
     return ProfilingSettings(
-        tables=tuple(tables), metrics=tuple(m for m in METRIC_NAMES if m in metrics), distinct=distinct
+        tables=tuple(tables),
+        metrics=tuple(m for m in METRIC_NAMES if m in metrics),
+        distinct=distinct,
+        scope=defaults,
     )
+
+
+SCOPE_KEYS = ("where", "columns", "exclude_columns", "sample")
+
+
+def _read_scope(
+    item: Mapping[str, Any], shown: str, key: str, defaults: ReadScope, *, allow_where: bool = True
+) -> ReadScope:
+    """A table's (or the top level's) read scope; what it does not set comes from `defaults`."""
+    where = item.get("where")
+    if where is not None and (not allow_where or not isinstance(where, str) or not where.strip()):
+        reason = "is set per table (a predicate names one table's columns)" if not allow_where else "must be SQL text"
+        raise ConfigError(shown, f"{key}.where", reason)
+    globs = {}
+    for name in ("columns", "exclude_columns"):
+        value = item.get(name)
+        if value is None:
+            globs[name] = getattr(defaults, name)
+            continue
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value or not all(isinstance(g, str) and g for g in value):
+            raise ConfigError(shown, f"{key}.{name}", "must be a column name or glob, or a list of them")
+        globs[name] = tuple(value)
+    sample = _sample(item["sample"], shown, f"{key}.sample") if item.get("sample") is not None else defaults.sample
+    return ReadScope(
+        where=where.strip() if where else None,
+        columns=globs["columns"],
+        exclude_columns=globs["exclude_columns"],
+        sample=sample,
+    )
+
+
+def _sample(value: Any, shown: str, key: str) -> Sample:
+    mapping(value, shown, key, {"percent", "rows", "seed"})
+    percent, rows, seed = value.get("percent"), value.get("rows"), value.get("seed")
+    if (percent is None) == (rows is None):
+        raise ConfigError(shown, key, "needs one of percent (0-100] or rows (a whole number)")
+    if percent is not None and (
+        isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 < percent <= 100
+    ):
+        raise ConfigError(shown, f"{key}.percent", "must be a number above 0 and at most 100")
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+        raise ConfigError(shown, f"{key}.rows", "must be a whole number of rows, 1 or more")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ConfigError(shown, f"{key}.seed", "must be a whole number, 0 or more")
+    return Sample(percent=None if percent is None else float(percent), rows=rows, seed=seed)
 
 
 def parse_drift(data: Any, shown: str) -> DriftSettings:

@@ -16,7 +16,7 @@ from profilemesh.config.settings import DriftSettings, TableRules, severity_rank
 from profilemesh.context import Context
 from profilemesh.drift.accept import accepted_levels
 from profilemesh.drift.calibrated import Key, replay
-from profilemesh.drift.history import TableRun, completed_runs, load_history
+from profilemesh.drift.history import TableRun, completed_runs, load_history, same_scope
 from profilemesh.errors import UsageError
 from profilemesh.store.connect import connect
 from profilemesh.store.ledger import read_ledger_on
@@ -97,7 +97,8 @@ def backtest(
             raise UsageError(f"no completed runs of table {table}")
         for key in sorted(by_table, key=lambda k: (k[0] or "", k[1])):
             name = f"{key[0]}.{key[1]}" if key[0] else key[1]
-            history = load_history(conn, target, by_table[key])
+            runs, _ = same_scope(by_table[key], len(by_table[key]) - 1)  # what its latest run read
+            history = load_history(conn, target, runs)
             table_settings, rules = settings.for_table(key[0], key[1])
             table_settings = dataclasses.replace(table_settings, **(overrides or {}))
             accepted = accepted_levels(conn, target, key[0], key[1])

@@ -34,6 +34,7 @@ from profilemesh.drift.history import (
     load_history,
     load_metrics,
     run_exists,
+    same_scope,
 )
 from profilemesh.drift.strategies import (
     Finding,
@@ -179,7 +180,7 @@ def _check_table(
     positions = [i for i, r in enumerate(runs) if current_id is None or r.run_id == current_id]
     if not positions:
         return  # the table is not part of the requested run
-    position = positions[-1]
+    runs, position = same_scope(runs, positions[-1])
     if settings.strategy == "calibrated":
         report.tables_checked.append(name)
         table_settings, rules = settings.for_table(runs[0].schema, runs[0].table)

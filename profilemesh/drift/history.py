@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ class TableRun:
     table: str
     profiled_at: dt.datetime
     row_count: int | None
+    scope: str | None = None  # what the run read (runs.scope, normalised JSON), None for a full read
 
 
 @dataclass
@@ -37,7 +39,7 @@ def completed_runs(
     """Completed table runs, oldest first (ties broken by run_id, so the order is stable)."""
     runs = storage_table(target, "runs")
     query = sa.select(
-        runs.c.run_id, runs.c.schema_name, runs.c.dataset_name, runs.c.profiled_at, runs.c.row_count
+        runs.c.run_id, runs.c.schema_name, runs.c.dataset_name, runs.c.profiled_at, runs.c.row_count, runs.c.scope
     ).where(runs.c.status == "completed")
     if table is not None:
         query = query.where(runs.c.dataset_name == table)
@@ -46,10 +48,32 @@ def completed_runs(
     query = query.order_by(runs.c.profiled_at, runs.c.run_id)
     return [
         TableRun(
-            r.run_id, r.schema_name, r.dataset_name, r.profiled_at, None if r.row_count is None else int(r.row_count)
+            r.run_id,
+            r.schema_name,
+            r.dataset_name,
+            r.profiled_at,
+            None if r.row_count is None else int(r.row_count),
+            _scope_key(r.scope),
         )
         for r in conn.execute(query)
     ]
+
+
+def _scope_key(stored: Any) -> str | None:
+    """runs.scope as one comparable text: TEXT on PostgreSQL and DuckDB, VARIANT (reformatted) on Snowflake."""
+    if stored is None or stored == "":
+        return None
+    value = json.loads(stored) if isinstance(stored, str) else stored
+    return json.dumps(value, sort_keys=True) if value else None
+
+
+def same_scope(runs: list[TableRun], position: int) -> tuple[list[TableRun], int]:
+    """The runs up to `position` that read the table as that run did (same row filter, columns and
+    sample), and its position among them: drift compares like with like, so changing what a table's
+    runs read starts its history afresh."""
+    scope = runs[position].scope
+    kept = [run for run in runs[: position + 1] if run.scope == scope]
+    return kept, len(kept) - 1
 
 
 def run_exists(conn: Connection, target: StorageTarget, run_id: str) -> bool:

@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from profilemesh.config.settings import Sample
 from profilemesh.profiling.columns import ProfiledColumn, metrics_for
 from profilemesh.warehouses import Warehouse
 
@@ -76,15 +77,25 @@ def plan_table(
     warehouse: Warehouse,
     distinct: str = "exact",
     approx_available: bool = True,
+    where: str | None = None,
+    sample: Sample | None = None,
 ) -> TablePlan:
     """approx_available: whether the warehouse can estimate distinct counts here (PostgreSQL needs the
-    `hll` extension); without it an approximate plan counts exactly, and says so in its notes."""
+    `hll` extension); without it an approximate plan counts exactly, and says so in its notes.
+    where (trusted SQL) and sample narrow what every statement of the plan reads."""
     quote = True if warehouse.quote_reflected_names else None
-    relation = sa.table(
+    table_clause = sa.table(
         sa.sql.quoted_name(table, quote),
         *(sa.column(sa.sql.quoted_name(c.name, quote)) for c in columns),
         schema=None if schema is None else sa.sql.quoted_name(schema, quote),
     )
+    relation: sa.FromClause = (
+        warehouse.sampled(table_clause, percent=sample.percent, rows=sample.rows, seed=sample.seed)
+        if sample
+        else table_clause
+    )
+    # Written as is (a literal column): a predicate's `::date` or `%` is SQL, not a bind parameter.
+    scope = _Scope(relation, sa.literal_column(f"({where})", sa.Boolean) if where else None)
     metrics = {c.name: metrics_for(c, selected_metrics) for c in columns}
     approx = distinct == "approximate" and approx_available
     notes = []
@@ -119,22 +130,34 @@ def plan_table(
     distinct_select: sa.Select[Any] | sa.CompoundSelect | None
     if sql_hll:
         branches = [[index] for index in exact_distinct]
-        distinct_select = _sql_hll_statement(relation, columns, branches)
+        distinct_select = _sql_hll_statement(scope, columns, branches)
     else:
         branches = _branches(exact_distinct, columns, warehouse.distinct_branches)
-        distinct_select = _distinct_statement(relation, columns, branches, warehouse)
+        distinct_select = _distinct_statement(scope, columns, branches, warehouse)
     return TablePlan(
         schema=schema,
         table=table,
         columns=columns,
         metrics=metrics,
-        aggregate=sa.select(*selects).select_from(relation),
+        aggregate=scope.select(*selects),
         distinct=distinct_select,
         distinct_branches=branches,
         distinct_mode="approximate" if approx else "exact",
         session_settings=list(warehouse.plan_settings()),
         notes=notes,
     )
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What every statement of a plan reads: the table (or its sample) and the run's row filter."""
+
+    relation: sa.FromClause
+    where: sa.ColumnElement[bool] | None
+
+    def select(self, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+        query = sa.select(*columns).select_from(self.relation)
+        return query if self.where is None else query.where(self.where)
 
 
 def _branches(indexes: list[int], columns: list[ProfiledColumn], count: int | None) -> list[list[int]]:
@@ -151,30 +174,26 @@ def _branches(indexes: list[int], columns: list[ProfiledColumn], count: int | No
 
 
 def _distinct_statement(
-    relation: sa.TableClause, columns: list[ProfiledColumn], branches: list[list[int]], warehouse: Warehouse
+    scope: _Scope, columns: list[ProfiledColumn], branches: list[list[int]], warehouse: Warehouse
 ) -> sa.Select | sa.CompoundSelect | None:
     """One row per branch: its number, then the exact distinct counts of its columns (NULL-padded)."""
     width = max((len(branch) for branch in branches), default=0)
     selects = []
     for number, branch in enumerate(branches):
         counts: list[sa.ColumnElement[Any]] = [
-            sa.func.count(_distinct_operand(relation.c[columns[i].name], columns[i], warehouse).distinct())
+            sa.func.count(_distinct_operand(scope.relation.c[columns[i].name], columns[i], warehouse).distinct())
             for i in branch
         ]
         counts += [sa.cast(sa.null(), sa.BigInteger)] * (width - len(branch))  # typed: UNION resolves NULLs
         selects.append(
-            sa.select(
-                sa.literal(number).label("branch"), *(c.label(f"d{k}") for k, c in enumerate(counts))
-            ).select_from(relation)
+            scope.select(sa.literal(number).label("branch"), *(c.label(f"d{k}") for k, c in enumerate(counts)))
         )
     if not selects:
         return None
     return selects[0] if len(selects) == 1 else sa.union_all(*selects)
 
 
-def _sql_hll_statement(
-    relation: sa.TableClause, columns: list[ProfiledColumn], branches: list[list[int]]
-) -> sa.Select | None:
+def _sql_hll_statement(scope: _Scope, columns: list[ProfiledColumn], branches: list[list[int]]) -> sa.Select | None:
     """One row per branch (one column each): its number, then the HyperLogLog estimate of its distinct count.
 
     Each non-NULL value's 64-bit hash picks a register with its low p bits; the register keeps the highest
@@ -188,9 +207,9 @@ def _sql_hll_statement(
     m = 1 << p
     hashes = sa.union_all(
         *(
-            sa.select(sa.literal(number).label("branch"), sa.func.hash(relation.c[columns[i].name]).label("h"))
-            .select_from(relation)
-            .where(relation.c[columns[i].name].is_not(None))
+            scope.select(
+                sa.literal(number).label("branch"), sa.func.hash(scope.relation.c[columns[i].name]).label("h")
+            ).where(scope.relation.c[columns[i].name].is_not(None))
             for number, (i,) in enumerate(branches)
         )
     ).subquery("hashes")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fnmatch
+import json
 import time
 import uuid
 import warnings
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from profilemesh.clock import utc_now
 from profilemesh.config import ConnectionConfig
-from profilemesh.config.settings import ProfilingSettings, TableSelector, split_table_name
+from profilemesh.config.settings import ProfilingSettings, ReadScope, TableSelector, split_table_name
 from profilemesh.context import Context
 from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_line
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
@@ -50,6 +51,7 @@ class TableOutcome:
     notes: list[str] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
     profile: TableProfile | None = field(default=None, repr=False)
+    scope: dict[str, Any] | None = None  # what the run read, when not every row and column (runs.scope)
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("statements", "profile")}
@@ -110,11 +112,11 @@ def profile(
         position, name = 0, ""
         try:
             with warehouse_for(source.type).interruptible():
-                for position, (schema, table) in enumerate(names, start=1):
+                for position, (schema, table, scope) in enumerate(names, start=1):
                     name = f"{schema}.{table}" if schema else table
                     if progress:
                         progress(name, position, len(names))
-                    report.tables.append(_profile_one(src, schema, table, config.profiling, dry_run, as_of))
+                    report.tables.append(_profile_one(src, schema, table, scope, config.profiling, dry_run, as_of))
             if not dry_run:
                 _write_run(ctx, store, report)
         except Exception as exc:
@@ -138,11 +140,21 @@ def _interrupted(report: ProfileReport, table: str, position: int, total: int) -
 
 
 def _selectors(settings: ProfilingSettings, tables: list[str] | None) -> list[TableSelector]:
+    """The config's selectors, or `--table` names; a named table is read as the config's selector for
+    it says (its where, columns and sample), else with the top level's defaults."""
     if tables:
         selected = []
         for name in tables:
             schema, table = split_table_name(name)
-            selected.append(TableSelector(schema=schema, table=table or ""))
+            configured = next(
+                (
+                    s.scope
+                    for s in settings.tables
+                    if (s.schema in (None, schema)) and fnmatch.fnmatchcase(table or "", s.table)
+                ),
+                settings.scope,
+            )
+            selected.append(TableSelector(schema=schema, table=table or "", scope=configured))
         return selected
     return list(settings.tables)
 
@@ -180,8 +192,9 @@ def source_error(source: ConnectionConfig, exc: sa.exc.DBAPIError) -> DatabaseEr
 
 def resolve_tables(
     conn: Connection, selectors: list[TableSelector], source: ConnectionConfig, target: StorageTarget
-) -> list[tuple[str | None, str]]:
-    """Selectors -> (schema, table), globs expanded against the catalog. A glob never matches
+) -> list[tuple[str | None, str, ReadScope]]:
+    """Selectors -> (schema, table, what to read of it), globs expanded against the catalog; a table that
+    several selectors match is read as the first of them says. A glob never matches
     ProfileMesh's own relations: the storage tables and anything named profilemesh_* (ledger, lock,
     views) in the storage schema of the same database."""
     inspector = sa.inspect(conn)
@@ -194,7 +207,7 @@ def resolve_tables(
             and (name in own_names or name.startswith("profilemesh_"))
         )
 
-    found: list[tuple[str | None, str]] = []
+    found: dict[tuple[str | None, str], ReadScope] = {}
     for selector in selectors:
         schema = selector.schema or source.schema
         named = f"{schema}.{selector.table}" if schema else selector.table
@@ -211,25 +224,30 @@ def resolve_tables(
         for name in matches:
             key = (schema, name)
             if key not in found and not (selector.is_pattern and is_own(schema, name)):
-                found.append(key)
-    return found
+                found[key] = selector.scope
+    return [(schema, name, scope) for (schema, name), scope in found.items()]
 
 
 def _profile_one(
     conn: Connection,
     schema: str | None,
     table: str,
+    scope: ReadScope,
     settings: ProfilingSettings,
     dry_run: bool,
     as_of: dt.datetime | None,
 ) -> TableOutcome:
     started = time.perf_counter()
     outcome = TableOutcome(
-        schema=schema, table=table, status="planned" if dry_run else "completed", profiled_at=as_of or utc_now()
+        schema=schema,
+        table=table,
+        status="planned" if dry_run else "completed",
+        profiled_at=as_of or utc_now(),
+        scope=scope.describe(),
     )
     try:
-        columns = _columns(conn, schema, table)
-        plan = _plan(conn, schema, table, columns, settings)
+        columns = _read_columns(conn, schema, table, scope)
+        plan = _plan(conn, schema, table, columns, settings, scope)
         outcome.query_count = plan.query_count
         outcome.column_count = len(plan.columns)
         outcome.notes = plan.notes
@@ -244,7 +262,7 @@ def _profile_one(
             if is_interrupt(exc):
                 raise
             conn.rollback()
-            result = _profile_around_failing_columns(conn, schema, table, columns, settings, outcome, exc)
+            result = _profile_around_failing_columns(conn, schema, table, columns, settings, scope, outcome, exc)
         conn.commit()
         outcome.row_count = result.row_count
         outcome.metric_count = len(result.metrics)
@@ -268,6 +286,7 @@ def _profile_around_failing_columns(
     table: str,
     columns: list[ProfiledColumn],
     settings: ProfilingSettings,
+    scope: ReadScope,
     outcome: TableOutcome,
     error: sa.exc.DBAPIError,
 ) -> TableProfile:
@@ -276,13 +295,13 @@ def _profile_around_failing_columns(
     table is profiled without them: each skipped column gets a `skipped` metric holding the reason, and
     a note. A table never fails because of one column (its type, or values it cannot read); when the
     table does not read, or none of its columns does, the table's error stands."""
-    run_plan(conn, _plan(conn, schema, table, [], settings))  # raises the table's own error
+    run_plan(conn, _plan(conn, schema, table, [], settings, scope))  # raises the table's own error
     conn.rollback()
-    failing = _failing_columns(conn, schema, table, columns, settings)
+    failing = _failing_columns(conn, schema, table, columns, settings, scope)
     if len(failing) == len(columns):
         raise error
     kept = [c for c in columns if c.name not in failing]
-    result = run_plan(conn, _plan(conn, schema, table, kept, settings))
+    result = run_plan(conn, _plan(conn, schema, table, kept, settings, scope))
     result.column_count = len(columns)
     for column in columns:
         if column.name in failing:
@@ -295,11 +314,16 @@ def _profile_around_failing_columns(
 
 
 def _failing_columns(
-    conn: Connection, schema: str | None, table: str, columns: list[ProfiledColumn], settings: ProfilingSettings
+    conn: Connection,
+    schema: str | None,
+    table: str,
+    columns: list[ProfiledColumn],
+    settings: ProfilingSettings,
+    scope: ReadScope,
 ) -> dict[str, str]:
     """Column name -> the warehouse's error, for the columns whose own plan fails (halving the set)."""
     try:
-        run_plan(conn, _plan(conn, schema, table, columns, settings))
+        run_plan(conn, _plan(conn, schema, table, columns, settings, scope))
         conn.rollback()
         return {}
     except sa.exc.DBAPIError as exc:
@@ -310,9 +334,20 @@ def _failing_columns(
             return {columns[0].name: first_line(str(exc.orig or exc))}
     middle = len(columns) // 2
     return {
-        **_failing_columns(conn, schema, table, columns[:middle], settings),
-        **_failing_columns(conn, schema, table, columns[middle:], settings),
+        **_failing_columns(conn, schema, table, columns[:middle], settings, scope),
+        **_failing_columns(conn, schema, table, columns[middle:], settings, scope),
     }
+
+
+def _read_columns(conn: Connection, schema: str | None, table: str, scope: ReadScope) -> list[ProfiledColumn]:
+    """The table's columns that the scope reads (`columns` / `exclude_columns` globs)."""
+    columns = _columns(conn, schema, table)
+    kept = [c for c in columns if scope.keeps(c.name)]
+    if columns and not kept:
+        name = f"{schema}.{table}" if schema else table
+        globs = ", ".join(scope.columns) if scope.columns else "*"
+        raise UsageError(f"table {name}: columns [{globs}] minus exclude_columns leave no column to profile")
+    return kept
 
 
 def _columns(conn: Connection, schema: str | None, table: str) -> list[ProfiledColumn]:
@@ -326,7 +361,12 @@ def _columns(conn: Connection, schema: str | None, table: str) -> list[ProfiledC
 
 
 def _plan(
-    conn: Connection, schema: str | None, table: str, columns: list[ProfiledColumn], settings: ProfilingSettings
+    conn: Connection,
+    schema: str | None,
+    table: str,
+    columns: list[ProfiledColumn],
+    settings: ProfilingSettings,
+    scope: ReadScope,
 ) -> TablePlan:
     warehouse = warehouse_of_dialect(conn.dialect.name)
     approximate = settings.distinct == "approximate"
@@ -338,6 +378,8 @@ def _plan(
         warehouse=warehouse,
         distinct=settings.distinct,
         approx_available=approximate and warehouse.approx_distinct_available(conn),
+        where=scope.where,
+        sample=scope.sample,
     )
 
 
@@ -358,6 +400,7 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
                 "column_count": outcome.column_count,
                 "error_message": outcome.error,
                 "duration_seconds": outcome.duration_seconds,
+                "scope": json.dumps(outcome.scope, sort_keys=True) if outcome.scope else None,
             }
         )
         for m in outcome.profile.metrics if outcome.profile else ():

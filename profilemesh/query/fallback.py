@@ -142,6 +142,7 @@ def _runs(runs: _Columns, results: _Columns, drift: sa.Subquery) -> sa.Subquery:
     query = sa.select(
         *(runs[c].label(c) for c in ("run_id", "dataset_name", "schema_name", "environment", "status")),
         *(runs[c].label(c) for c in ("profiled_at", "row_count", "column_count", "error_message", "duration_seconds")),
+        runs["scope"].label("scope"),
         sa.func.coalesce(metrics.c.metric_count, 0).label("metric_count"),
         sa.func.coalesce(drift_counts.c.drift_event_count, 0).label("drift_event_count"),
         _severity_from_rank(drift_counts.c.severity_rank).label("max_drift_severity"),

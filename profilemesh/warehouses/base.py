@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from profilemesh.errors import ConfigError
+from profilemesh.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -178,6 +178,24 @@ class Warehouse:
         return [
             name.lower() for name in sa.inspect(conn).get_pk_constraint(table, schema=schema)["constrained_columns"]
         ]
+
+    def sampled(
+        self, table: sa.TableClause, *, percent: float | None, rows: int | None, seed: int | None
+    ) -> sa.FromClause:
+        """The table read through the warehouse's own sampling (PostgreSQL: TABLESAMPLE BERNOULLI, by
+        percent only; a row count needs an extension, tsm_system_rows, that a warehouse may not have)."""
+        import sqlalchemy as sa
+
+        if percent is None:
+            raise UsageError(f"{self.name} samples by percent: use sample: {{percent: N}}, not {rows} rows")
+        return self._tablesample(table, sa.func.bernoulli(sa.literal_column(repr(float(percent)))), seed)
+
+    @staticmethod
+    def _tablesample(table: sa.TableClause, method: sa.Function[Any], seed: int | None) -> sa.FromClause:
+        import sqlalchemy as sa
+
+        repeatable: sa.ColumnElement[Any] | None = None if seed is None else sa.literal_column(str(int(seed)))
+        return sa.tablesample(table, method, name="pm_sample", seed=repeatable)
 
     def native_column_types(self, conn: Connection, schema: str | None, table: str) -> dict[str, str]:
         """{reflected column name: its type as the catalog names it}, from information_schema (DuckDB gives

@@ -87,6 +87,16 @@ class DuckDB(Warehouse):
         wanted = list(names)
         return set(conn.execute(query, {"schema": schema, "names": wanted}).scalars()) if wanted else set()
 
+    def sampled(
+        self, table: sa.TableClause, *, percent: float | None, rows: int | None, seed: int | None
+    ) -> sa.FromClause:
+        """DuckDB: BERNOULLI by percent (its bare number would mean rows), RESERVOIR for a row count."""
+        import sqlalchemy as sa
+
+        size = f"{float(percent)!r} PERCENT" if percent is not None else f"{int(rows or 0)} ROWS"
+        method = sa.func.bernoulli if percent is not None else sa.func.reservoir
+        return self._tablesample(table, method(sa.literal_column(size)), seed)
+
     def primary_key(self, conn: Connection, schema: str, table: str) -> list[str]:
         """From information_schema: SQLAlchemy's PostgreSQL reflection, which duckdb-engine inherits, casts to
         REGCLASS, a type DuckDB lacks."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from profilemesh.errors import ConfigError
+from profilemesh.errors import ConfigError, UsageError
 from profilemesh.warehouses.base import CONNECT_TIMEOUT_SECONDS, ConnectionConfig, Warehouse
 
 if TYPE_CHECKING:
@@ -34,6 +34,18 @@ class Snowflake(Warehouse):
         if not values.get("account"):
             raise ConfigError(shown, f"{key}.account", "required for a snowflake connection (the account identifier)")
         return super().complete(values, shown, key, base_dir)
+
+    def sampled(
+        self, table: sa.TableClause, *, percent: float | None, rows: int | None, seed: int | None
+    ) -> sa.FromClause:
+        """Snowflake: BERNOULLI by percent or by a row count; a fixed-size sample takes no seed."""
+        import sqlalchemy as sa
+
+        if percent is not None:
+            return self._tablesample(table, sa.func.bernoulli(sa.literal_column(repr(float(percent)))), seed)
+        if seed is not None:
+            raise UsageError("snowflake draws a sample of a number of rows without a seed: drop sample.seed")
+        return self._tablesample(table, sa.func.bernoulli(sa.literal_column(f"{int(rows or 0)} ROWS")), None)
 
     def name_problem(self, name: str) -> str | None:
         if not _PLAIN_IDENTIFIER.match(name):

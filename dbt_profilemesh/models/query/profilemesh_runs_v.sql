@@ -39,6 +39,7 @@ select
 {%- for column in run_columns %}
     runs.{{ column }},
 {%- endfor %}
+    {{ profilemesh.json_as_text('runs.scope') }} as scope,
 {%- if correlated %}
     (
         select count(*)
