@@ -4,7 +4,9 @@ unknown keys and wrong types are configuration errors naming the key."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import fnmatch
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +68,19 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class Window:
+    """profiling.tables[].window over the table's time_column: the rows newer than the previous run
+    read (`since_last_run`), or the last span of the data (`{last: 1 day}`: rows within a day of the
+    newest row). `text` is the setting as written, recorded with the run."""
+
+    text: str = "since_last_run"
+    last: dt.timedelta | None = None
+
+
+_SPAN = re.compile(r"^\s*(\d+)\s*(minute|hour|day|week)s?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
 class ReadScope:
     """What a run reads of a table: a row filter (trusted SQL, like a dbt model's), the columns by glob,
     and a sample. Empty: every row and column."""
@@ -74,6 +89,8 @@ class ReadScope:
     columns: tuple[str, ...] = ()
     exclude_columns: tuple[str, ...] = ()
     sample: Sample | None = None
+    time_column: str | None = None
+    window: Window | None = None  # set with time_column (since_last_run by default)
 
     def describe(self) -> dict[str, Any] | None:
         """As recorded with the run (runs.scope), None for a full read."""
@@ -86,6 +103,9 @@ class ReadScope:
             described["exclude_columns"] = list(self.exclude_columns)
         if self.sample:
             described["sample"] = self.sample.describe()
+        if self.time_column and self.window:
+            described["time_column"] = self.time_column
+            described["window"] = self.window.text
         return described or None
 
     def keeps(self, column: str) -> bool:
@@ -241,7 +261,7 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
     )
 
 
-SCOPE_KEYS = ("where", "columns", "exclude_columns", "sample")
+SCOPE_KEYS = ("where", "columns", "exclude_columns", "sample", "time_column", "window")
 
 
 def _read_scope(
@@ -264,12 +284,34 @@ def _read_scope(
             raise ConfigError(shown, f"{key}.{name}", "must be a column name or glob, or a list of them")
         globs[name] = tuple(value)
     sample = _sample(item["sample"], shown, f"{key}.sample") if item.get("sample") is not None else defaults.sample
+    time_column, window = item.get("time_column"), item.get("window")
+    if time_column is not None and (not allow_where or not isinstance(time_column, str) or not time_column.strip()):
+        reason = "is set per table" if not allow_where else "must be a column name"
+        raise ConfigError(shown, f"{key}.time_column", reason)
+    if window is not None and time_column is None:
+        raise ConfigError(shown, f"{key}.window", "needs time_column: the column whose values place a row in time")
     return ReadScope(
         where=where.strip() if where else None,
         columns=globs["columns"],
         exclude_columns=globs["exclude_columns"],
         sample=sample,
+        time_column=time_column.strip() if time_column else None,
+        window=_window(window, shown, f"{key}.window") if time_column else None,
     )
+
+
+def _window(value: Any, shown: str, key: str) -> Window:
+    if value is None or value == "since_last_run":
+        return Window()
+    if isinstance(value, dict) and set(value) == {"last"} and isinstance(value["last"], str):
+        match = _SPAN.match(value["last"])
+        if match:
+            amount, unit = int(match.group(1)), match.group(2).lower()
+            if amount > 0:
+                return Window(
+                    text=f"last {amount} {unit}{'s' if amount > 1 else ''}", last=dt.timedelta(**{f"{unit}s": amount})
+                )
+    raise ConfigError(shown, key, "must be since_last_run or {last: N minutes|hours|days|weeks}")
 
 
 def _sample(value: Any, shown: str, key: str) -> Sample:

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh.store.tables import storage_table, stored_schema
+from profilemesh.store.tables import scope_key, storage_table, stored_schema
 from profilemesh.store.target import StorageTarget
 
 
@@ -53,18 +52,10 @@ def completed_runs(
             r.dataset_name,
             r.profiled_at,
             None if r.row_count is None else int(r.row_count),
-            _scope_key(r.scope),
+            scope_key(r.scope),
         )
         for r in conn.execute(query)
     ]
-
-
-def _scope_key(stored: Any) -> str | None:
-    """runs.scope as one comparable text: TEXT on PostgreSQL and DuckDB, VARIANT (reformatted) on Snowflake."""
-    if stored is None or stored == "":
-        return None
-    value = json.loads(stored) if isinstance(stored, str) else stored
-    return json.dumps(value, sort_keys=True) if value else None
 
 
 def same_scope(runs: list[TableRun], position: int) -> tuple[list[TableRun], int]:

@@ -64,6 +64,21 @@ def _sql(statement: sa.Select[Any] | sa.CompoundSelect, dialect: sa.Dialect) -> 
     return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
+def latest_time_statement(
+    schema: str | None, table: str, column: str, *, warehouse: Warehouse, where: str | None = None
+) -> sa.Select[Any]:
+    """The newest value of a table's time column (among the rows `where` keeps): an incremental
+    window's end, read before the window is profiled, so rows that land meanwhile wait for the next run."""
+    quote = True if warehouse.quote_reflected_names else None
+    relation = sa.table(
+        sa.sql.quoted_name(table, quote),
+        sa.column(sa.sql.quoted_name(column, quote)),
+        schema=None if schema is None else sa.sql.quoted_name(schema, quote),
+    )
+    query = sa.select(sa.func.max(relation.c[column])).select_from(relation)
+    return query if not where else query.where(sa.literal_column(f"({where})", sa.Boolean))
+
+
 def column_label(index: int, metric: str) -> str:
     return f"c{index}_{metric}"
 
@@ -79,6 +94,7 @@ def plan_table(
     approx_available: bool = True,
     where: str | None = None,
     sample: Sample | None = None,
+    window: TimeWindow | None = None,
 ) -> TablePlan:
     """approx_available: whether the warehouse can estimate distinct counts here (PostgreSQL needs the
     `hll` extension); without it an approximate plan counts exactly, and says so in its notes.
@@ -95,7 +111,10 @@ def plan_table(
         else table_clause
     )
     # Written as is (a literal column): a predicate's `::date` or `%` is SQL, not a bind parameter.
-    scope = _Scope(relation, sa.literal_column(f"({where})", sa.Boolean) if where else None)
+    conditions: list[sa.ColumnElement[bool]] = [sa.literal_column(f"({where})", sa.Boolean)] if where else []
+    if window is not None:
+        conditions += window.conditions(relation.c[window.column])
+    scope = _Scope(relation, sa.and_(*conditions) if conditions else None)
     metrics = {c.name: metrics_for(c, selected_metrics) for c in columns}
     approx = distinct == "approximate" and approx_available
     notes = []
@@ -146,6 +165,22 @@ def plan_table(
         session_settings=list(warehouse.plan_settings()),
         notes=notes,
     )
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """An incremental read: the rows whose time_column is after `start` (when there is one) and at or
+    before `end`; no row when `end` is None (the column holds no time yet). Bound as parameters."""
+
+    column: str
+    start: Any
+    end: Any
+
+    def conditions(self, col: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
+        if self.end is None:
+            return [sa.false()]
+        bounds = [col <= sa.literal(self.end)]
+        return bounds if self.start is None else [col > sa.literal(self.start), *bounds]
 
 
 @dataclass(frozen=True)

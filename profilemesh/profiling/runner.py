@@ -24,11 +24,11 @@ from profilemesh.context import Context
 from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_line
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
 from profilemesh.profiling.execute import MetricValue, TableProfile, run_plan
-from profilemesh.profiling.planner import TablePlan, plan_table
+from profilemesh.profiling.planner import TablePlan, TimeWindow, latest_time_statement, plan_table
 from profilemesh.store import writes
 from profilemesh.store.connect import database_error
 from profilemesh.store.handshake import require_writable
-from profilemesh.store.tables import stored_schema
+from profilemesh.store.tables import READ_BOUNDS, scope_key, storage_table, stored_schema
 from profilemesh.store.target import StorageTarget
 from profilemesh.warehouses import is_interrupt, warehouse_for, warehouse_of_dialect
 
@@ -109,6 +109,7 @@ def profile(
             raise source_error(source, exc) from exc
         if not names:
             raise UsageError("no tables to profile: profiling.tables (or --table) matched nothing")
+        since = _previous_window_ends(store, target, names)
         position, name = 0, ""
         try:
             with warehouse_for(source.type).interruptible():
@@ -116,7 +117,11 @@ def profile(
                     name = f"{schema}.{table}" if schema else table
                     if progress:
                         progress(name, position, len(names))
-                    report.tables.append(_profile_one(src, schema, table, scope, config.profiling, dry_run, as_of))
+                    report.tables.append(
+                        _profile_one(
+                            src, schema, table, scope, config.profiling, dry_run, as_of, since.get((schema, table))
+                        )
+                    )
             if not dry_run:
                 _write_run(ctx, store, report)
         except Exception as exc:
@@ -126,6 +131,36 @@ def profile(
         except KeyboardInterrupt as exc:
             raise _interrupted(report, name, position, len(names)) from exc
     return report
+
+
+def _previous_window_ends(
+    store: Connection, target: StorageTarget, names: list[tuple[str | None, str, ReadScope]]
+) -> dict[tuple[str | None, str], Any]:
+    """For each table read `since_last_run`: where the newest completed run that read it the same way
+    ended its window (None for its first run, which reads everything up to now)."""
+    incremental = {
+        (schema, table): scope_key(json.dumps(scope.describe()))
+        for schema, table, scope in names
+        if scope.window is not None and scope.window.last is None
+    }
+    if not incremental:
+        return {}
+    runs = storage_table(target, "runs")
+    query = (
+        sa.select(runs.c.schema_name, runs.c.dataset_name, runs.c.scope)
+        .where(runs.c.status == "completed", runs.c.dataset_name.in_(sorted({t for _, t in incremental})))
+        .order_by(runs.c.profiled_at.desc(), runs.c.run_id.desc())
+    )
+    ends: dict[tuple[str | None, str], Any] = {}
+    for row in store.execute(query):
+        for (schema, table), key in incremental.items():
+            if (schema, table) in ends or row.dataset_name != table or row.schema_name != stored_schema(schema):
+                continue
+            if row.scope is not None and scope_key(row.scope) == key:
+                recorded = json.loads(row.scope) if isinstance(row.scope, str) else dict(row.scope)
+                ends[(schema, table)] = parse_time((recorded.get(READ_BOUNDS) or {}).get("through"))
+    store.rollback()
+    return ends
 
 
 def _interrupted(report: ProfileReport, table: str, position: int, total: int) -> Interrupted:
@@ -236,6 +271,7 @@ def _profile_one(
     settings: ProfilingSettings,
     dry_run: bool,
     as_of: dt.datetime | None,
+    since: Any = None,
 ) -> TableOutcome:
     started = time.perf_counter()
     outcome = TableOutcome(
@@ -246,8 +282,12 @@ def _profile_one(
         scope=scope.describe(),
     )
     try:
-        columns = _read_columns(conn, schema, table, scope)
-        plan = _plan(conn, schema, table, columns, settings, scope)
+        every_column = _columns(conn, schema, table)
+        columns = _kept_columns(every_column, scope, schema, table)
+        window = _time_window(conn, schema, table, every_column, scope, since) if scope.time_column else None
+        if window is not None and outcome.scope is not None:
+            outcome.scope[READ_BOUNDS] = {"after": _iso(window.start), "through": _iso(window.end)}
+        plan = _plan(conn, schema, table, columns, settings, scope, window)
         outcome.query_count = plan.query_count
         outcome.column_count = len(plan.columns)
         outcome.notes = plan.notes
@@ -262,7 +302,9 @@ def _profile_one(
             if is_interrupt(exc):
                 raise
             conn.rollback()
-            result = _profile_around_failing_columns(conn, schema, table, columns, settings, scope, outcome, exc)
+            result = _profile_around_failing_columns(
+                conn, schema, table, columns, settings, scope, window, outcome, exc
+            )
         conn.commit()
         outcome.row_count = result.row_count
         outcome.metric_count = len(result.metrics)
@@ -287,6 +329,7 @@ def _profile_around_failing_columns(
     columns: list[ProfiledColumn],
     settings: ProfilingSettings,
     scope: ReadScope,
+    window: TimeWindow | None,
     outcome: TableOutcome,
     error: sa.exc.DBAPIError,
 ) -> TableProfile:
@@ -295,13 +338,13 @@ def _profile_around_failing_columns(
     table is profiled without them: each skipped column gets a `skipped` metric holding the reason, and
     a note. A table never fails because of one column (its type, or values it cannot read); when the
     table does not read, or none of its columns does, the table's error stands."""
-    run_plan(conn, _plan(conn, schema, table, [], settings, scope))  # raises the table's own error
+    run_plan(conn, _plan(conn, schema, table, [], settings, scope, window))  # raises the table's own error
     conn.rollback()
-    failing = _failing_columns(conn, schema, table, columns, settings, scope)
+    failing = _failing_columns(conn, schema, table, columns, settings, scope, window)
     if len(failing) == len(columns):
         raise error
     kept = [c for c in columns if c.name not in failing]
-    result = run_plan(conn, _plan(conn, schema, table, kept, settings, scope))
+    result = run_plan(conn, _plan(conn, schema, table, kept, settings, scope, window))
     result.column_count = len(columns)
     for column in columns:
         if column.name in failing:
@@ -320,10 +363,11 @@ def _failing_columns(
     columns: list[ProfiledColumn],
     settings: ProfilingSettings,
     scope: ReadScope,
+    window: TimeWindow | None,
 ) -> dict[str, str]:
     """Column name -> the warehouse's error, for the columns whose own plan fails (halving the set)."""
     try:
-        run_plan(conn, _plan(conn, schema, table, columns, settings, scope))
+        run_plan(conn, _plan(conn, schema, table, columns, settings, scope, window))
         conn.rollback()
         return {}
     except sa.exc.DBAPIError as exc:
@@ -334,20 +378,53 @@ def _failing_columns(
             return {columns[0].name: first_line(str(exc.orig or exc))}
     middle = len(columns) // 2
     return {
-        **_failing_columns(conn, schema, table, columns[:middle], settings, scope),
-        **_failing_columns(conn, schema, table, columns[middle:], settings, scope),
+        **_failing_columns(conn, schema, table, columns[:middle], settings, scope, window),
+        **_failing_columns(conn, schema, table, columns[middle:], settings, scope, window),
     }
 
 
-def _read_columns(conn: Connection, schema: str | None, table: str, scope: ReadScope) -> list[ProfiledColumn]:
+def _kept_columns(
+    columns: list[ProfiledColumn], scope: ReadScope, schema: str | None, table: str
+) -> list[ProfiledColumn]:
     """The table's columns that the scope reads (`columns` / `exclude_columns` globs)."""
-    columns = _columns(conn, schema, table)
     kept = [c for c in columns if scope.keeps(c.name)]
     if columns and not kept:
         name = f"{schema}.{table}" if schema else table
         globs = ", ".join(scope.columns) if scope.columns else "*"
         raise UsageError(f"table {name}: columns [{globs}] minus exclude_columns leave no column to profile")
     return kept
+
+
+def _time_window(
+    conn: Connection, schema: str | None, table: str, columns: list[ProfiledColumn], scope: ReadScope, since: Any
+) -> TimeWindow:
+    """The window an incremental run reads: after `since` (the previous run's end, for since_last_run)
+    or the last span before the newest row, through the newest row's time now."""
+    name = f"{schema}.{table}" if schema else table
+    wanted = (scope.time_column or "").lower()
+    column = next((c for c in columns if c.name.lower() == wanted), None)
+    if column is None:
+        raise UsageError(f"table {name}: time_column {scope.time_column} is not a column of it")
+    if column.family != "temporal":
+        raise UsageError(f"table {name}: time_column {column.name} is {column.type_name}, not a date or time")
+    warehouse = warehouse_of_dialect(conn.dialect.name)
+    end = conn.execute(
+        latest_time_statement(schema, table, column.name, warehouse=warehouse, where=scope.where)
+    ).scalar()
+    last = scope.window.last if scope.window else None
+    start = since if last is None else (None if end is None else end - last)
+    return TimeWindow(column.name, start, end)
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def parse_time(text: str | None) -> dt.date | dt.datetime | None:
+    """A window bound as recorded (ISO 8601): a date, or a timestamp with its zone when it had one."""
+    if not text:
+        return None
+    return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
 
 
 def _columns(conn: Connection, schema: str | None, table: str) -> list[ProfiledColumn]:
@@ -367,6 +444,7 @@ def _plan(
     columns: list[ProfiledColumn],
     settings: ProfilingSettings,
     scope: ReadScope,
+    window: TimeWindow | None,
 ) -> TablePlan:
     warehouse = warehouse_of_dialect(conn.dialect.name)
     approximate = settings.distinct == "approximate"
@@ -380,6 +458,7 @@ def _plan(
         approx_available=approximate and warehouse.approx_distinct_available(conn),
         where=scope.where,
         sample=scope.sample,
+        window=window,
     )
 
 

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import sqlalchemy as sa
 
 from profilemesh.contract import STORAGE_COLUMNS
@@ -19,3 +22,18 @@ def stored_schema(schema: str | None) -> str:
     table was named without one and the source connection has none configured (schema version 4 keys
     runs by schema, so it cannot be NULL)."""
     return schema or ""
+
+
+# What a run recorded about the rows it actually read (an incremental window's bounds): it differs
+# from run to run, so it is not part of what makes two runs comparable.
+READ_BOUNDS = "read"
+
+
+def scope_key(stored: Any) -> str | None:
+    """runs.scope as one comparable text (TEXT on PostgreSQL and DuckDB, VARIANT on Snowflake, which
+    reformats it), without the window's bounds; None for a full read."""
+    if stored is None or stored == "":
+        return None
+    value = json.loads(stored) if isinstance(stored, str) else dict(stored)
+    value.pop(READ_BOUNDS, None)
+    return json.dumps(value, sort_keys=True) if value else None
