@@ -9,6 +9,7 @@ server binaries must be installed (or PROFILEMESH_PG_BINDIR set). Sections:
 4. migrations (migrations.py)                5. how cost grows (profiling and queries at three sizes)
 6. the quick commands' cold start (cold_start.py)
 7. drift quality on real data sets (drift_quality.py: incidents caught, alarms on quiet days)
+8. an incremental run against a full profile (incremental.py)
 
 Every figure is a median after a warm-up, shown next to its floor from the same run. `--quick` runs
 tiny sizes to check that the scripts work: it is never a timing, and it writes to stdout unless --out
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cold_start
+import incremental
 import drift_quality
 import migrations
 import profile_plans
@@ -240,7 +242,14 @@ def run_sections(report: Report, s: Sizes, dsn: str, quick: bool) -> None:
         report.targets += targets
         return text
 
+    def incremental_section() -> str:
+        rows = 20_000 if quick else 10_000_000
+        text, targets = incremental.incremental_report(rows=rows, repeat=1 if quick else s.repeat, dsn=dsn)
+        report.targets += targets
+        return text
+
     # Writes, queries and migrations first: the profiling sections are the longest.
+    report.section("8. Incremental profiling", incremental_section)
     report.section("7. Drift quality on real data", drift_quality_section)
     report.section("6. Cold start of the quick commands", cold_start_section)
     report.section("2. Writes", write_section)
