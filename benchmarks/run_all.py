@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cold_start
-import incremental
 import drift_quality
+import incremental
 import migrations
 import profile_plans
 import queries
