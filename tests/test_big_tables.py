@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from profilemesh.api import Context, profile, query_runs
-from tests.support.stores import Store
+from profilemesh.api import profile, query_runs
+from tests.support.stores import Store, profiling_context
 
 ROWS = 2**31 + 1_000
 
@@ -20,12 +18,7 @@ def test_a_view_over_more_than_2_to_the_31_rows_is_profiled_and_stored_exactly(
     store = duck_at_head
     store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
     store.sql(f'CREATE VIEW "src"."huge" AS SELECT 1 AS one FROM range({ROWS})')
-    data = yaml.safe_load(store.config_path.read_text())
-    data["source"] = dict(data["storage"]["connection"], schema="src")
-    data["profiling"] = {"tables": [{"schema": "src", "table": "huge"}]}
-    path = tmp_path / "huge.yml"
-    path.write_text(yaml.safe_dump(data))
-    ctx = Context.load(path)
+    ctx = profiling_context(store, tmp_path, [{"schema": "src", "table": "huge"}], source_schema="src")
 
     report = profile(ctx)
     (outcome,) = report.tables
@@ -56,12 +49,7 @@ def test_result_ids_go_past_2_to_the_31(store_at_head: Store, tmp_path: Path) ->
         store.sql(f"SELECT setval(pg_get_serial_sequence({store.ph}, 'id'), {big})", [results])
         store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
         store.sql('CREATE TABLE "src"."small" AS SELECT 1 AS one')
-        data = yaml.safe_load(store.config_path.read_text())
-        data["source"] = dict(data["storage"]["connection"], schema="src")
-        data["profiling"] = {"tables": [{"schema": "src", "table": "small"}]}
-        path = tmp_path / "small.yml"
-        path.write_text(yaml.safe_dump(data))
-        report = profile(Context.load(path))
+        report = profile(profiling_context(store, tmp_path, [{"schema": "src", "table": "small"}], source_schema="src"))
         ids = [r[0] for r in store.sql(f"SELECT id FROM {results} WHERE run_id = {store.ph}", [report.run_id])]
         assert ids and min(ids) > big
     else:

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from profilemesh.api import Context, detect_drift, migrate_apply, profile
 from profilemesh.contract import DRIFT_EVENT_TYPES
-from tests.support.stores import Store
+from tests.support.stores import Store, profiling_context
 
 SCHEMA_CHANGE = DRIFT_EVENT_TYPES[1]
 
@@ -60,14 +59,9 @@ DUCK_SETUP = [
 
 
 def _config(store: Store, tmp_path: Path, tables: list[str], drift: dict[str, Any] | None = None) -> Context:
-    data = yaml.safe_load(store.config_path.read_text())
-    if drift:
-        data["drift_detection"] = drift
-    data["source"] = dict(data["storage"]["connection"], schema="src")
-    data["profiling"] = {"tables": [{"schema": "src", "table": t} for t in tables]}
-    path = tmp_path / "types.yml"
-    path.write_text(yaml.safe_dump(data))
-    return Context.load(path)
+    selected = [{"schema": "src", "table": t} for t in tables]
+    extra = {"drift_detection": drift} if drift else {}
+    return profiling_context(store, tmp_path, selected, source_schema="src", **extra)
 
 
 def _stored(store: Store, run_id: str, table: str) -> dict[tuple[str, str], tuple[str | None, float | None]]:
@@ -189,12 +183,9 @@ def test_every_snowflake_column_type_is_profiled_or_skipped(sf_store: Store, tmp
     migrate_apply(store.ctx, build_views=False)
     for statement in SF_SETUP:
         store.sql(statement)
-    data = yaml.safe_load(store.config_path.read_text())
-    data["source"] = dict(data["storage"]["connection"], schema="SRC")
-    data["profiling"] = {"tables": [{"schema": "SRC", "table": "EVERY_TYPE"}]}
-    path = tmp_path / "sf_types.yml"
-    path.write_text(yaml.safe_dump(data))
-    report = profile(Context.load(path))
+    report = profile(
+        profiling_context(store, tmp_path, [{"schema": "SRC", "table": "EVERY_TYPE"}], source_schema="SRC")
+    )
     (outcome,) = report.tables
     assert (outcome.status, outcome.row_count) == ("completed", 2), outcome.error
     rows = store.sql(

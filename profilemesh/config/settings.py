@@ -130,6 +130,10 @@ class TableSelector:
     def is_pattern(self) -> bool:
         return any(ch in self.table for ch in "*?[")
 
+    def matches(self, schema: str | None, table: str) -> bool:
+        """Whether a named table is this selector's (no schema here matches any schema)."""
+        return self.schema in (None, schema) and (table == self.table or fnmatch.fnmatchcase(table, self.table))
+
 
 def split_table_name(name: str | None, schema: str | None = None) -> tuple[str | None, str | None]:
     """`--table [schema.]name` and `--schema` as (schema, table), the same way for every command: the

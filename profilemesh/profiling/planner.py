@@ -176,11 +176,19 @@ class TimeWindow:
     start: Any
     end: Any
 
+    def recorded(self) -> dict[str, str | None]:
+        """The bounds as the run records them (runs.scope.read, ISO 8601)."""
+        return {"after": _iso(self.start), "through": _iso(self.end)}
+
     def conditions(self, col: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
         if self.end is None:
             return [sa.false()]
         bounds = [col <= sa.literal(self.end)]
         return bounds if self.start is None else [col > sa.literal(self.start), *bounds]
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fnmatch
 import json
 import time
 import uuid
@@ -19,16 +18,18 @@ from sqlalchemy.engine import Connection
 
 from profilemesh.clock import utc_now
 from profilemesh.config import ConnectionConfig
-from profilemesh.config.settings import ProfilingSettings, ReadScope, TableSelector, split_table_name
+from profilemesh.config.settings import ProfilingSettings, ReadScope
 from profilemesh.context import Context
 from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_line
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
 from profilemesh.profiling.execute import MetricValue, TableProfile, run_plan
-from profilemesh.profiling.planner import TablePlan, TimeWindow, latest_time_statement, plan_table
+from profilemesh.profiling.planner import TablePlan, TimeWindow, plan_table
+from profilemesh.profiling.scope import kept_columns, previous_window_ends, time_window
+from profilemesh.profiling.selection import resolve_tables, table_selectors
 from profilemesh.store import writes
 from profilemesh.store.connect import database_error
 from profilemesh.store.handshake import require_writable
-from profilemesh.store.tables import READ_BOUNDS, scope_key, storage_table, stored_schema
+from profilemesh.store.tables import READ_BOUNDS, stored_schema
 from profilemesh.store.target import StorageTarget
 from profilemesh.warehouses import is_interrupt, warehouse_for, warehouse_of_dialect
 
@@ -58,6 +59,17 @@ class TableOutcome:
         if self.statements:
             data["statements"] = self.statements
         return data
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """What one table's plans read: the table, the profiling settings, its read scope and window."""
+
+    schema: str | None
+    table: str
+    settings: ProfilingSettings
+    scope: ReadScope
+    window: TimeWindow | None
 
 
 @dataclass
@@ -96,7 +108,7 @@ def profile(
     programs that replay history (the quickstart's simulated days); the CLI never sets it."""
     config, target = ctx.config, ctx.target
     source = config.source or target.connection
-    selectors = _selectors(config.profiling, tables)
+    selectors = table_selectors(config.profiling, tables)
     report = ProfileReport(run_id=str(uuid.uuid4()), environment=config.environment, dry_run=dry_run, tables=[])
     with _connections(source, target) as (src, store):
         if not dry_run:
@@ -109,7 +121,7 @@ def profile(
             raise source_error(source, exc) from exc
         if not names:
             raise UsageError("no tables to profile: profiling.tables (or --table) matched nothing")
-        since = _previous_window_ends(store, target, names)
+        since = previous_window_ends(store, target, names)
         position, name = 0, ""
         try:
             with warehouse_for(source.type).interruptible():
@@ -133,36 +145,6 @@ def profile(
     return report
 
 
-def _previous_window_ends(
-    store: Connection, target: StorageTarget, names: list[tuple[str | None, str, ReadScope]]
-) -> dict[tuple[str | None, str], Any]:
-    """For each table read `since_last_run`: where the newest completed run that read it the same way
-    ended its window (None for its first run, which reads everything up to now)."""
-    incremental = {
-        (schema, table): scope_key(json.dumps(scope.describe()))
-        for schema, table, scope in names
-        if scope.window is not None and scope.window.last is None
-    }
-    if not incremental:
-        return {}
-    runs = storage_table(target, "runs")
-    query = (
-        sa.select(runs.c.schema_name, runs.c.dataset_name, runs.c.scope)
-        .where(runs.c.status == "completed", runs.c.dataset_name.in_(sorted({t for _, t in incremental})))
-        .order_by(runs.c.profiled_at.desc(), runs.c.run_id.desc())
-    )
-    ends: dict[tuple[str | None, str], Any] = {}
-    for row in store.execute(query):
-        for (schema, table), key in incremental.items():
-            if (schema, table) in ends or row.dataset_name != table or row.schema_name != stored_schema(schema):
-                continue
-            if row.scope is not None and scope_key(row.scope) == key:
-                recorded = json.loads(row.scope) if isinstance(row.scope, str) else dict(row.scope)
-                ends[(schema, table)] = parse_time((recorded.get(READ_BOUNDS) or {}).get("through"))
-    store.rollback()
-    return ends
-
-
 def _interrupted(report: ProfileReport, table: str, position: int, total: int) -> Interrupted:
     if report.dry_run:
         return Interrupted(f"interrupted while planning {table} ({position} of {total} tables); nothing to write")
@@ -172,26 +154,6 @@ def _interrupted(report: ProfileReport, table: str, position: int, total: int) -
         f"interrupted while profiling {table} ({position} of {total} tables): run {report.run_id} was not "
         "written, nothing of it is stored"
     )
-
-
-def _selectors(settings: ProfilingSettings, tables: list[str] | None) -> list[TableSelector]:
-    """The config's selectors, or `--table` names; a named table is read as the config's selector for
-    it says (its where, columns and sample), else with the top level's defaults."""
-    if tables:
-        selected = []
-        for name in tables:
-            schema, table = split_table_name(name)
-            configured = next(
-                (
-                    s.scope
-                    for s in settings.tables
-                    if (s.schema in (None, schema)) and fnmatch.fnmatchcase(table or "", s.table)
-                ),
-                settings.scope,
-            )
-            selected.append(TableSelector(schema=schema, table=table or "", scope=configured))
-        return selected
-    return list(settings.tables)
 
 
 @contextlib.contextmanager
@@ -225,44 +187,6 @@ def source_error(source: ConnectionConfig, exc: sa.exc.DBAPIError) -> DatabaseEr
     return DatabaseError(f"source {where}: {first_line(str(exc.orig or exc))}")
 
 
-def resolve_tables(
-    conn: Connection, selectors: list[TableSelector], source: ConnectionConfig, target: StorageTarget
-) -> list[tuple[str | None, str, ReadScope]]:
-    """Selectors -> (schema, table, what to read of it), globs expanded against the catalog; a table that
-    several selectors match is read as the first of them says. A glob never matches
-    ProfileMesh's own relations: the storage tables and anything named profilemesh_* (ledger, lock,
-    views) in the storage schema of the same database."""
-    inspector = sa.inspect(conn)
-    own_names = set(target.storage.table_names.values())
-
-    def is_own(schema: str | None, name: str) -> bool:
-        return (
-            source.same_database(target.connection)
-            and schema == target.schema
-            and (name in own_names or name.startswith("profilemesh_"))
-        )
-
-    found: dict[tuple[str | None, str], ReadScope] = {}
-    for selector in selectors:
-        schema = selector.schema or source.schema
-        named = f"{schema}.{selector.table}" if schema else selector.table
-        if selector.is_pattern:
-            if schema and not inspector.has_schema(schema):
-                raise UsageError(f"table selector {named}: schema {schema} does not exist in the source")
-            candidates = [*inspector.get_table_names(schema=schema), *inspector.get_view_names(schema=schema)]
-            # A table whose name holds glob characters (`t[1]`, `a*b`) still matches itself.
-            matches = sorted(n for n in candidates if n == selector.table or fnmatch.fnmatchcase(n, selector.table))
-            if not [m for m in matches if not is_own(schema, m)]:
-                raise UsageError(f"table selector {named} matched no table or view in the source")
-        else:
-            matches = [selector.table]
-        for name in matches:
-            key = (schema, name)
-            if key not in found and not (selector.is_pattern and is_own(schema, name)):
-                found[key] = selector.scope
-    return [(schema, name, scope) for (schema, name), scope in found.items()]
-
-
 def _profile_one(
     conn: Connection,
     schema: str | None,
@@ -283,11 +207,12 @@ def _profile_one(
     )
     try:
         every_column = _columns(conn, schema, table)
-        columns = _kept_columns(every_column, scope, schema, table)
-        window = _time_window(conn, schema, table, every_column, scope, since) if scope.time_column else None
+        columns = kept_columns(every_column, scope, schema, table)
+        window = time_window(conn, schema, table, every_column, scope, since) if scope.time_column else None
         if window is not None and outcome.scope is not None:
-            outcome.scope[READ_BOUNDS] = {"after": _iso(window.start), "through": _iso(window.end)}
-        plan = _plan(conn, schema, table, columns, settings, scope, window)
+            outcome.scope[READ_BOUNDS] = window.recorded()
+        read = TableRead(schema, table, settings, scope, window)
+        plan = _plan(conn, read, columns)
         outcome.query_count = plan.query_count
         outcome.column_count = len(plan.columns)
         outcome.notes = plan.notes
@@ -302,9 +227,7 @@ def _profile_one(
             if is_interrupt(exc):
                 raise
             conn.rollback()
-            result = _profile_around_failing_columns(
-                conn, schema, table, columns, settings, scope, window, outcome, exc
-            )
+            result = _profile_around_failing_columns(conn, read, columns, outcome, exc)
         conn.commit()
         outcome.row_count = result.row_count
         outcome.metric_count = len(result.metrics)
@@ -323,28 +246,20 @@ def _profile_one(
 
 
 def _profile_around_failing_columns(
-    conn: Connection,
-    schema: str | None,
-    table: str,
-    columns: list[ProfiledColumn],
-    settings: ProfilingSettings,
-    scope: ReadScope,
-    window: TimeWindow | None,
-    outcome: TableOutcome,
-    error: sa.exc.DBAPIError,
+    conn: Connection, read: TableRead, columns: list[ProfiledColumn], outcome: TableOutcome, error: sa.exc.DBAPIError
 ) -> TableProfile:
     """The table's plan failed. If the table itself reads (its row count), the columns whose metrics the
     warehouse refused are found by halving (a few scans for one bad column among hundreds), and the
     table is profiled without them: each skipped column gets a `skipped` metric holding the reason, and
     a note. A table never fails because of one column (its type, or values it cannot read); when the
     table does not read, or none of its columns does, the table's error stands."""
-    run_plan(conn, _plan(conn, schema, table, [], settings, scope, window))  # raises the table's own error
+    run_plan(conn, _plan(conn, read, []))  # raises the table's own error
     conn.rollback()
-    failing = _failing_columns(conn, schema, table, columns, settings, scope, window)
+    failing = _failing_columns(conn, read, columns)
     if len(failing) == len(columns):
         raise error
     kept = [c for c in columns if c.name not in failing]
-    result = run_plan(conn, _plan(conn, schema, table, kept, settings, scope, window))
+    result = run_plan(conn, _plan(conn, read, kept))
     result.column_count = len(columns)
     for column in columns:
         if column.name in failing:
@@ -356,18 +271,10 @@ def _profile_around_failing_columns(
     return result
 
 
-def _failing_columns(
-    conn: Connection,
-    schema: str | None,
-    table: str,
-    columns: list[ProfiledColumn],
-    settings: ProfilingSettings,
-    scope: ReadScope,
-    window: TimeWindow | None,
-) -> dict[str, str]:
+def _failing_columns(conn: Connection, read: TableRead, columns: list[ProfiledColumn]) -> dict[str, str]:
     """Column name -> the warehouse's error, for the columns whose own plan fails (halving the set)."""
     try:
-        run_plan(conn, _plan(conn, schema, table, columns, settings, scope, window))
+        run_plan(conn, _plan(conn, read, columns))
         conn.rollback()
         return {}
     except sa.exc.DBAPIError as exc:
@@ -378,53 +285,9 @@ def _failing_columns(
             return {columns[0].name: first_line(str(exc.orig or exc))}
     middle = len(columns) // 2
     return {
-        **_failing_columns(conn, schema, table, columns[:middle], settings, scope, window),
-        **_failing_columns(conn, schema, table, columns[middle:], settings, scope, window),
+        **_failing_columns(conn, read, columns[:middle]),
+        **_failing_columns(conn, read, columns[middle:]),
     }
-
-
-def _kept_columns(
-    columns: list[ProfiledColumn], scope: ReadScope, schema: str | None, table: str
-) -> list[ProfiledColumn]:
-    """The table's columns that the scope reads (`columns` / `exclude_columns` globs)."""
-    kept = [c for c in columns if scope.keeps(c.name)]
-    if columns and not kept:
-        name = f"{schema}.{table}" if schema else table
-        globs = ", ".join(scope.columns) if scope.columns else "*"
-        raise UsageError(f"table {name}: columns [{globs}] minus exclude_columns leave no column to profile")
-    return kept
-
-
-def _time_window(
-    conn: Connection, schema: str | None, table: str, columns: list[ProfiledColumn], scope: ReadScope, since: Any
-) -> TimeWindow:
-    """The window an incremental run reads: after `since` (the previous run's end, for since_last_run)
-    or the last span before the newest row, through the newest row's time now."""
-    name = f"{schema}.{table}" if schema else table
-    wanted = (scope.time_column or "").lower()
-    column = next((c for c in columns if c.name.lower() == wanted), None)
-    if column is None:
-        raise UsageError(f"table {name}: time_column {scope.time_column} is not a column of it")
-    if column.family != "temporal":
-        raise UsageError(f"table {name}: time_column {column.name} is {column.type_name}, not a date or time")
-    warehouse = warehouse_of_dialect(conn.dialect.name)
-    end = conn.execute(
-        latest_time_statement(schema, table, column.name, warehouse=warehouse, where=scope.where)
-    ).scalar()
-    last = scope.window.last if scope.window else None
-    start = since if last is None else (None if end is None else end - last)
-    return TimeWindow(column.name, start, end)
-
-
-def _iso(value: Any) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def parse_time(text: str | None) -> dt.date | dt.datetime | None:
-    """A window bound as recorded (ISO 8601): a date, or a timestamp with its zone when it had one."""
-    if not text:
-        return None
-    return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
 
 
 def _columns(conn: Connection, schema: str | None, table: str) -> list[ProfiledColumn]:
@@ -437,28 +300,20 @@ def _columns(conn: Connection, schema: str | None, table: str) -> list[ProfiledC
     return [profiled_column(c["name"], c["type"], native.get(c["name"])) for c in reflected]
 
 
-def _plan(
-    conn: Connection,
-    schema: str | None,
-    table: str,
-    columns: list[ProfiledColumn],
-    settings: ProfilingSettings,
-    scope: ReadScope,
-    window: TimeWindow | None,
-) -> TablePlan:
+def _plan(conn: Connection, read: TableRead, columns: list[ProfiledColumn]) -> TablePlan:
     warehouse = warehouse_of_dialect(conn.dialect.name)
-    approximate = settings.distinct == "approximate"
+    settings = read.settings
     return plan_table(
-        schema,
-        table,
+        read.schema,
+        read.table,
         columns,
         settings.metrics,
         warehouse=warehouse,
         distinct=settings.distinct,
-        approx_available=approximate and warehouse.approx_distinct_available(conn),
-        where=scope.where,
-        sample=scope.sample,
-        window=window,
+        approx_available=settings.distinct == "approximate" and warehouse.approx_distinct_available(conn),
+        where=read.scope.where,
+        sample=read.scope.sample,
+        window=read.window,
     )
 
 

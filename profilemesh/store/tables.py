@@ -29,11 +29,17 @@ def stored_schema(schema: str | None) -> str:
 READ_BOUNDS = "read"
 
 
-def scope_key(stored: Any) -> str | None:
-    """runs.scope as one comparable text (TEXT on PostgreSQL and DuckDB, VARIANT on Snowflake, which
-    reformats it), without the window's bounds; None for a full read."""
+def stored_scope(stored: Any) -> dict[str, Any] | None:
+    """runs.scope as read back: TEXT on PostgreSQL and DuckDB, VARIANT (a mapping or its JSON) on
+    Snowflake; None for a full read."""
     if stored is None or stored == "":
         return None
     value = json.loads(stored) if isinstance(stored, str) else dict(stored)
+    return value or None
+
+
+def scope_key(stored: Any) -> str | None:
+    """runs.scope as one comparable text, without the window's bounds; None for a full read."""
+    value = dict(stored_scope(stored) or {})
     value.pop(READ_BOUNDS, None)
     return json.dumps(value, sort_keys=True) if value else None

@@ -257,3 +257,17 @@ def copy_package(destination: Path) -> Path:
     shutil.copy2(REPO_ROOT / "dbt_project.yml", destination / "dbt_project.yml")
     shutil.copytree(REPO_ROOT / "dbt_profilemesh", destination / "dbt_profilemesh")
     return destination
+
+
+def profiling_context(
+    store: Store, directory: Path, tables: list[Any], *, source_schema: str | None = None, **top: Any
+) -> Context:
+    """The store's config with its storage connection as the source (in `source_schema`), these
+    profiling.tables and any other top-level keys, written next to the test's files."""
+    data = yaml.safe_load(store.config_path.read_text())
+    data["source"] = dict(data["storage"]["connection"], **({"schema": source_schema} if source_schema else {}))
+    data["profiling"] = {"tables": tables}
+    data.update(top)
+    path = directory / f"profiling{len(list(directory.glob('profiling*.yml')))}.yml"
+    path.write_text(yaml.safe_dump(data))
+    return Context.load(path)

@@ -43,15 +43,20 @@
     supported warehouse has; dbt's get_columns_in_relation differs per adapter in how it reports a
     missing table. -#}
 {% macro describe_columns(relation) %}
-  {%- set result = run_query('SELECT column_name, data_type FROM ' ~ profilemesh.columns_view(relation)
-      ~ ' AND table_schema = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.schema))
-      ~ ' AND table_name = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.identifier))
-      ~ ' ORDER BY ordinal_position') -%}
+  {%- set result = profilemesh.catalog_columns(relation, 'column_name, data_type') -%}
   {%- set columns = [] -%}
   {%- for row in result.rows -%}
     {%- do columns.append({'name': row[0] | lower, 'data_type': row[1] | lower}) -%}
   {%- endfor -%}
   {%- do return(columns) -%}
+{% endmacro %}
+
+{#- information_schema.columns of a relation, in column order: `fields` of the rows `condition` keeps. -#}
+{% macro catalog_columns(relation, fields, condition='1 = 1') %}
+  {%- do return(run_query('SELECT ' ~ fields ~ ' FROM ' ~ profilemesh.columns_view(relation)
+      ~ ' AND table_schema = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.schema))
+      ~ ' AND table_name = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.identifier))
+      ~ ' AND ' ~ condition ~ ' ORDER BY ordinal_position')) -%}
 {% endmacro %}
 
 {#- information_schema.columns narrowed to the relation's database: a per-database view on PostgreSQL

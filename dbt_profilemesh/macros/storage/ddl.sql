@@ -240,10 +240,7 @@
 
 {#- {lower-cased column name: its default expression as the catalog holds it}, for columns with one. -#}
 {% macro column_defaults(relation) %}
-  {%- set result = run_query('SELECT column_name, column_default FROM ' ~ profilemesh.columns_view(relation)
-      ~ ' AND table_schema = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.schema))
-      ~ ' AND table_name = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.identifier))
-      ~ ' AND column_default IS NOT NULL ORDER BY ordinal_position') -%}
+  {%- set result = profilemesh.catalog_columns(relation, 'column_name, column_default', 'column_default IS NOT NULL') -%}
   {%- set defaults = {} -%}
   {%- for row in result.rows -%}{%- do defaults.update({row[0] | lower: row[1]}) -%}{%- endfor -%}
   {%- do return(defaults) -%}
@@ -251,10 +248,7 @@
 
 {#- Lower-cased names of a table's NOT NULL columns, in column order. -#}
 {% macro not_null_columns(relation) %}
-  {%- set result = run_query('SELECT column_name FROM ' ~ profilemesh.columns_view(relation)
-      ~ ' AND table_schema = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.schema))
-      ~ ' AND table_name = ' ~ profilemesh.sql_literal(profilemesh.catalog_identifier(relation.identifier))
-      ~ " AND is_nullable = 'NO' ORDER BY ordinal_position") -%}
+  {%- set result = profilemesh.catalog_columns(relation, 'column_name', "is_nullable = 'NO'") -%}
   {%- do return(result.rows | map(attribute=0) | map('lower') | list) -%}
 {% endmacro %}
 
