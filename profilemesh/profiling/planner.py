@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from profilemesh.config.settings import Sample
+from profilemesh.config.read_scope import Sample
 from profilemesh.profiling.columns import ProfiledColumn, metrics_for
 from profilemesh.warehouses import Warehouse
 

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 
 from profilemesh.clock import utc_now
 from profilemesh.config import ConnectionConfig
-from profilemesh.config.settings import ProfilingSettings, ReadScope
+from profilemesh.config.read_scope import ReadScope
+from profilemesh.config.settings import ProfilingSettings
 from profilemesh.context import Context
 from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_line
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh.config.settings import ReadScope
+from profilemesh.config.read_scope import ReadScope
 from profilemesh.errors import UsageError
 from profilemesh.profiling.columns import ProfiledColumn
 from profilemesh.profiling.planner import TimeWindow, latest_time_statement

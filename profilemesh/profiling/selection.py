@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.config import ConnectionConfig
-from profilemesh.config.settings import ProfilingSettings, ReadScope, TableSelector, split_table_name
+from profilemesh.config.read_scope import ReadScope
+from profilemesh.config.settings import ProfilingSettings, TableSelector, split_table_name
 from profilemesh.errors import UsageError
 from profilemesh.store.target import StorageTarget
 
