@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,10 @@ class Stores:
 
     def at_head(self, kind: str) -> Store:
         return _pool(self.request, kind).at_head(kind, self.directory)
+
+    def built(self, kind: str, name: str, build: Callable[[Store], object]) -> Store:
+        """A copy of the worker's template `name`, which `build` makes from an empty store on first use."""
+        return _pool(self.request, kind).built(kind, self.directory, name, build)
 
 
 @pytest.fixture

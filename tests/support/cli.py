@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from profilemesh.cli.main import main as cli_main
 from profilemesh.hooks import NO_HOOKS, Hooks
+from tests.support.launcher import CliProcess
 
 FAULTS = Path(__file__).with_name("faults.py")
 
@@ -38,16 +37,11 @@ def run_cli(*args: str, env: dict[str, str] | None = None, hooks: Hooks = NO_HOO
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
-def spawn_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """`profilemesh ARGS` as a separate process (concurrency, crashes): the same entry point, started by the
-    test launcher so that PROFILEMESH_TEST_CRASH_AT / _PAUSE_AT in `env` inject faults (faults.py)."""
-    return subprocess.Popen(
-        [sys.executable, str(FAULTS), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
+def spawn_cli(*args: str, env: dict[str, str] | None = None) -> CliProcess:
+    """`profilemesh ARGS` as a separate process (concurrency, crashes): the CLI's entry point with the fault
+    hooks, so that PROFILEMESH_TEST_CRASH_AT / _PAUSE_AT in `env` inject faults (faults.py). The process
+    is forked from a warm launcher (launcher.py), which imported dbt once for the whole test process."""
+    return CliProcess(list(args), {**os.environ, **(env or {})})
 
 
 @dataclass(frozen=True)

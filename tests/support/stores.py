@@ -13,6 +13,7 @@ import dataclasses
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,7 +194,7 @@ class StorePool:
     def __init__(self, root: Path, pg: PgServer | None = None):
         self.root = root
         self.pg = pg
-        self._templates: dict[str, Any] = {}
+        self._templates: dict[tuple[str, str], Any] = {}
 
     @property
     def duckdb_file(self) -> Path:
@@ -211,11 +212,21 @@ class StorePool:
         return postgres_store(config_dir, self.pg, database=self.pg_database)
 
     def _template(self, kind: str, config_dir: Path) -> Any:
-        if kind not in self._templates:
+        return self._built(kind, config_dir, "head", lambda store: migrate_apply(store.ctx))
+
+    def _built(self, kind: str, config_dir: Path, name: str, build: Callable[[Store], object]) -> Any:
+        """The template `name`: built once per worker at the worker's location by `build`, then saved."""
+        if (kind, name) not in self._templates:
             store = self.empty(kind, config_dir)
-            migrate_apply(store.ctx)
-            self._templates[kind] = self._save_template(kind)
-        return self._templates[kind]
+            build(store)
+            self._templates[kind, name] = self._save_template(kind, name)
+        return self._templates[kind, name]
+
+    def built(self, kind: str, config_dir: Path, name: str, build: Callable[[Store], object]) -> Store:
+        """The worker's location holding a copy of template `name` (built by `build` on first use): tests
+        that all start from the same prepared store (a legacy store migrated to version N) pay for it once."""
+        template = self._built(kind, config_dir, name, build)
+        return self._copy_to_location(kind, config_dir, template)
 
     def copy_at_head(self, kind: str, directory: Path, database: str) -> Store:
         """A store at head at a location of its own (`directory`, or PostgreSQL database `database`), for
@@ -230,21 +241,23 @@ class StorePool:
 
     def at_head(self, kind: str, config_dir: Path) -> Store:
         """A store at the package's head version with its query views built."""
-        self._template(kind, config_dir)
+        return self._copy_to_location(kind, config_dir, self._template(kind, config_dir))
+
+    def _copy_to_location(self, kind: str, config_dir: Path, template: Any) -> Store:
         if kind == "duckdb":
             store = duckdb_store(config_dir, store_file=self.duckdb_file)
-            shutil.copyfile(self._templates[kind], self.duckdb_file)
+            shutil.copyfile(template, self.duckdb_file)
             return store
         assert self.pg is not None
-        return postgres_store(config_dir, self.pg, database=self.pg_database, template=self._templates[kind])
+        return postgres_store(config_dir, self.pg, database=self.pg_database, template=template)
 
-    def _save_template(self, kind: str) -> Any:
+    def _save_template(self, kind: str, name: str) -> Any:
         if kind == "duckdb":
-            template = self.root / "duckdb-head.duckdb"
+            template = self.root / f"duckdb-{name}.duckdb"
             shutil.copyfile(self.duckdb_file, template)
             return template
         assert self.pg is not None
-        template = f"{self.pg_database}_head"
+        template = f"{self.pg_database}_{name}"
         recreate_database(self.pg, template, self.pg_database)
         return template
 
