@@ -105,7 +105,7 @@ def test_report_page_in_a_browser(demo: Path, tmp_path: Path) -> None:
             for section in sections.all():
                 name = section.get_attribute("data-table") or ""
                 assert section.locator(".badge").first.inner_text() == "high"
-                assert section.locator("[data-kind=table].js-plotly-plot").count() == 1
+                assert section.locator(".table-chart.js-plotly-plot").count() == 1
                 assert section.locator(".column .js-plotly-plot").count() == columns[name.split(".")[1]]
 
             # Drift marked on the series it was recorded on: traces named "<metric> drift", per chart.
@@ -171,8 +171,35 @@ def test_names_cannot_break_out_of_the_page() -> None:
     }
     table = TableHistory("s", hostile, runs=[run], metrics={hostile: {"mean": {"r1": 1.5}}})
     html = render_page(
-        build(StoreHistory(0, None, at, [table])), title="t", store="duckdb file x", days=0, generated_at=at
+        build(StoreHistory(0, None, at, [table], chart_runs=1)),
+        title="t",
+        store="duckdb file x",
+        days=0,
+        generated_at=at,
     )
     assert "<script>alert(1)" not in html
     assert html.count("</script>") == 3
     assert "&lt;/script&gt;&lt;script&gt;alert(1)" in html
+
+
+def test_a_big_history_charts_each_tables_latest_runs(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the page's budget of chart values, each table's charts show (and the report reads the
+    metrics of) its latest runs only: the window-function query, on a real store."""
+    from profilemesh.query.reader import open_reader
+    from profilemesh.report import history
+
+    monkeypatch.setattr(history, "CHART_VALUES", 100)
+    monkeypatch.setattr(history, "MIN_CHART_RUNS", 5)
+    with open_reader(Context.load(demo / CONFIG_FILE)) as reader:
+        read = history.read_history(reader.conn, reader.relations, days=0)
+    assert read.chart_runs == 5
+    assert len(read.tables) == 3
+    for table in read.tables:
+        assert len(table.runs) == 14  # the runs overview and the table's facts keep every run
+        latest = {run["run_id"] for run in table.runs[-5:]}
+        read_runs = {run_id for by_metric in table.metrics.values() for v in by_metric.values() for run_id in v}
+        assert read_runs == latest
+        assert not {"count", "null_count", "distinct_count"} & {m for c in table.metrics.values() for m in c}
+    figure = next(f for f in build(read).tables if f.label == "shop.events")
+    assert (figure.chart["shown"], figure.chart["of"]) == (5, 14)
+    assert len(figure.chart["x"]) == 5

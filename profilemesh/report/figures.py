@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from profilemesh.contract import DRIFT_EVENT_TYPES, SEVERITIES
-from profilemesh.report.history import StoreHistory, TableHistory
+from profilemesh.report.history import NOT_CHARTED, StoreHistory, TableHistory
 
 DATA_DRIFT, SCHEMA_CHANGE = DRIFT_EVENT_TYPES
-# Shown first, in this order; other numeric metrics follow by name. The counts behind a percentage
-# (count, null_count, distinct_count) are charted only when a drift event names them.
+# Shown first, in this order; other numeric metrics follow by name (history.NOT_CHARTED: the counts
+# behind a percentage, charted only when a drift event names them).
 METRIC_ORDER = ("null_percent", "distinct_percent", "mean", "stddev", "min", "max", "mean_length", "max_length")
-REDUNDANT = frozenset({"count", "null_count", "distinct_count"})
 RANK = {s: i for i, s in enumerate(SEVERITIES)}
 # The health a table is given, worst first: the order of the page's table index.
 HEALTH_ORDER = ("failed", "high", "medium", "low", "ok", "no runs")
@@ -59,7 +58,7 @@ class ReportFigures:
 
 
 def build(history: StoreHistory) -> ReportFigures:
-    tables = [_table(i, t) for i, t in enumerate(history.tables)]
+    tables = [_table(i, t, history.chart_runs) for i, t in enumerate(history.tables)]
     tables.sort(key=lambda t: (HEALTH_ORDER.index(t.health), t.label))
     runs = _runs(history)
     totals = {
@@ -76,7 +75,7 @@ def build(history: StoreHistory) -> ReportFigures:
     return ReportFigures(tables, runs, _daily(runs), totals)
 
 
-def _table(index: int, table: TableHistory) -> TableFigure:
+def _table(index: int, table: TableHistory, chart_runs: int) -> TableFigure:
     drift = [e for e in table.events if e["event_type"] == DATA_DRIFT]
     schema = [_schema_change(e) for e in table.events if e["event_type"] == SCHEMA_CHANGE]
     counts = Counter(e["drift_severity"] for e in drift if e["accepted_at"] is None)
@@ -98,7 +97,7 @@ def _table(index: int, table: TableHistory) -> TableFigure:
         events=list(reversed(drift)),
         schema_changes=list(reversed(schema)),
         severity_counts=dict(counts),
-        chart=_chart(table, drift),
+        chart=_chart(table, drift, chart_runs),
     )
 
 
@@ -117,10 +116,11 @@ def _metadata(value: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _chart(table: TableHistory, drift: list[dict[str, Any]]) -> dict[str, Any]:
-    """The table's runs on x; its row count and each run's seconds; per column, each metric's series
-    with the runs where drift was recorded on it."""
-    index = {run["run_id"]: i for i, run in enumerate(table.runs)}
+def _chart(table: TableHistory, drift: list[dict[str, Any]], chart_runs: int) -> dict[str, Any]:
+    """The table's latest `chart_runs` runs on x (minutes since the epoch, UTC); its row count and each
+    run's seconds; per column, each metric's series with the runs where drift was recorded on it."""
+    runs = table.runs[-chart_runs:] if chart_runs else []
+    index = {run["run_id"]: i for i, run in enumerate(runs)}
     marks: dict[tuple[str | None, str | None], list[list[Any]]] = {}
     for event in drift:
         i = index.get(event["run_id"])
@@ -130,27 +130,43 @@ def _chart(table: TableHistory, drift: list[dict[str, Any]]) -> dict[str, Any]:
     for column in sorted(table.metrics):
         by_metric = table.metrics[column]
         names = [m for m in METRIC_ORDER if m in by_metric]
-        names += sorted(m for m in by_metric if m not in METRIC_ORDER and (m not in REDUNDANT or (column, m) in marks))
+        names += sorted(
+            m for m in by_metric if m not in METRIC_ORDER and (m not in NOT_CHARTED or (column, m) in marks)
+        )
         series = []
         for metric in names:
             values = by_metric[metric]
-            y = [_short(values.get(run["run_id"])) for run in table.runs]
+            y = [_short(values.get(run["run_id"])) for run in runs]
             series.append({"m": metric, "y": y, "d": marks.get((column, metric), [])})
         columns.append({"name": column, "series": series})
     table_marks = [mark for (column, _), found in marks.items() if column is None for mark in found]
     return {
-        "x": [run["profiled_at"].isoformat(timespec="minutes") for run in table.runs],
-        "rows": [run["row_count"] for run in table.runs],
-        "seconds": [_short(run["duration_seconds"]) for run in table.runs],
-        "failed": [i for i, run in enumerate(table.runs) if run["status"] != "completed"],
+        "x": [_epoch_minutes(run["profiled_at"]) for run in runs],
+        "rows": [run["row_count"] for run in runs],
+        "seconds": [_short(run["duration_seconds"]) for run in runs],
+        "failed": [i for i, run in enumerate(runs) if run["status"] != "completed"],
         "d": table_marks,
+        "shown": len(runs),
+        "of": len(table.runs),
         "columns": columns,
     }
 
 
-def _short(value: float | None) -> float | None:
-    """Four significant digits: what a trend line can show, at a fraction of the file size."""
-    return None if value is None else float(f"{value:.4g}")
+EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _epoch_minutes(value: dt.datetime) -> int:
+    """A naive-UTC time as whole minutes since the epoch: 8 digits in the file instead of an ISO string."""
+    return int((value.replace(tzinfo=None) - EPOCH).total_seconds() // 60)
+
+
+def _short(value: float | None) -> float | int | None:
+    """Four significant digits (an integer when whole): what a trend line can show, at a fraction of
+    the file size."""
+    if value is None or value != value:  # None, NaN
+        return None
+    short = float(f"{value:.4g}")
+    return int(short) if short.is_integer() and abs(short) < 1e15 else short
 
 
 def _runs(history: StoreHistory) -> list[RunRow]:
