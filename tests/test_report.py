@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import duckdb
@@ -203,3 +204,14 @@ def test_a_big_history_charts_each_tables_latest_runs(demo: Path, monkeypatch: p
     figure = next(f for f in build(read).tables if f.label == "shop.events")
     assert (figure.chart["shown"], figure.chart["of"]) == (5, 14)
     assert len(figure.chart["x"]) == 5
+
+
+def test_without_plotly_the_report_says_which_extra(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "plotly.offline", None)  # as if the `report` extra were not installed
+    output = tmp_path / "report.html"
+    result = run_cli("report", "-c", str(demo / CONFIG_FILE), "-o", str(output))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: profilemesh report needs plotly: pip install 'profilemesh[report]'"
+    assert not output.exists()

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from profilemesh.report.figures import build
 from profilemesh.report.history import Sources, read_history
-from profilemesh.report.page import render_page
+from profilemesh.report.page import plotly_js, render_page
 
 TITLE = "ProfileMesh report"
 
@@ -42,9 +42,10 @@ def write_report(
     warning: str | None = None,
 ) -> ReportResult:
     started = time.perf_counter()
+    plotly = plotly_js()  # before reading: without the `report` extra, say so at once
     history = read_history(conn, sources, tables=tables, days=days, now=now)
     figures = build(history)
-    html = render_page(figures, title=TITLE, store=store, days=days, generated_at=history.generated_at)
+    html = render_page(figures, title=TITLE, store=store, days=days, generated_at=history.generated_at, plotly=plotly)
     path = Path(output)
     data = html.encode("utf-8")
     path.write_bytes(data)

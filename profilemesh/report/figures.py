@@ -118,7 +118,8 @@ def _metadata(value: Any) -> dict[str, Any]:
 
 def _chart(table: TableHistory, drift: list[dict[str, Any]], chart_runs: int) -> dict[str, Any]:
     """The table's latest `chart_runs` runs on x (minutes since the epoch, UTC); its row count and each
-    run's seconds; per column, each metric's series with the runs where drift was recorded on it."""
+    run's seconds; per column (those with drift first, then by name), each metric's series with the
+    runs where drift was recorded on it."""
     runs = table.runs[-chart_runs:] if chart_runs else []
     index = {run["run_id"]: i for i, run in enumerate(runs)}
     marks: dict[tuple[str | None, str | None], list[list[Any]]] = {}
@@ -126,19 +127,20 @@ def _chart(table: TableHistory, drift: list[dict[str, Any]], chart_runs: int) ->
         i = index.get(event["run_id"])
         if i is not None:
             marks.setdefault((event["column_name"], event["metric_name"]), []).append([i, event["drift_severity"]])
-    columns = []
+    columns: list[dict[str, Any]] = []
     for column in sorted(table.metrics):
         by_metric = table.metrics[column]
         names = [m for m in METRIC_ORDER if m in by_metric]
         names += sorted(
             m for m in by_metric if m not in METRIC_ORDER and (m not in NOT_CHARTED or (column, m) in marks)
         )
-        series = []
+        series: list[dict[str, Any]] = []
         for metric in names:
             values = by_metric[metric]
             y = [_short(values.get(run["run_id"])) for run in runs]
             series.append({"m": metric, "y": y, "d": marks.get((column, metric), [])})
         columns.append({"name": column, "series": series})
+    columns.sort(key=lambda c: not any(s["d"] for s in c["series"]))  # columns with drift first (stable)
     table_marks = [mark for (column, _), found in marks.items() if column is None for mark in found]
     return {
         "x": [_epoch_minutes(run["profiled_at"]) for run in runs],

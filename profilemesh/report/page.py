@@ -32,10 +32,19 @@ def _json_for_script(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_page(figures: ReportFigures, *, title: str, store: str, days: int, generated_at: dt.datetime) -> str:
+def render_page(
+    figures: ReportFigures,
+    *,
+    title: str,
+    store: str,
+    days: int,
+    generated_at: dt.datetime,
+    plotly: tuple[str, str] | None = None,
+) -> str:
+    """The page; `plotly`: plotly_js()'s answer, when the caller checked for it before reading."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    js, js_version = plotly_js()
+    js, js_version = plotly or plotly_js()
     env = Environment(
         loader=PackageLoader("profilemesh.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
