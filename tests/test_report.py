@@ -155,7 +155,8 @@ def test_report_unknown_table_is_a_usage_error(demo: Path, tmp_path: Path) -> No
 
 
 def test_names_cannot_break_out_of_the_page() -> None:
-    """Hostile table and column names are escaped in the HTML and cannot close the data's <script>."""
+    """Hostile table and column names are escaped in the HTML and cannot close the data's <script>;
+    a non-finite value is a gap in its line (the page's JSON allows no NaN or Infinity)."""
     at = dt.datetime(2026, 1, 1)
     hostile = "</script><script>alert(1)</script>"
     run = {
@@ -170,7 +171,8 @@ def test_names_cannot_break_out_of_the_page() -> None:
         "metric_count": 1,
         "error_message": None,
     }
-    table = TableHistory("s", hostile, runs=[run], metrics={hostile: {"mean": {"r1": 1.5}}})
+    metrics = {hostile: {"mean": {"r1": 1.5}, "max": {"r1": float("inf")}, "min": {"r1": float("nan")}}}
+    table = TableHistory("s", hostile, runs=[run], metrics=metrics)
     html = render_page(
         build(StoreHistory(0, None, at, [table], chart_runs=1)),
         title="t",
@@ -181,6 +183,7 @@ def test_names_cannot_break_out_of_the_page() -> None:
     assert "<script>alert(1)" not in html
     assert html.count("</script>") == 3
     assert "&lt;/script&gt;&lt;script&gt;alert(1)" in html
+    assert '"m":"max","y":[null]' in html and '"m":"min","y":[null]' in html
 
 
 def test_a_big_history_charts_each_tables_latest_runs(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,7 +166,7 @@ def _epoch_minutes(value: dt.datetime) -> int:
 def _short(value: float | None) -> float | int | None:
     """Four significant digits (an integer when whole): what a trend line can show, at a fraction of
     the file size."""
-    if value is None or value != value:  # None, NaN
+    if value is None or not math.isfinite(value):  # a gap in the line for NULL, NaN and infinities
         return None
     short = float(f"{value:.4g}")
     return int(short) if short.is_integer() and abs(short) < 1e15 else short

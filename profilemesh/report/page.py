@@ -1,8 +1,8 @@
 """The report's HTML: one Jinja2 template, the figures' data as JSON, and plotly.js inlined once.
 
 plotly.js comes from the `plotly` wheel (the `report` extra), so nothing is fetched when the report is
-made or viewed; the page draws each chart when it scrolls into view, so a store of a thousand tables
-opens as fast as one of three.
+made or viewed; the page draws each chart when it comes near the viewport, so a page of a thousand
+tables opens without drawing thousands of charts first.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from profilemesh.errors import UsageError
 from profilemesh.report.figures import HEALTH_ORDER, ReportFigures
 
 INSTALL_HINT = "profilemesh report needs plotly: pip install 'profilemesh[report]'"
+RECENT_RUNS = 50  # runs listed in the overview's table (the chart above it shows every day)
 
 
 def plotly_js() -> tuple[str, str]:
@@ -68,9 +69,6 @@ def render_page(
         plotly_js=js,
         plotly_version=js_version,
     )
-
-
-RECENT_RUNS = 50  # runs listed in the overview's table (the chart above it shows every day)
 
 
 def _seconds(value: float | None) -> str:
