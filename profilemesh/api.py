@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     )
     from profilemesh.profiling.runner import ProfileReport
     from profilemesh.query.queries import Page, RunDetails, TableHistory
+    from profilemesh.report.build import ReportResult
     from profilemesh.retention.operation import RetentionPolicy, RetentionReport
     from profilemesh.store.ledger import Attempt
 
@@ -58,6 +59,7 @@ __all__ = [
     "query_run",
     "query_runs",
     "query_table",
+    "report",
     "retention",
 ]
 
@@ -288,3 +290,30 @@ def query_table(
     schema, name = split_table_name(table, schema)
     with open_reader(ctx) as reader:
         return table_history(reader, name or table, schema=schema, days=days, now=now)
+
+
+def report(
+    ctx: Context,
+    output: str = "report.html",
+    *,
+    tables: Sequence[str] = (),
+    days: int = 30,
+    now: dt.datetime | None = None,
+) -> ReportResult:
+    """Write one self-contained HTML page (plotly.js inlined, nothing fetched when viewed): the runs and
+    what they cost, each table's health, its columns' metric trends with drift marked, its schema
+    changes. `tables`: `[schema.]name`s (default every table with runs in the window); `days` 0: all."""
+    from profilemesh.query.reader import open_reader
+    from profilemesh.report.build import write_report
+
+    with open_reader(ctx) as reader:
+        return write_report(
+            reader.conn,
+            reader.relations,
+            output,
+            store=ctx.target.describe(),
+            tables=tables,
+            days=days,
+            now=now,
+            warning=reader.warning,
+        )

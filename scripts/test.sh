@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh machine, then runs it:
 # PostgreSQL 15 server binaries (the suite starts and stops its own throwaway cluster on 127.0.0.1),
+# Chromium (the report's browser test),
 # a virtualenv with ProfileMesh and its test, lint and bench extras, then ruff, mypy, the import layers and pytest.
 #
 # Extra arguments go to pytest. A faster inner loop, once installed:
@@ -16,6 +17,14 @@ if [ -z "${PROFILEMESH_PG_BINDIR:-}" ] && { ! ls /usr/lib/postgresql/*/bin/initd
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql-15 postgresql-15-hll >/dev/null
+fi
+
+# Chromium (Debian's package) for the report's browser test, driven by playwright; never `playwright install`.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Chromium (the report's browser test)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"

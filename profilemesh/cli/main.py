@@ -36,9 +36,10 @@ def _register() -> None:
     from profilemesh.cli.profile import profile
     from profilemesh.cli.query import query
     from profilemesh.cli.quickstart import quickstart
+    from profilemesh.cli.report import report
     from profilemesh.cli.retention import retention
 
-    for command in (migrate, profile, drift, query, quickstart, retention):
+    for command in (migrate, profile, drift, query, report, quickstart, retention):
         cli.add_command(command)
 
 
