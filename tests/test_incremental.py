@@ -115,3 +115,17 @@ def test_a_time_column_that_is_missing_or_not_a_time_is_a_clear_error(store_at_h
         profile(_ctx(store, tmp_path, time_column="created"))
     with pytest.raises(UsageError, match=r"table src\.events: time_column label is .*, not a date or time"):
         profile(_ctx(store, tmp_path, time_column="label"))
+
+
+def test_a_date_column_takes_whole_day_windows_and_refuses_hours(store_at_head: Store, tmp_path: Path) -> None:
+    """A date minus 6 hours is the same date: such a window would read nothing on every run."""
+    store = store_at_head
+    store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
+    store.sql('CREATE TABLE "src"."events" (id INTEGER, day DATE)')
+    store.sql(
+        """INSERT INTO "src"."events" VALUES (1, DATE '2024-03-01'), (2, DATE '2024-03-02'), (3, DATE '2024-03-02')"""
+    )
+    with pytest.raises(UsageError, match=r"time_column day holds dates, so window `last 6 hours` must be whole days"):
+        profile(_ctx(store, tmp_path, time_column="day", window={"last": "6 hours"}))
+    run = profile(_ctx(store, tmp_path, time_column="day", window={"last": "1 day"}))
+    assert run.tables[0].row_count == 2  # the newest day's rows

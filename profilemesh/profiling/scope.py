@@ -48,9 +48,20 @@ def time_window(
     end = conn.execute(
         latest_time_statement(schema, table, column.name, warehouse=warehouse, where=scope.where)
     ).scalar()
-    last = scope.window.last if scope.window else None
+    window = scope.window
+    last = window.last if window else None
+    if window is not None and last is not None and _is_date(end) and last % dt.timedelta(days=1):
+        # A date minus 6 hours is the same date: the window would be empty on every run, silently.
+        raise UsageError(
+            f"table {name}: time_column {column.name} holds dates, so window `{window.text}` "
+            "must be whole days (for example `last: 1 day`)"
+        )
     start = since if last is None else (None if end is None else end - last)
     return TimeWindow(column.name, start, end)
+
+
+def _is_date(value: Any) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
 
 def parse_time(text: str | None) -> dt.date | dt.datetime | None:
