@@ -370,3 +370,21 @@ def test_quickstart_drift_reaches_a_webhook_and_smtp_exactly_once(
         second = run_cli("alert", "-c", str(config), env=env)
         assert second.exit_code == 0 and "0 event(s) sent" in second.stdout
         assert len(hook.requests) == len(mailbox.messages) == len(sent["deliveries"]) // 2
+
+
+def test_deliveries_on_the_snowflake_emulator(sf_store: Store) -> None:
+    """The record's MERGE (Snowflake enforces no primary key): a failed delivery, then the same row sent."""
+    from profilemesh.api import migrate_apply
+
+    migrate_apply(sf_store.ctx, build_views=False)
+    event = add_event(sf_store, run_id="run-1", table="orders", column="amount")
+    with RecordingHTTPServer([Reply(503)], default=Reply(200)) as hook:
+        ctx = configure(
+            sf_store,
+            {"retry": {**FAST_RETRY, "attempts": 1}, "destinations": {"ops": {"type": "webhook", "url": hook.url}}},
+        )
+        assert alert(ctx).failed == 1
+        assert alert(sf_store.ctx).sent == 1 and alert(sf_store.ctx).deliveries == []
+    [(event_id, destination, status, attempts, _, sent_at, _)] = deliveries(sf_store)
+    assert (event_id, destination, status, attempts) == (event, "ops", "sent", 2) and sent_at is not None
+    assert len(hook.requests) == 2

@@ -63,7 +63,7 @@ class AlertEvent:
             "severity": self.severity,
             "state": self.metadata.get("state"),
             "change": self.change(),
-            "detected_at": self.detected_at.isoformat(),
+            "detected_at": self.detected_at.isoformat() + "Z",
         }
 
 
