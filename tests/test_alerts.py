@@ -388,3 +388,20 @@ def test_deliveries_on_the_snowflake_emulator(sf_store: Store) -> None:
     [(event_id, destination, status, attempts, _, sent_at, _)] = deliveries(sf_store)
     assert (event_id, destination, status, attempts) == (event, "ops", "sent", 2) and sent_at is not None
     assert len(hook.requests) == 2
+
+
+def test_drift_notify_sends_what_alert_would(quickstart_run: QuickstartRun, tmp_path: Path) -> None:
+    directory = tmp_path / "demo"
+    shutil.copytree(quickstart_run.directory, directory)
+    config = directory / "profilemesh.yml"
+    refused = run_cli("drift", "--notify", "-c", str(config))
+    assert refused.exit_code == 2 and "--notify needs alert destinations" in refused.stderr
+    with RecordingHTTPServer() as hook:
+        data = yaml.safe_load(config.read_text())
+        data["alerts"] = {"destinations": {"ops": {"type": "webhook", "url": hook.url}}}
+        config.write_text(yaml.safe_dump(data))
+        notified = run_cli("drift", "--notify", "-c", str(config))
+        assert notified.exit_code == 0, notified.stderr
+        assert hook.requests and "event(s) sent" in notified.stdout
+        assert run_cli("alert", "-c", str(config)).stdout.startswith("0 event(s) sent")
+        assert len(hook.requests) == len({r.headers["X-ProfileMesh-Message-Id"] for r in hook.requests})

@@ -34,11 +34,11 @@ def alert(config_path: str | None, destinations: tuple[str, ...], dry_run: bool,
 
     report = send_alerts(context(config_path), dry_run=dry_run, destinations=destinations)
     rows = [d.__dict__ | {"tables": ", ".join(d.tables)} for d in report.deliveries]
-    emit(render(fmt, report, rows=rows, columns=TABLE_COLUMNS, table=lambda: _text(report)), output)
+    emit(render(fmt, report, rows=rows, columns=TABLE_COLUMNS, table=lambda: alert_text(report)), output)
     return report.exit_code
 
 
-def _text(report: AlertReport) -> str:
+def alert_text(report: AlertReport) -> str:
     text = ""
     if report.deliveries:
         rows = [
