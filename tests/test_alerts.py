@@ -359,6 +359,9 @@ def test_quickstart_drift_reaches_a_webhook_and_smtp_exactly_once(
         }  # fmt: skip
         config.write_text(yaml.safe_dump(data))
         env = {"PM_TEST_HOOK_SECRET": "quickstart"}
+        dry = run_cli("alert", "-c", str(config), "--dry-run")
+        assert dry.exit_code == 0 and "would send" in dry.stdout and "nothing was sent or recorded" in dry.stdout
+        assert hook.requests == [] and mailbox.messages == []
         first = run_cli("alert", "-c", str(config), "--format", "json", env=env)
         assert first.exit_code == 0, first.stderr
         sent = yaml.safe_load(first.stdout)

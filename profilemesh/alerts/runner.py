@@ -91,6 +91,8 @@ def send_alerts(
     chosen = [d for d in settings.destinations if not destinations or d.name in destinations]
     settings = dataclasses.replace(settings, destinations=tuple(chosen))
     by_name = {d.name: d for d in chosen}
+    # Every chosen destination's secrets, before the store is read: a variable that is not set is exit 2.
+    secrets = {} if dry_run else {d.name: _secrets(d, ctx) for d in chosen}
     report = AlertReport(dry_run=dry_run)
     target = ctx.target
     with connect(target, read_only=dry_run) as conn:
@@ -100,7 +102,6 @@ def send_alerts(
             require_writable(conn, target, ctx.head)
         work = plan(conn, target, settings, ctx.config.environment, utc_now())
         conn.rollback()
-        secrets = {} if dry_run else {m.destination: _secrets(by_name[m.destination], ctx) for m in work.messages}
         recorder = Recorder(conn, target, ctx.head, work.records, ctx.hooks.before_commit)
         suppressed: dict[str, list[AlertEvent]] = {}
         for destination, event in work.suppressed:

@@ -169,7 +169,9 @@ def _excerpt(response: requests.Response) -> str:
 
 def _reason(exc: BaseException) -> str:
     inner: BaseException = exc
-    while inner.__context__ is not None and inner.__context__ is not inner:
+    for _ in range(10):  # the innermost cause (urllib3's, the socket's) says what happened
+        if inner.__context__ is None:
+            break
         inner = inner.__context__
     return first_line(str(inner) or type(inner).__name__, limit=300)
 
