@@ -25,6 +25,7 @@ from profilemesh.context import Context
 from profilemesh.store.locks import DEFAULT_LOCK_TIMEOUT, DEFAULT_STALE_AFTER
 
 if TYPE_CHECKING:
+    from profilemesh.alerts.runner import AlertReport
     from profilemesh.drift.accept import Acceptance
     from profilemesh.drift.backtest import BacktestReport
     from profilemesh.drift.detector import DriftReport
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Context",
+    "alert",
     "describe_schema",
     "detect_drift",
     "drift_accept",
@@ -211,6 +213,23 @@ def retention(
     from profilemesh.retention.operation import run_retention
 
     return run_retention(ctx, policy, apply=apply, lock_timeout=lock_timeout, progress=progress)
+
+
+def alert(
+    ctx: Context,
+    *,
+    dry_run: bool = False,
+    destinations: Sequence[str] = (),
+    sleep: Callable[[float], None] | None = None,
+) -> AlertReport:
+    """Send each drift event not yet delivered to the configured destinations (`alerts` in the config;
+    or only those named), one message per table and run, and record every delivery in the store.
+    dry_run: what would be sent; sends and writes nothing. sleep: how to wait between retries."""
+    import time
+
+    from profilemesh.alerts.runner import send_alerts
+
+    return send_alerts(ctx, dry_run=dry_run, destinations=tuple(destinations), sleep=sleep or time.sleep)
 
 
 # --- reading ----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ DEFAULT_TABLE_NAMES = {
     "results": "profilemesh_results",
     "events": "profilemesh_events",
     "table_state": "profilemesh_table_state",
+    "alert_deliveries": "profilemesh_alert_deliveries",
 }
 STORAGE_COLUMNS = {
     "schema_version": (
@@ -97,6 +98,22 @@ STORAGE_COLUMNS = {
         "row_count",
         "bytes_scanned",
         "metadata",
+    ),
+    "alert_deliveries": (
+        "delivery_id",
+        "event_id",
+        "destination",
+        "destination_type",
+        "run_id",
+        "schema_name",
+        "dataset_name",
+        "message_id",
+        "status",
+        "attempts",
+        "last_error",
+        "first_attempt_at",
+        "last_attempt_at",
+        "sent_at",
     ),
 }
 COLUMN_METRICS_VIEW = "profilemesh_column_metrics_v"

@@ -11,6 +11,7 @@ from profilemesh.cli.options import CONFIG, context, output_options
 from profilemesh.cli.render import emit, render, to_table
 from profilemesh.config.settings import GRADED_SEVERITIES, SEASONALITIES
 from profilemesh.drift import EVENT_ID_PREFIX
+from profilemesh.errors import UsageError
 
 if TYPE_CHECKING:
     from profilemesh.drift.accept import Acceptance
@@ -41,6 +42,11 @@ TABLE_COLUMNS = (
     type=click.Choice(GRADED_SEVERITIES),
     help="Exit 1 when drift at or above this severity is found (alone: low).",
 )
+@click.option(
+    "--notify",
+    is_flag=True,
+    help="Then send the new drift to the config's alert destinations, as `profilemesh alert` does.",
+)
 @output_options
 @click.pass_context
 def drift(
@@ -50,10 +56,13 @@ def drift(
     current: str | None,
     baseline: str | None,
     fail_on: str | None,
+    notify: bool,
     fmt: str,
     output: str | None,
 ) -> int:
-    """Detect drift between runs and record each drift once, with its run_id.
+    """Detect drift between runs and record each drift once, with its run_id. With --notify, then send
+    what is new to the alert destinations (docs/guides/alerts.md); exit 3 when a message could not be
+    delivered.
 
     `drift accept EVENT_ID` records that a change is expected; `drift backtest` replays the stored
     history with given settings and writes nothing."""
@@ -61,10 +70,21 @@ def drift(
         return 0
     from profilemesh.api import detect_drift
 
-    report = detect_drift(context(config_path), table=table, current=current, baseline=baseline)
+    ctx = context(config_path)
+    if notify and not ctx.config.alerts.destinations:
+        raise UsageError("--notify needs alert destinations: add alerts.destinations to the config")
+    report = detect_drift(ctx, table=table, current=current, baseline=baseline)
     rows = [e.to_dict() for e in report.events]
     emit(render(fmt, report, rows=rows, table=lambda: _text(report)), output)
-    return report.exit_code(fail_on)
+    if not notify:
+        return report.exit_code(fail_on)
+    from profilemesh.api import alert
+    from profilemesh.cli.alert import alert_text
+
+    sent = alert(ctx)
+    if fmt == "table" and output is None:
+        click.echo(alert_text(sent), nl=False)
+    return sent.exit_code or report.exit_code(fail_on)
 
 
 def _text(report: DriftReport) -> str:

@@ -31,6 +31,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
+    from profilemesh.cli.alert import alert
     from profilemesh.cli.drift import drift
     from profilemesh.cli.migrate import migrate
     from profilemesh.cli.profile import profile
@@ -39,7 +40,7 @@ def _register() -> None:
     from profilemesh.cli.report import report
     from profilemesh.cli.retention import retention
 
-    for command in (migrate, profile, drift, query, report, quickstart, retention):
+    for command in (migrate, profile, drift, query, report, quickstart, retention, alert):
         cli.add_command(command)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from profilemesh.config.alerts import AlertSettings
 from profilemesh.config.settings import DriftSettings, ProfilingSettings
 from profilemesh.contract import DEFAULT_TABLE_NAMES
 from profilemesh.warehouses import ConnectionConfig
@@ -46,4 +47,5 @@ class Config:
     source: ConnectionConfig | None = None
     profiling: ProfilingSettings = field(default_factory=ProfilingSettings)
     drift: DriftSettings = field(default_factory=DriftSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)

@@ -9,7 +9,8 @@ atexit, no rollback sent: what a power cut or the OOM killer does):
   that step has been sent to the warehouse);
 - `retention:children_deleted:<n>` / `retention:batch:<n>`: inside retention batch n, after its results
   and events are deleted / after the batch committed;
-- `profile:before_commit`: after `profile` has sent a run's rows, before it commits.
+- `profile:before_commit`: after `profile` has sent a run's rows, before it commits;
+- `alerts:before_commit`: after `alert` has sent a message, before it commits the delivery's outcome.
 
 PROFILEMESH_TEST_PAUSE_AT = `<point>:<seconds>` (comma-separated, several points) sleeps there instead: a
 slow step, to hold the lock for a while (writers vs migrations, lease heartbeat and fencing).

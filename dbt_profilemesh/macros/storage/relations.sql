@@ -20,6 +20,7 @@
       'results': var('profilemesh_results_table', 'profilemesh_results'),
       'events': var('profilemesh_events_table', 'profilemesh_events'),
       'table_state': var('profilemesh_table_state_table', 'profilemesh_table_state'),
+      'alert_deliveries': var('profilemesh_alert_deliveries_table', 'profilemesh_alert_deliveries'),
       'schema_version': 'profilemesh_schema_version',
       'migration_lock': 'profilemesh_migration_lock',
   }) -%}
