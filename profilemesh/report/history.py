@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.clock import utc_now
+from profilemesh.contract import DRIFT_VIEW, RUNS_VIEW, VIEW_COLUMNS
 from profilemesh.errors import UsageError
 
 TableKey = tuple[str | None, str]  # (schema_name, dataset_name)
@@ -29,33 +30,12 @@ MAX_NAMED_COUNTS = 200
 CHART_VALUES = 1_200_000
 MIN_CHART_RUNS = 30
 
-RUN_COLUMNS = (
-    "run_id",
-    "schema_name",
-    "dataset_name",
-    "status",
-    "profiled_at",
-    "row_count",
-    "column_count",
-    "duration_seconds",
-    "metric_count",
-    "error_message",
+# The views' columns the page uses (the contract lists them all, generated from the dbt package).
+RUN_COLUMNS = tuple(
+    c for c in VIEW_COLUMNS[RUNS_VIEW] if c not in {"environment", "scope", "drift_event_count", "max_drift_severity"}
 )
-EVENT_COLUMNS = (
-    "event_id",
-    "event_type",
-    "run_id",
-    "schema_name",
-    "table_name",
-    "column_name",
-    "metric_name",
-    "baseline_value",
-    "current_value",
-    "change_percent",
-    "drift_severity",
-    "detected_at",
-    "metadata",
-    "accepted_at",
+EVENT_COLUMNS = tuple(
+    c for c in VIEW_COLUMNS[DRIFT_VIEW] if c not in {"environment", "profiled_at", "accepted_by", "accepted_reason"}
 )
 
 
