@@ -223,6 +223,13 @@ def seeded(store: Store) -> dict[str, list[tuple]]:
 def test_plan_changes_nothing_and_apply_leaves_exactly_the_expected_rows(store_at_head: Store) -> None:
     store = store_at_head
     data = seeded(store)
+    deliveries = store.qualified("profilemesh_alert_deliveries")
+    for event in data["events"]:  # every event was alerted: its delivery goes with it, and only then
+        store.sql(
+            f"INSERT INTO {deliveries} (delivery_id, event_id, destination, status) VALUES ({store.ph}, {store.ph}, "
+            "'hook', 'sent')",
+            [f"d-{event[0]}", event[0]],
+        )
     model = expected(data, KEEP_DAYS, KEEP_RUNS)
     before = stored(store)
     policy = ("--keep-days", str(KEEP_DAYS), "--keep-runs-per-table", str(KEEP_RUNS))
@@ -251,6 +258,8 @@ def test_plan_changes_nothing_and_apply_leaves_exactly_the_expected_rows(store_a
         f"deleted {totals['runs']} runs, {totals['results']} results, {totals['events']} events in " in applied.stdout
     )
     assert "batch 1: 7 runs deleted" in applied.stderr  # progress, as batches commit
+    kept_events = {row[0] for row in as_sets(model, data)["events"]}
+    assert {row[0] for row in store.sql(f"SELECT event_id FROM {deliveries}")} == kept_events
 
     again = retention(store, "apply", *policy, "--format", "csv")
     assert again.exit_code == 0, again.stderr

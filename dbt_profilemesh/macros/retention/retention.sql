@@ -189,8 +189,10 @@
           ~ condition ~ ' group by ' ~ c.schema_name ~ ', ' ~ c[column]) -%}
       {%- do profilemesh.retention_add_counts(counts, kind_name, found.rows) -%}
     {%- endfor -%}
-    {#- Children first, then the runs: no result or event is ever left without its run. -#}
+    {#- Children first, then the runs: no result or event is ever left without its run, and no alert
+        delivery without its event. -#}
     {%- do run_query('delete from ' ~ results ~ ' where ' ~ on_results) -%}
+    {%- do profilemesh.retention_delete_deliveries('select ' ~ c.event_id ~ ' from ' ~ events ~ ' where ' ~ on_events) -%}
     {%- do run_query('delete from ' ~ events ~ ' where ' ~ on_events) -%}
     {%- do profilemesh.emit('retention_children_deleted', {'batch': batch_number, 'runs': pairs | length}) -%}
     {%- do run_query('delete from ' ~ runs ~ ' where ' ~ profilemesh.retention_pairs_condition(pairs, 'dataset_name')) -%}
@@ -221,9 +223,17 @@
     {%- do per_table.append([row[1], row[2], 1]) -%}
   {%- endfor -%}
   {%- do profilemesh.retention_begin(ctx) -%}
+  {%- if kind == 'events' -%}{%- do profilemesh.retention_delete_deliveries(ids | join(', ')) -%}{%- endif -%}
   {%- do run_query('delete from ' ~ relation ~ ' where ' ~ id_column ~ ' in (' ~ ids | join(', ') ~ ')') -%}
   {%- do profilemesh.retention_commit(ctx) -%}
   {%- do profilemesh.retention_add_counts(counts, kind, per_table) -%}
+{% endmacro %}
+
+{#- The alert deliveries (schema version 5) of the events `event_ids` (a list of literals or a subquery)
+    go with them, in the same transaction: a delivery says where an event's alert went. -#}
+{% macro retention_delete_deliveries(event_ids) %}
+  {%- do run_query('delete from ' ~ profilemesh.storage_relation('alert_deliveries') ~ ' where '
+      ~ profilemesh.quote_column('event_id') ~ ' in (' ~ event_ids ~ ')') -%}
 {% endmacro %}
 
 {#- Deletes are transactional on every warehouse (Snowflake included: DML honours BEGIN/COMMIT), so
