@@ -8,11 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+from profilemesh.api import detect_drift as detect
+from profilemesh.api import profile
 from profilemesh.dbt.package import DbtPackage
 from profilemesh.store.ledger import read_ledger
 from tests.support.dbt_project import dbt, make_user_project
-from tests.support.stores import Store
+from tests.support.stores import Store, profiling_context
+from tests.test_drift import load_day
 from tests.test_query_views_dbt import node_statuses
 
 HEAD = DbtPackage.installed().head
@@ -82,3 +86,120 @@ def test_version_gate_and_run_operation_on_snowflake(sf_store: Store, store_pool
     assert read_ledger(sf_store.target).current_version == HEAD
     ok, log = dbt(project, "run", "-s", "latest_runs")
     assert ok, log
+
+
+def build(project: Path, *args: str) -> tuple[dict[str, str], str]:
+    """One dbt invocation: each selected node's status (dbt's structured result) and the log's messages."""
+    from dbt.cli.main import dbtRunner
+
+    messages: list[str] = []
+
+    def collect(event) -> None:
+        if event.info.level in ("info", "warn", "error"):
+            messages.append(f"{event.info.level}: {event.info.msg}")
+
+    argv = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--log-path", str(project / "logs"),
+            "--target-path", str(project / "target")]  # fmt: skip
+    result = dbtRunner(callbacks=[collect]).invoke(argv)
+    assert result.result is not None, result.exception
+    return {r.node.name: str(r.status) for r in result.result.results}, "\n".join(messages)
+
+
+# The user's schema.yml: ProfileMesh's generic tests on a model it profiles (orders, a view over a daily
+# load) and on one it has never profiled (unrelated). `where` and `severity` are dbt's own configs.
+def declared(test: str, config: dict | None = None, **arguments: object) -> dict:
+    """A generic test as a schema.yml declares it (dbt 1.10+: its arguments under `arguments`)."""
+    return {test: {"arguments": arguments, **({"config": config} if config else {})}}
+
+
+SCHEMA_YML = {
+    "version": 2,
+    "sources": [{"name": "shop", "schema": "src", "tables": [{"name": "orders"}]}],
+    "models": [
+        {
+            "name": "orders",
+            "data_tests": [
+                declared("profilemesh.no_drift", {"store_failures": True}, min_severity="medium"),
+                declared("profilemesh.no_drift", {"severity": "warn"}, within_hours=24, min_severity="high"),
+                declared("profilemesh.no_drift", {"where": "column_name = 'value'"}),
+                declared("profilemesh.fresh", max_age_hours=24),
+                declared("profilemesh.row_count_between", min_value=1000, max_value=10000),
+            ],
+            "columns": [
+                {
+                    "name": "value",
+                    "data_tests": [declared("profilemesh.metric_between", metric="mean", min_value=50, max_value=150)],
+                },
+                {
+                    "name": "category",
+                    "data_tests": [declared("profilemesh.metric_between", metric="null_percent", max_value=5)],
+                },
+            ],
+        },
+        {
+            "name": "unrelated",
+            "data_tests": [declared("profilemesh.no_drift"), declared("profilemesh.fresh", max_age_hours=1)],
+        },
+    ],
+}
+
+
+def test_generic_tests_pass_on_a_clean_day_and_fail_after_injected_drift(
+    store_at_head: Store, store_pool, tmp_path: Path
+) -> None:
+    store = store_at_head
+    project = make_user_project(store, store_pool.root)
+    (project / "models" / "orders.sql").write_text("select * from {{ source('shop', 'orders') }}\n")
+    (project / "models" / "schema.yml").write_text(yaml.safe_dump(SCHEMA_YML, sort_keys=False))
+    store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
+
+    def load(day: int, **incident: float) -> None:  # a day's load under the model's view (PostgreSQL binds them)
+        store.sql(f"DROP VIEW IF EXISTS {store.qualified('orders')}")
+        load_day(store, "orders", day, **incident)
+        store.sql(f'CREATE VIEW {store.qualified("orders")} AS SELECT * FROM "src"."orders"')
+
+    load(1)
+    ctx = profiling_context(
+        store, tmp_path, [{"schema": store.schema, "table": "orders"}], drift_detection={"strategy": "threshold"}
+    )
+    assert dbt(project, "deps")[0]
+    selected = ("build", "-s", "orders", "unrelated")
+
+    # Nothing profiled yet: every test passes, each with a warning that names its table.
+    statuses, log = build(project, *selected)
+    assert set(statuses.values()) == {"success", "pass"}, statuses
+    assert f"ProfileMesh no_drift: no ProfileMesh history for table {store.schema}.orders" in log
+    assert f"ProfileMesh fresh: no ProfileMesh history for table {store.schema}.unrelated" in log
+
+    # Two ordinary days: no drift, fresh, row count and metrics within their bounds.
+    profile(ctx)
+    load(2)
+    profile(ctx)
+    assert detect(ctx).events == []
+    statuses, log = build(project, *selected)
+    assert set(statuses.values()) == {"success", "pass"}, statuses
+    assert "no ProfileMesh history for table " + f"{store.schema}.orders" not in log
+    assert f"no ProfileMesh history for table {store.schema}.unrelated" in log  # still never profiled
+
+    # A null spike in `category`: the drift tests and the null_percent bound fail, naming what drifted.
+    load(3, null_rate=0.20)
+    profile(ctx)
+    assert detect(ctx).events
+    statuses, log = build(project, *selected)
+    tests = {name: status for name, status in statuses.items() if name.startswith("profilemesh_")}
+    failed = {name for name, status in tests.items() if status == "fail"}
+    assert len(failed) == 2 and any("no_drift_orders_medium" in n for n in failed), tests
+    assert any("null_percent" in n for n in failed), tests
+    assert "warn" in tests.values()  # the high-severity window check is configured to warn
+    assert sum(status == "pass" for status in tests.values()) == len(tests) - 3, tests  # `where`: only `value`
+    assert (
+        f"ProfileMesh no_drift failed: table {store.schema}.orders, column category, metric null_percent, "
+        "event DataDriftDetected, severity high" in log
+    ), log
+    assert (
+        f"ProfileMesh metric_between failed: table {store.schema}.orders, column category, metric null_percent" in log
+    )
+    # store_failures keeps the failing rows, one per drift event, naming what drifted.
+    audit = f'"{store.schema}_dbt_test__audit"."profilemesh_no_drift_orders_medium"'
+    stored = store.sql(f"SELECT table_name, column_name, metric_name, event_type, severity FROM {audit}")
+    assert stored == [("orders", "category", "null_percent", "DataDriftDetected", "high")]
