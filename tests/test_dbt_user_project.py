@@ -4,6 +4,7 @@ each ProfileMesh model (a store behind fails those models only; the user's other
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from profilemesh.dbt.package import DbtPackage
 from profilemesh.store.ledger import read_ledger
 from tests.support.dbt_project import dbt, make_user_project
 from tests.support.stores import Store, profiling_context
-from tests.test_drift import load_day
+from tests.test_drift import ROWS, load_day
 from tests.test_query_views_dbt import node_statuses
 
 HEAD = DbtPackage.installed().head
@@ -105,13 +106,13 @@ def build(project: Path, *args: str) -> tuple[dict[str, str], str]:
     return {r.node.name: str(r.status) for r in result.result.results}, "\n".join(messages)
 
 
-# The user's schema.yml: ProfileMesh's generic tests on a model it profiles (orders, a view over a daily
-# load) and on one it has never profiled (unrelated). `where` and `severity` are dbt's own configs.
 def declared(test: str, config: dict | None = None, **arguments: object) -> dict:
     """A generic test as a schema.yml declares it (dbt 1.10+: its arguments under `arguments`)."""
     return {test: {"arguments": arguments, **({"config": config} if config else {})}}
 
 
+# The user's schema.yml: ProfileMesh's generic tests on a model it profiles (orders, a view over a daily
+# load) and on one it has never profiled (unrelated). `where`, `severity` and `store_failures` are dbt's.
 SCHEMA_YML = {
     "version": 2,
     "sources": [{"name": "shop", "schema": "src", "tables": [{"name": "orders"}]}],
@@ -123,7 +124,9 @@ SCHEMA_YML = {
                 declared("profilemesh.no_drift", {"severity": "warn"}, within_hours=24, min_severity="high"),
                 declared("profilemesh.no_drift", {"where": "column_name = 'value'"}),
                 declared("profilemesh.fresh", max_age_hours=24),
-                declared("profilemesh.row_count_between", min_value=1000, max_value=10000),
+                # The same table as ProfileMesh profiled it under another schema, two days ago.
+                declared("profilemesh.fresh", {"severity": "warn"}, max_age_hours=24, schema_name="src"),
+                declared("profilemesh.row_count_between", min_value=3000, max_value=10000),
             ],
             "columns": [
                 {
@@ -171,35 +174,49 @@ def test_generic_tests_pass_on_a_clean_day_and_fail_after_injected_drift(
     assert f"ProfileMesh no_drift: no ProfileMesh history for table {store.schema}.orders" in log
     assert f"ProfileMesh fresh: no ProfileMesh history for table {store.schema}.unrelated" in log
 
-    # Two ordinary days: no drift, fresh, row count and metrics within their bounds.
+    # Two ordinary days: no drift, fresh, row count and metrics within their bounds. src.orders was
+    # last profiled two days ago: the `fresh` test that names it warns.
+    two_days_ago = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=48)
+    profile(profiling_context(store, tmp_path, [{"schema": "src", "table": "orders"}]), as_of=two_days_ago)
     profile(ctx)
     load(2)
     profile(ctx)
     assert detect(ctx).events == []
     statuses, log = build(project, *selected)
-    assert set(statuses.values()) == {"success", "pass"}, statuses
-    assert "no ProfileMesh history for table " + f"{store.schema}.orders" not in log
+    expected = dict.fromkeys(statuses, "pass") | {"orders": "success", "unrelated": "success"}
+    assert statuses == expected | {"profilemesh_fresh_orders_24__src": "warn"}, statuses
+    assert "ProfileMesh fresh failed: table src.orders, metric profiled_at, event StaleProfile" in log, log
+    assert f"no ProfileMesh history for table {store.schema}.orders" not in log
     assert f"no ProfileMesh history for table {store.schema}.unrelated" in log  # still never profiled
 
-    # A null spike in `category`: the drift tests and the null_percent bound fail, naming what drifted.
-    load(3, null_rate=0.20)
+    # A bad load: half the rows and a null spike in `category`. The drift tests, the row count and the
+    # null_percent bound fail (or warn, as configured), naming what drifted; `where` keeps to `value`.
+    load(3, null_rate=0.20, rows=ROWS // 2)
     profile(ctx)
     assert detect(ctx).events
     statuses, log = build(project, *selected)
-    tests = {name: status for name, status in statuses.items() if name.startswith("profilemesh_")}
-    failed = {name for name, status in tests.items() if status == "fail"}
-    assert len(failed) == 2 and any("no_drift_orders_medium" in n for n in failed), tests
-    assert any("null_percent" in n for n in failed), tests
-    assert "warn" in tests.values()  # the high-severity window check is configured to warn
-    assert sum(status == "pass" for status in tests.values()) == len(tests) - 3, tests  # `where`: only `value`
+    assert statuses == expected | {
+        "profilemesh_fresh_orders_24__src": "warn",
+        "profilemesh_no_drift_orders_medium": "fail",
+        "profilemesh_no_drift_orders_high__24": "warn",
+        "profilemesh_row_count_between_orders_10000__3000": "fail",
+        "profilemesh_metric_between_orders_category__5__null_percent": "fail",
+    }, statuses
     assert (
         f"ProfileMesh no_drift failed: table {store.schema}.orders, column category, metric null_percent, "
         "event DataDriftDetected, severity high" in log
     ), log
+    assert f"ProfileMesh no_drift failed: table {store.schema}.orders, metric row_count, event DataDriftDetected" in log
     assert (
-        f"ProfileMesh metric_between failed: table {store.schema}.orders, column category, metric null_percent" in log
-    )
-    # store_failures keeps the failing rows, one per drift event, naming what drifted.
+        f"ProfileMesh metric_between failed: table {store.schema}.orders, column category, metric null_percent, "
+        "event MetricOutOfBounds, observed 20" in log
+    ), log
+    assert (
+        f"ProfileMesh row_count_between failed: table {store.schema}.orders, metric row_count, "
+        f"event RowCountOutOfBounds, observed {ROWS // 2}" in log
+    ), log
+    # store_failures keeps the failing rows, one per drift event (halving the rows moves `id` too).
     audit = f'"{store.schema}_dbt_test__audit"."profilemesh_no_drift_orders_medium"'
     stored = store.sql(f"SELECT table_name, column_name, metric_name, event_type, severity FROM {audit}")
-    assert stored == [("orders", "category", "null_percent", "DataDriftDetected", "high")]
+    assert {("orders", "category", "null_percent"), ("orders", None, "row_count")} <= {row[:3] for row in stored}
+    assert {row[3:] for row in stored} == {("DataDriftDetected", "high")}, stored
