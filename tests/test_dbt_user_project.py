@@ -29,6 +29,8 @@ def user_project(store: Store, store_pool) -> Path:
 
 
 def test_package_installs_migrates_and_gates_runs_in_a_user_project(store: Store, user_project: Path) -> None:
+    tests = {"version": 2, "models": [{"name": "unrelated", "data_tests": [declared("profilemesh.no_drift")]}]}
+    (user_project / "models" / "schema.yml").write_text(yaml.safe_dump(tests))
     ok, log = dbt(user_project, "deps")
     assert ok, log
 
@@ -41,6 +43,10 @@ def test_package_installs_migrates_and_gates_runs_in_a_user_project(store: Store
 
     ok, log = dbt(user_project, "run", "-s", "unrelated")  # models that do not read ProfileMesh are not gated
     assert ok, log
+    # ProfileMesh's generic tests on a store that does not exist yet: no history, so they pass with a warning.
+    ok, log = dbt(user_project, "test", "-s", "unrelated")
+    assert ok, log
+    assert f"ProfileMesh no_drift: no ProfileMesh history for table {store.schema}.unrelated yet" in log
     # A whole `dbt run`: ProfileMesh's views fail their gate and what reads them is skipped; the rest builds.
     statuses = node_statuses(user_project, "run")
     views = {name: status for name, status in statuses.items() if name.startswith("profilemesh_")}
