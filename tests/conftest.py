@@ -175,7 +175,8 @@ _STORE_MARKERS = {
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Warehouse markers from the fixtures a test uses (a parametrised `store` marks each case by its
     warehouse); the quickstart's tests on one xdist worker (scripts/test.sh: --dist loadgroup), so the
-    ~20 s quickstart is built once per run rather than once per worker."""
+    ~20 s quickstart is built once per run rather than once per worker; the emulator's tests on one
+    worker too."""
     for item in items:
         names = getattr(item, "fixturenames", ())
         param = getattr(getattr(item, "callspec", None), "params", {})
@@ -186,3 +187,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "quickstart_run" in names:
             item.add_marker(pytest.mark.xdist_group("quickstart"))
             item.add_marker(pytest.mark.slow)
+        elif item.get_closest_marker("snowflake") is not None:
+            # One worker runs the emulator's tests: one emulator, one dbt parse of the package for it
+            # and one template store, instead of one per worker (the emulator is slow to start and to
+            # parse against); the other workers run the rest meanwhile.
+            item.add_marker(pytest.mark.xdist_group("snowflake"))
