@@ -176,7 +176,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Warehouse markers from the fixtures a test uses (a parametrised `store` marks each case by its
     warehouse); the quickstart's tests on one xdist worker (scripts/test.sh: --dist loadgroup), so the
     ~20 s quickstart is built once per run rather than once per worker; the emulator's tests on one
-    worker too."""
+    worker too, and the crash cases on DuckDB and PostgreSQL on one."""
     for item in items:
         names = getattr(item, "fixturenames", ())
         param = getattr(getattr(item, "callspec", None), "params", {})
@@ -192,3 +192,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             # and one template store, instead of one per worker (the emulator is slow to start and to
             # parse against); the other workers run the rest meanwhile.
             item.add_marker(pytest.mark.xdist_group("snowflake"))
+        elif item.nodeid.startswith("tests/test_crash_injection.py"):
+            # The crash cases start from templates of the store before each version (five per
+            # warehouse) and a clean catalog: built once on one worker, not once on every worker.
+            item.add_marker(pytest.mark.xdist_group("crash"))
