@@ -175,8 +175,8 @@ _STORE_MARKERS = {
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Warehouse markers from the fixtures a test uses (a parametrised `store` marks each case by its
     warehouse); the quickstart's tests on one xdist worker (scripts/test.sh: --dist loadgroup), so the
-    ~20 s quickstart is built once per run rather than once per worker; the emulator's tests on one
-    worker too, and the crash cases on DuckDB and PostgreSQL on one."""
+    ~20 s quickstart is built once per run rather than once per worker; the emulator's tests on two
+    workers, and the crash cases on DuckDB and PostgreSQL on one."""
     for item in items:
         names = getattr(item, "fixturenames", ())
         param = getattr(getattr(item, "callspec", None), "params", {})
@@ -188,10 +188,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("quickstart"))
             item.add_marker(pytest.mark.slow)
         elif item.get_closest_marker("snowflake") is not None:
-            # One worker runs the emulator's tests: one emulator, one dbt parse of the package for it
-            # and one template store, instead of one per worker (the emulator is slow to start and to
-            # parse against); the other workers run the rest meanwhile.
-            item.add_marker(pytest.mark.xdist_group("snowflake"))
+            # The emulator's tests on two workers, not on every one: each emulator costs a dbt parse
+            # of the package and a template store; one worker alone would be the run's long pole
+            # (~400 s of tests). Its crash and lease tests on one, the rest on the other.
+            heavy = item.nodeid.startswith(("tests/test_crash_injection.py", "tests/test_lock_contract.py"))
+            item.add_marker(pytest.mark.xdist_group("snowflake-crash" if heavy else "snowflake"))
         elif item.nodeid.startswith("tests/test_crash_injection.py"):
             # The crash cases start from templates of the store before each version (five per
             # warehouse) and a clean catalog: built once on one worker, not once on every worker.
