@@ -188,26 +188,19 @@ def _alerted(
     """(destination, incident key) -> when its latest alerted event was detected, from `since` on."""
     deliveries = storage_table(target, "alert_deliveries")
     events = storage_table(target, "events")
+    incident = (
+        deliveries.c.destination,
+        events.c.schema_name,
+        events.c.table_name,
+        events.c.column_name,
+        events.c.metric_name,
+        events.c.event_type,
+    )
     query = (
-        sa.select(
-            deliveries.c.destination,
-            events.c.schema_name,
-            events.c.table_name,
-            events.c.column_name,
-            events.c.metric_name,
-            events.c.event_type,
-            sa.func.max(events.c.timestamp).label("detected_at"),
-        )
+        sa.select(*incident, sa.func.max(events.c.timestamp).label("detected_at"))
         .select_from(deliveries.join(events, deliveries.c.event_id == events.c.event_id))
         .where(deliveries.c.status.in_(ALERTED), events.c.timestamp >= since)
-        .group_by(
-            deliveries.c.destination,
-            events.c.schema_name,
-            events.c.table_name,
-            events.c.column_name,
-            events.c.metric_name,
-            events.c.event_type,
-        )
+        .group_by(*incident)
     )
     return {
         (
