@@ -2,7 +2,7 @@
 
 A test that needs the CLI as its own process (crashes, concurrency, locks held by another process)
 used to start a new interpreter that imported click, SQLAlchemy, dbt and the adapters: about 2.7 s of
-CPU before the first line of the command, times 80 such processes in a run. Here each test process
+CPU before the first line of the command, times several dozen such processes in a run. Here each test process
 keeps one multiprocessing *forkserver* that imported all of that once; each CLI process is forked from
 it, so it is a real, separate process (its own pid, connections, locks and SIGKILL) that starts warm.
 
