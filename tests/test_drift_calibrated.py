@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+import statistics
 
 import pytest
 
@@ -15,7 +16,7 @@ from profilemesh.config.loader import load_config
 from profilemesh.config.settings import DRIFT_METRIC_NAMES, DriftSettings, severity_rank
 from profilemesh.drift.calibrated import EFFECTS, RunVerdict, replay
 from profilemesh.drift.history import RunMetrics, TableRun
-from profilemesh.drift.series import Point, cycle_of, expectation, t_quantile
+from profilemesh.drift.series import Point, critical_score, cycle_of, expectation, t_quantile
 
 START = dt.datetime(2026, 1, 5, 6)  # a Monday, 06:00 UTC
 SETTINGS = DriftSettings()
@@ -80,6 +81,47 @@ def test_a_weekly_cycle_is_learned_and_a_weekday_drop_is_caught() -> None:
     assert ("", "row_count") in paging(verdict)
     alarm = next(i.alarm for i in verdict.new if i.alarm.metric == "row_count")
     assert alarm.seasonal and alarm.expected > 900
+
+
+def test_a_column_that_looks_like_another_weekday_is_reported_not_paged() -> None:
+    """A public holiday: a column's mean on a Tuesday at its usual Sunday level (a strong weekly cycle,
+    no calendar known) is reported at low with the weekday it looks like; a mean far from every
+    weekday's level (a unit change) still pages, and so does the row count at a weekend's level."""
+    rng = random.Random(11)
+
+    def day(d: int) -> dict[tuple[str, str], float]:
+        weekend = (START + dt.timedelta(days=d)).weekday() >= 5
+        return {
+            ("", "row_count"): round(1000 * rng.gauss(1, 0.01)),
+            ("demand", "mean"): rng.gauss(3.8 if weekend else 4.7, 0.04),
+        }
+
+    history = [run(d, day(d)) for d in range(35)]
+    assert not any(paging(v) for v in replay(history, SETTINGS)[21:])
+    holiday = day(36)  # a Tuesday
+    holiday[("demand", "mean")] = 3.82
+    verdict = replay([*history, run(36, holiday)], SETTINGS)[-1]
+    alarm = next(i.alarm for i in verdict.new if i.alarm.metric == "mean")
+    assert alarm.severity == "low" and alarm.metadata()["looks_like"] in ("Saturday", "Sunday")
+    unit_change = day(36)
+    unit_change[("demand", "mean")] *= 1.6
+    assert ("demand", "mean") in paging(replay([*history, run(36, unit_change)], SETTINGS)[-1])
+
+
+def test_the_spread_sees_the_tails_a_clean_history_shows() -> None:
+    """A distinct share of rounded readings: 75 % on most days, near 55 % on a calm day in five (few
+    distinct readings). The MAD alone ignores those days (about 1.5 points), so every calm day would
+    page; the spread is the larger of it and the plain standard deviation of the clean baseline."""
+    rng = random.Random(5)
+    values = [rng.gauss(55, 2) if d % 5 == 2 else rng.gauss(75, 1) for d in range(35)]
+    history = [Point(START + dt.timedelta(days=d), v) for d, v in enumerate(values)]
+    exp = expectation(history, START + dt.timedelta(days=35), window=35)
+    assert exp is not None
+    assert exp.spread == pytest.approx(statistics.stdev(values, exp.expected), rel=0.05)
+    mad_sigma = 1.4826 * statistics.median(abs(v - exp.expected) for v in values)
+    assert exp.spread > 4 * mad_sigma
+    critical = critical_score(exp.points, 1 / 60)
+    assert abs(55 - exp.expected) / exp.spread < critical < abs(5 - exp.expected) / exp.spread
 
 
 def test_a_growing_table_is_judged_by_the_rows_it_adds() -> None:

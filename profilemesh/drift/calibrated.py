@@ -28,7 +28,16 @@ from dataclasses import dataclass, field
 
 from profilemesh.config.settings import NO_RULES, ColumnRules, DriftSettings, TableRules, severity_rank
 from profilemesh.drift.history import RunMetrics
-from profilemesh.drift.series import Cycle, Point, critical_score, cycle_of, expectation, is_growing
+from profilemesh.drift.series import (
+    Cycle,
+    Expectation,
+    Point,
+    critical_score,
+    cycle_of,
+    expectation,
+    is_growing,
+    season_name,
+)
 
 Key = tuple[str, str]  # (column, metric); the table's row count is ("", "row_count")
 
@@ -84,6 +93,7 @@ class Alarm:
     volume: bool = False
     cold_start: bool = False
     step: bool = False  # graded by its change from the run before (a growing table)
+    like_season: str | None = None  # the other weekday (hour) whose usual level the value matches
 
     @property
     def key(self) -> Key:
@@ -100,6 +110,7 @@ class Alarm:
             "effect_unit": self.unit,
             "baseline_runs": self.points,
             "seasonal": self.seasonal,
+            **({"looks_like": self.like_season} if self.like_season else {}),
         }
 
 
@@ -182,6 +193,9 @@ def grade(
     severity = _severity(rule, effect)
     if severity is None:
         return None
+    like = None if metric == "row_count" else _lookalike_season(current.value - previous, exp, spread, critical)
+    if like is not None and severity_rank(severity) > severity_rank("low"):
+        severity = "low"  # a holiday looks like a Sunday: reported, never paged on
     return Alarm(
         column,
         metric,
@@ -196,6 +210,7 @@ def grade(
         exp.seasonal,
         volume=volume,
         step=steps is not None,
+        like_season=None if like is None else season_name(context.cycle, like),
     )
 
 
@@ -253,6 +268,18 @@ def _cold_start(metric: str, column: str, history: list[Point], current: Point) 
     return Alarm(
         column, metric, "high", reference, current.value, math.inf, 0.0, effect, unit, len(clean), cold_start=True
     )
+
+
+def _lookalike_season(value: float, exp: Expectation, spread: float, critical: float) -> int | None:
+    """The other season (weekday, hour) whose usual level this value matches, when the cycle is strong
+    enough that the two seasons' levels lie outside each other's band: on a public holiday a column's
+    mean looks like a Sunday's, and no calendar of the user's holidays is known. Not for the row count:
+    a weekday with a Sunday's volume may be an outage (on a table quiet at weekends, no rows at all),
+    and the volume is the metric users watch first."""
+    for season, level in exp.others:
+        if abs(level - exp.expected) > critical * spread and abs(value - level) <= spread:
+            return season
+    return None
 
 
 HISTORY_KEPT = 5 * 24  # points kept per metric: the window, or five periods of an hourly cycle
