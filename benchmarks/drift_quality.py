@@ -11,7 +11,8 @@ each replayed day by day as a user's table:
   day, a weekly cycle in demand, public holidays, weather; the data set has no time column, so the
   half-hour's time is computed from the row's position; its WorkDay column, a 0/1 calendar flag, is
   left out like Birthdays' year, month and day).
-nycflights13 and openintro's nycflights are kept aside for an independent check (not used here).
+nycflights13's flights were kept aside while the default was designed and are replayed only by
+`--holdout`, an independent check (openintro's nycflights, a sample of the same flights, stays unused).
 
 Each data set is loaded as two tables a user would have: a **daily load** (the table holds that
 day's rows) and a **growing table** (every row up to that day). Every day's table is profiled by the
@@ -93,6 +94,12 @@ DATASETS = (
     Dataset("elec_demand", "fpp2", "elecdemand", "time", dt.date(2014, 3, 1), "Temperature", "Demand",
             "Temperature", "Demand", drop=("rownames", "WorkDay"),
             time_sql="TIMESTAMP '2014-01-01' + (rownames - 1) * INTERVAL 30 MINUTE"),
+)  # fmt: skip
+# Kept aside while the default strategy was designed, for an independent check (--holdout): the
+# flights of New York's airports in 2013, ~900 rows a day, 16 columns.
+HOLDOUT = (
+    Dataset("nycflights13", "nycflights13", "flights", "time_hour", dt.date(2013, 3, 1), "carrier", "distance",
+            "tailnum", "flight", drop=("rownames", "year", "month", "day")),
 )  # fmt: skip
 
 
@@ -380,8 +387,8 @@ class Profiled:
     modes: tuple[str, ...] = MODES
 
 
-def profile_days(*, quick: bool, days: int) -> Profiled:
-    datasets = DATASETS[:1] if quick else DATASETS
+def profile_days(*, quick: bool, days: int, holdout: bool = False) -> Profiled:
+    datasets = HOLDOUT if holdout else DATASETS[:1] if quick else DATASETS
     days = 30 if quick else days
     wanted = 1 if quick else 5
     modes = MODES[:1] if quick else MODES
@@ -414,12 +421,15 @@ def profile_days(*, quick: bool, days: int) -> Profiled:
     return Profiled(datasets, days, wanted, incident_days, loaded, len(tables), seconds, modes)
 
 
-def quality_report(*, quick: bool, days: int, cache: Path | None = None) -> tuple[str, list[list[object]]]:
-    """cache: keep the profiled days in this file and reuse them (to iterate on the strategies)."""
+def quality_report(
+    *, quick: bool, days: int, cache: Path | None = None, holdout: bool = False
+) -> tuple[str, list[list[object]]]:
+    """cache: keep the profiled days in this file and reuse them (to iterate on the strategies).
+    holdout: replay the data sets kept aside (HOLDOUT) instead."""
     if cache is not None and cache.exists():
         profiled: Profiled = pickle.loads(cache.read_bytes())
     else:
-        profiled = profile_days(quick=quick, days=days)
+        profiled = profile_days(quick=quick, days=days, holdout=holdout)
         if cache is not None:
             cache.write_bytes(pickle.dumps(profiled))
     datasets, days, wanted, incident_days, loaded = (
@@ -427,7 +437,7 @@ def quality_report(*, quick: bool, days: int, cache: Path | None = None) -> tupl
     )  # fmt: skip
     rows: list[list[object]] = []
     totals: dict[str, Tally] = {}
-    by_dataset: dict[str, Tally] = {}  # the default strategy's, both table shapes
+    by_dataset: dict[str, list[Tally]] = {}  # the default strategy's, per table shape
     per_table: list[str] = []
     for data in datasets:
         for mode in profiled.modes:
@@ -442,14 +452,14 @@ def quality_report(*, quick: bool, days: int, cache: Path | None = None) -> tupl
                 totals.setdefault(label, Tally()).add(tally)
                 rows.append(_row(f"{data.name} ({mode})", label, tally))
                 if label.startswith("calibrated"):
-                    by_dataset.setdefault(data.name, Tally()).add(tally)
+                    by_dataset.setdefault(data.name, []).append(tally)
                     detail = ", ".join(f"{k} x{n}" for k, n in tally.alarm_metrics.most_common(5)) or "none"
                     missed = ", ".join(tally.missed) or "none"
                     per_table.append(f"- {data.name} ({mode}): quiet-day alarms from {detail}; missed: {missed}")
     summary = [_row("all tables", label, tally) for label, tally in totals.items()]
     default = totals["calibrated (default)"]
     rate = default.alarm_days / max(default.quiet_days, 1)
-    held = [name for name, tally in by_dataset.items() if _holds(tally)]
+    held = [name for name, shapes in by_dataset.items() if all(_holds(t) for t in shapes)]
     targets: list[list[object]] = [
         [
             "drift: quiet days with an alarm at medium or above ≤ 1 in 30 (calibrated, all tables)",
@@ -467,15 +477,16 @@ def quality_report(*, quick: bool, days: int, cache: Path | None = None) -> tupl
         ],
         *[
             [
-                f"drift on {name} (daily and growing): both targets above (calibrated)",
+                f"drift on {name} ({mode}): both targets above (calibrated)",
                 f"{t.caught} of {t.incidents} caught; {t.alarm_days} of {t.quiet_days} quiet days alarmed",
                 met(_holds(t)),
-                "" if _holds(t) else "; ".join(sorted(set(t.missed)))[:90],
+                "" if _holds(t) else "; ".join(sorted(set(t.missed)))[:90] or "quiet days alarmed",
             ]
-            for name, t in by_dataset.items()
+            for name, shapes in by_dataset.items()
+            for mode, t in zip(profiled.modes, shapes, strict=True)
         ],
         [
-            "drift: the targets hold on at least two real data sets (calibrated)",
+            "drift: the targets hold on at least two real data sets, both table shapes (calibrated)",
             ", ".join(held) or "none",
             met(len(held) >= 2),
             "",
@@ -525,8 +536,9 @@ def main() -> None:
     parser = section_parser(__doc__, repeat=1)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--cache", type=Path, default=None, help="keep the profiled days in FILE and reuse them")
+    parser.add_argument("--holdout", action="store_true", help="the data sets kept aside (nycflights13) instead")
     args = parser.parse_args()
-    text, targets = quality_report(quick=args.quick, days=args.days, cache=args.cache)
+    text, targets = quality_report(quick=args.quick, days=args.days, cache=args.cache, holdout=args.holdout)
     stores.drop_templates()
     print_section(text, targets)
 
