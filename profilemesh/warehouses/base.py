@@ -9,6 +9,7 @@ dbt profiles (migrations) are both rendered from it by the warehouse class.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -67,12 +68,23 @@ def access_denied_message(role: str, schema: str) -> str:
     )
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
 class Warehouse:
     """One warehouse: its connection rules, engines, dbt profile, names, bulk writes and profiling plan."""
 
     name: ClassVar[str]  # the config's connection type and dbt's adapter type
     dialect_name: ClassVar[str]  # SQLAlchemy's dialect name
     default_schema: ClassVar[str]
+    # The pip extra that installs this warehouse's drivers and dbt adapter (`profilemesh[postgres]`), and
+    # the modules it installs; None for the embedded default, which the base install carries.
+    extra: ClassVar[str | None] = None
+    modules: ClassVar[tuple[str, ...]] = ()
     required_keys: ClassVar[tuple[str, ...]] = ()
     # The database is a file one process opens read-write at a time (DuckDB): a program that reads and
     # writes the same file must do both through one connection.
@@ -100,6 +112,19 @@ class Warehouse:
     distinct_branches: ClassVar[int | None] = None
     # Approximate distinct counts estimated by a second statement (SQL HyperLogLog) rather than inline.
     approx_distinct_statement: ClassVar[bool] = False
+
+    # --- installation ----------------------------------------------------------------------------
+
+    def install_problem(self) -> str | None:
+        """Why this warehouse cannot run here (its extra is not installed), naming the extra; or None. A
+        config that names the warehouse fails on this, in one line, rather than at a driver's import."""
+        missing = [module for module in self.modules if not _installed(module)]
+        if not missing:
+            return None
+        return (
+            f"{self.name} needs the {self.extra} extra, which is not installed (no module {missing[0]}): "
+            f"pip install 'profilemesh[{self.extra}]'"
+        )
 
     # --- configuration ---------------------------------------------------------------------------
 
