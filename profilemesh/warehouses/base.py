@@ -103,6 +103,8 @@ class Warehouse:
     quote_reflected_names: ClassVar[bool] = True
     # Access is granted to database roles (`migrate apply --grant-read`); DuckDB has none (file permissions).
     has_roles: ClassVar[bool] = True
+    # Every integer column holds 64 bits whatever its declared type (SQLite): nothing to widen.
+    integers_are_64_bit: ClassVar[bool] = False
     # The family migrate validate expects for a `json` storage column (TEXT holding JSON, or VARIANT).
     json_family: ClassVar[str] = "string"
     # Profiling (docs/guides/PROFILING.md): how exact distinct counts are computed. "union_all": a second
