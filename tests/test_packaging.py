@@ -153,6 +153,7 @@ def test_the_base_install_is_duckdb_only_and_runs_the_quickstart(clean_install: 
             "snowflake",
             "snowflake",
         ),
+        ("storage:\n  connection: {type: sqlite, filepath: store.db}\n", "sqlite", "sqlite"),
     ],
 )
 def test_a_warehouse_without_its_extra_names_the_extra_to_install(
