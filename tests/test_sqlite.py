@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import shutil
 import sqlite3
 import statistics
 import threading
@@ -36,13 +37,22 @@ from profilemesh.api import (
     retention,
 )
 from profilemesh.config import load_config
-from profilemesh.errors import ConfigError, StoreBusy, UsageError
+from profilemesh.dbt.package import DbtPackage
+from profilemesh.errors import ConfigError, MigrationFailed, StoreBusy, UsageError
 from profilemesh.retention.operation import RetentionPolicy
 from profilemesh.store.locks import migration_lock
 from profilemesh.warehouses.sqlite import SampleStddev
+from tests.support.migrations import NEXT, add_migration
+from tests.support.stores import copy_package
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.xdist_group("sqlite")]
 
+# A step that fails in SQL after one that succeeded. (tests/support/migrations.py's BROKEN_STEPS does not
+# fail on SQLite: a double-quoted name that is no column is a string literal there.)
+BROKEN_REKEY = """
+      {'id': 'add_note', 'op': 'add_column', 'table': 'runs', 'column': {'name': 'note', 'type': 'text'}},
+      {'id': 'broken_rekey', 'op': 'rekey_table', 'table': 'runs', 'primary_key': ['no_such_column'],
+       'previous_primary_key': ['run_id', 'schema_name', 'dataset_name']},"""
 DAYS = 10
 SHIFT_DAY = 8
 START = dt.datetime(2026, 1, 1, 6, 0)
@@ -219,10 +229,49 @@ def test_what_sqlite_lacks_is_refused_in_one_line(shop: SQLiteShop, tmp_path: Pa
     sampled.write_text(yaml.safe_dump(config))
     with pytest.raises(UsageError, match="sqlite has no TABLESAMPLE"):
         profile(Context.load(sampled), dry_run=True)
+    with pytest.raises(UsageError, match="sqlite has no roles"):
+        migrate_apply(shop.ctx, grant_read=["analyst"])
     other_schema = tmp_path / "schema.yml"
     other_schema.write_text("storage:\n  connection: {type: sqlite, filepath: s.db, schema: analytics}\n")
     with pytest.raises(ConfigError, match="one schema, 'main'"):
         load_config(other_schema)
+
+
+def test_approximate_distinct_counts_exactly_and_says_so(shop: SQLiteShop, tmp_path: Path) -> None:
+    config = yaml.safe_load(shop.config.read_text())
+    config["storage"]["connection"]["filepath"] = str(shop.store)
+    config["source"]["filepath"] = str(shop.source)
+    config["profiling"]["distinct"] = "approximate"
+    path = tmp_path / "approximate.yml"
+    path.write_text(yaml.safe_dump(config))
+    report = profile(Context.load(path))
+    assert any("no HyperLogLog" in note for note in report.tables[0].notes)
+    details = query_run(shop.ctx, report.run_id, table="orders", schema="main")
+    metrics = {(m["column_name"], m["metric_name"]): m["metric_value_numeric"] for m in details.metrics}
+    with sqlite3.connect(shop.source) as conn:
+        exact = conn.execute("SELECT count(DISTINCT amount) FROM orders").fetchone()[0]
+    assert metrics[("amount", "distinct_count")] == exact
+
+
+def test_a_failed_migration_rolls_back_the_whole_operation(shop: SQLiteShop, tmp_path: Path) -> None:
+    """One operation is one transaction on SQLite: a step that fails takes back the steps before it and
+    leaves no attempt to repair; the store stays at the version it was at, and usable."""
+    package = copy_package(tmp_path / "package")
+    add_migration(package, "broken", BROKEN_REKEY)
+    store = tmp_path / "store.db"
+    shutil.copyfile(shop.store, store)
+    config = tmp_path / "profilemesh.yml"
+    config.write_text(yaml.safe_dump({"storage": {"connection": {"type": "sqlite", "filepath": str(store)}}}))
+    ctx = Context.load(config, package=DbtPackage(package))
+    with pytest.raises(MigrationFailed, match="broken_rekey"):
+        migrate_apply(ctx, build_views=False)
+    with sqlite3.connect(store) as conn:
+        columns = {r[0] for r in conn.execute("SELECT name FROM pragma_table_info('profilemesh_runs')")}
+        attempts = conn.execute("SELECT count(*) FROM profilemesh_schema_version WHERE version = ?", (NEXT,)).fetchone()
+    assert "note" not in columns  # the step before the failed one is rolled back with it
+    assert attempts[0] == 0
+    status = migrate_status(ctx)
+    assert (status.db_version, status.state) == (NEXT - 1, "behind")
 
 
 def test_retention_deletes_old_runs_under_the_lock(shop: SQLiteShop) -> None:

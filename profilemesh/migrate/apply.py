@@ -40,7 +40,9 @@ def apply(
     if target_version is not None and target_version < 0:
         raise UsageError("--target must be 0 or more")
     if grant_read and not ctx.target.warehouse.has_roles:
-        raise UsageError("--grant-read: DuckDB has no roles; who may read the store is who may read its file")
+        raise UsageError(
+            f"--grant-read: {ctx.target.warehouse.name} has no roles; who may read the store is who may read its file"
+        )
     _ = ctx.package.migrations  # a malformed package fails here, before any connection
     check_reachable(ctx.target)
     args = {"target_version": target_version, "dry_run": dry_run, **engine_args(lock_timeout)}
