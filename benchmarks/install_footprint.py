@@ -64,10 +64,12 @@ def install(extra: str, work: Path, *, cold: bool) -> dict[str, object]:
 
 def first_run(work: Path) -> dict[str, float]:
     """The README's first command, base install from an empty cache: install, then the quickstart."""
-    row = install("", work, cold=True)
+    first = work / "first-run"
+    first.mkdir()
+    row = install("", first, cold=True)
     started = time.monotonic()
     subprocess.run(
-        [str(Path(str(row["venv"])) / "bin" / "profilemesh"), "quickstart", "--dir", str(work / "qs")],
+        [str(Path(str(row["venv"])) / "bin" / "profilemesh"), "quickstart", "--dir", str(first / "qs")],
         check=True,
         capture_output=True,
     )

@@ -263,7 +263,7 @@ def test_a_failed_migration_rolls_back_the_whole_operation(shop: SQLiteShop, tmp
     config = tmp_path / "profilemesh.yml"
     config.write_text(yaml.safe_dump({"storage": {"connection": {"type": "sqlite", "filepath": str(store)}}}))
     ctx = Context.load(config, package=DbtPackage(package))
-    with pytest.raises(MigrationFailed, match="broken_rekey"):
+    with pytest.raises(MigrationFailed, match=r"broken_rekey.*the whole operation was rolled back"):
         migrate_apply(ctx, build_views=False)
     with sqlite3.connect(store) as conn:
         columns = {r[0] for r in conn.execute("SELECT name FROM pragma_table_info('profilemesh_runs')")}

@@ -94,6 +94,9 @@ class Warehouse:
     # The migration lock outlives an operation that died on a SQL error (a lease), so the CLI hands it
     # back at once rather than letting it expire; a session lock or a file lock ends with its holder.
     lock_outlives_session: ClassVar[bool] = False
+    # A migration operation (apply, repair, retention) is one transaction, its migrations included (SQLite):
+    # a failure rolls back the whole operation and leaves no attempt to record or repair.
+    operation_is_one_transaction: ClassVar[bool] = False
     # A view pins the columns it reads (PostgreSQL refuses to drop or retype them), so the query views
     # are dropped before migrations run and rebuilt after.
     views_bind_columns: ClassVar[bool] = False

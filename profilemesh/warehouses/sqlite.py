@@ -62,6 +62,7 @@ class SQLite(Warehouse):
     # The views are dropped before migrations and rebuilt after: SQLite's ALTER TABLE ... RENAME checks every
     # view of the file, and one reading a table a rebuild has just dropped fails it.
     views_bind_columns = True
+    operation_is_one_transaction = True  # its lock is the file's write lock (macros/warehouses/sqlite.sql)
     integers_are_64_bit = True  # INTEGER is SQLite's only integer storage: 8 bytes
 
     def complete(self, values: dict[str, Any], shown: str, key: str, base_dir: Path) -> dict[str, Any]:
