@@ -7,13 +7,13 @@ import json
 import subprocess
 import sys
 import tarfile
-import time
 import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 import profilemesh
 import profilemesh.contract
@@ -25,13 +25,13 @@ from tests.support.stores import REPO_ROOT, Store
 
 @dataclass(frozen=True)
 class CleanInstall:
-    """The sdist and the wheel built from it, and a clean virtualenv with only `pip install <wheel>`."""
+    """A clean virtualenv with only the wheel (and an extra) installed; the sdist and wheel it came from."""
 
     sdist: Path
     wheel: Path
     venv: Path
     packages: dict[str, str]  # lower-cased distribution name -> version
-    seconds: float  # the install into the clean virtualenv
+    pins: Path  # the suite's own versions, as constraints
 
     def run(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         env = {"PATH": f"{self.venv / 'bin'}:/usr/bin:/bin", "HOME": str(cwd), "NO_COLOR": "1"}
@@ -39,12 +39,28 @@ class CleanInstall:
             [str(self.venv / "bin" / "profilemesh"), *args], cwd=cwd, env=env, capture_output=True, text=True
         )
 
+    def with_extra(self, extra: str, venv: Path) -> CleanInstall:
+        """Another clean virtualenv: the same wheel with `extra`."""
+        return _install(self.sdist, self.wheel, self.pins, venv, f"{self.wheel}[{extra}]")
+
+
+def _uv(*args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "uv", *args], check=True, capture_output=True, text=True).stdout
+
+
+def _install(sdist: Path, wheel: Path, pins: Path, venv: Path, requirement: str) -> CleanInstall:
+    """A new virtualenv with `requirement`, installed by uv offline: the dependencies come from the cache this
+    suite's own install filled, at the versions the suite runs (so nothing is downloaded while it runs)."""
+    _uv("venv", "-q", "--python", sys.executable, str(venv))
+    python = str(venv / "bin" / "python")
+    _uv("pip", "install", "-q", "--offline", "--python", python, "-c", str(pins), requirement)
+    listed = json.loads(_uv("pip", "list", "--format", "json", "--python", python))
+    return CleanInstall(sdist, wheel, venv, {p["name"].lower(): p["version"] for p in listed}, pins)
+
 
 @pytest.fixture(scope="module")
 def clean_install(tmp_path_factory: pytest.TempPathFactory) -> CleanInstall:
-    """`python -m build` (the sdist, then the wheel from it), then the wheel installed into a new virtualenv
-    with uv, offline: the dependencies come from the cache this suite's own install filled, at the versions
-    the suite runs (so nothing is downloaded while it runs)."""
+    """`python -m build` (the sdist, then the wheel from it), then `pip install <wheel>` in a new virtualenv."""
     root = tmp_path_factory.mktemp("packaging")
     dist = root / "dist"
     subprocess.run(
@@ -54,42 +70,9 @@ def clean_install(tmp_path_factory: pytest.TempPathFactory) -> CleanInstall:
     )
     sdist, wheel = next(dist.glob("profilemesh-*.tar.gz")), next(dist.glob("profilemesh-*.whl"))
     pins = root / "constraints.txt"
-    frozen = subprocess.run(
-        [sys.executable, "-m", "uv", "pip", "freeze", "--python", sys.executable],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    frozen = _uv("pip", "freeze", "--python", sys.executable)
     pins.write_text("".join(line + "\n" for line in frozen.splitlines() if "==" in line and "profilemesh" not in line))
-    venv = root / "venv"
-    uv = [sys.executable, "-m", "uv"]
-    subprocess.run([*uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True, capture_output=True)
-    started = time.monotonic()
-    subprocess.run(
-        [
-            *uv,
-            "pip",
-            "install",
-            "-q",
-            "--offline",
-            "--python",
-            str(venv / "bin" / "python"),
-            "-c",
-            str(pins),
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    seconds = time.monotonic() - started
-    listed = subprocess.run(
-        [*uv, "pip", "list", "--format", "json", "--python", str(venv / "bin" / "python")],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    packages = {p["name"].lower(): p["version"] for p in json.loads(listed)}
-    return CleanInstall(sdist, wheel, venv, packages, seconds)
+    return _install(sdist, wheel, pins, root / "venv", str(wheel))
 
 
 @pytest.mark.slow  # builds the sdist and the wheel, installs a virtualenv, runs the quickstart
@@ -165,6 +148,25 @@ def test_a_warehouse_without_its_extra_names_the_extra_to_install(
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
     assert f"{kind} needs the {extra} extra" in result.stderr
     assert f"pip install 'profilemesh[{extra}]'" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_postgres_extra_alone_migrates_profiles_detects_drift_and_queries(
+    clean_install: CleanInstall, pg_store: Store, tmp_path: Path
+) -> None:
+    """`pip install 'profilemesh[postgres]'` in a clean virtualenv (no Snowflake package) against the real
+    server: migrate apply, profile, drift, query."""
+    install = clean_install.with_extra("postgres", tmp_path / "venv")
+    assert {"dbt-postgres", "psycopg2-binary"} <= set(install.packages)
+    assert not {"dbt-snowflake", "snowflake-connector-python", "boto3"} & set(install.packages)
+    pg_store.sql("CREATE TABLE public.orders AS SELECT g AS id, g * 1.5 AS amount FROM generate_series(1, 200) g")
+    config = yaml.safe_load(pg_store.config_path.read_text())
+    config["profiling"] = {"tables": [{"schema": "public", "table": "orders"}]}
+    (tmp_path / "profilemesh.yml").write_text(yaml.safe_dump(config))
+    for command in (["migrate", "apply"], ["profile"], ["drift"], ["query", "runs", "--format", "json"]):
+        result = install.run(*command, cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stderr[-2000:])
+    assert '"row_count": 200' in result.stdout
 
 
 def test_every_warehouse_names_an_extra_that_installs_its_modules() -> None:
