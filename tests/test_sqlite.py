@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from profilemesh.api import (
@@ -191,6 +192,25 @@ def test_profiling_computes_every_metric_and_stddev(shop: SQLiteShop) -> None:
     assert metrics[("amount", "stddev")] == pytest.approx(statistics.stdev(amounts))
     assert metrics[("note", "null_count")] == 200 - len(range(0, 200, 7))
     assert metrics[("status", "distinct_count")] == 3
+
+
+def test_timestamps_are_read_back_as_datetimes(shop: SQLiteShop) -> None:
+    """Stored as text, read as datetimes: by a typed select, a reflected table and plain SQL alike."""
+    target = shop.ctx.target
+    engine = target.warehouse.create_engine(target.connection, read_only=True)
+    try:
+        with engine.connect() as conn:
+            typed = sa.table("profilemesh_runs", sa.column("profiled_at", sa.DateTime()), schema="main")
+            reflected = sa.Table("profilemesh_runs", sa.MetaData(), autoload_with=conn, schema="main")
+            values = [
+                conn.execute(sa.select(typed.c.profiled_at)).scalar(),
+                conn.execute(sa.select(reflected.c.profiled_at)).scalar(),
+                conn.execute(sa.text("SELECT profiled_at FROM profilemesh_runs")).scalar(),
+                conn.execute(sa.text("SELECT profiled_at FROM profilemesh_runs_v")).scalar(),
+            ]
+    finally:
+        engine.dispose()
+    assert all(isinstance(value, dt.datetime) for value in values), values
 
 
 def test_sample_stddev_is_exact_where_the_textbook_formula_cancels() -> None:

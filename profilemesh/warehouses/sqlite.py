@@ -7,6 +7,7 @@ registered on every connection), one writer at a time (the file's write lock is 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -46,6 +47,28 @@ class SampleStddev:
 
     def finalize(self) -> float | None:
         return math.sqrt(self.squares / (self.count - 1)) if self.count > 1 else None
+
+
+@functools.cache
+def _date_time_type() -> type:
+    import datetime as dt
+
+    from sqlalchemy.dialects import sqlite
+
+    class DateTime(sqlite.DATETIME):
+        """SQLite's DATETIME, reading a value the driver has already parsed as it is."""
+
+        def result_processor(self, dialect: Any, coltype: Any) -> Any:
+            parse = super().result_processor(dialect, coltype)
+
+            def process(value: Any) -> Any:
+                if value is None or isinstance(value, dt.datetime) or parse is None:
+                    return value
+                return parse(value)
+
+            return process
+
+    return DateTime
 
 
 class SQLite(Warehouse):
@@ -100,6 +123,13 @@ class SQLite(Warehouse):
         import sqlalchemy as sa
 
         engine = super().create_engine(conn, read_only=read_only)
+        # The driver parses columns declared TIMESTAMP (detect_types); SQLAlchemy's own DateTime then gets
+        # a datetime where it expects the text, so this engine's DateTime takes either.
+        engine.dialect.colspecs = {
+            **engine.dialect.colspecs,
+            sa.DateTime: _date_time_type(),
+            sa.TIMESTAMP: _date_time_type(),
+        }
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, record: Any) -> None:
