@@ -22,6 +22,9 @@ from profilemesh.dbt.package import DbtPackage
 from profilemesh.warehouses import WAREHOUSES
 from tests.support.stores import REPO_ROOT, Store
 
+# One worker builds the sdist and wheel and the clean virtualenv (a module fixture), and runs what uses them.
+pytestmark = pytest.mark.xdist_group("packaging")
+
 
 @dataclass(frozen=True)
 class CleanInstall:
