@@ -179,10 +179,28 @@ def test_every_warehouse_names_an_extra_that_installs_its_modules() -> None:
     for warehouse in WAREHOUSES.values():
         if warehouse.extra is None:
             continue
-        assert any(req.startswith(f"dbt-{warehouse.name}") for req in extras[warehouse.extra]), warehouse.name
+        assert any(req.startswith(f"{warehouse.dbt_adapter}>") for req in extras[warehouse.extra]), warehouse.name
         if warehouse.extra != "sqlite":  # the SQLite lane has a virtualenv of its own (dbt-adapters pins)
             assert warehouse.install_problem() is None, warehouse.install_problem()
             assert warehouse.extra in extras["all"][0], "`all` installs every warehouse that shares a virtualenv"
+
+
+def test_checking_the_extras_imports_no_dbt(tmp_path: Path) -> None:
+    """Reading a config that names PostgreSQL and Snowflake checks their extras without importing dbt (or a
+    driver): the quick commands (`query`, `migrate status`) stay quick on every warehouse."""
+    config = tmp_path / "profilemesh.yml"
+    config.write_text(
+        "storage:\n  connection: {type: postgres, host: db, database: d, username: u}\n"
+        "source: {type: snowflake, account: a, username: u, database: d}\n"
+    )
+    script = (
+        "import sys\nfrom profilemesh.config import load_config\n"
+        f"load_config({str(config)!r})\n"
+        "heavy = ('dbt', 'psycopg2')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith('snowflake.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_python_and_dbt_agree_on_the_migrations_and_the_version(duck_store: Store) -> None:

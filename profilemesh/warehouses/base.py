@@ -9,6 +9,7 @@ dbt profiles (migrations) are both rendered from it by the warehouse class.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import importlib.util
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -75,16 +76,26 @@ def _installed(module: str) -> bool:
         return False
 
 
+def _distributed(name: str) -> bool:
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 class Warehouse:
     """One warehouse: its connection rules, engines, dbt profile, names, bulk writes and profiling plan."""
 
     name: ClassVar[str]  # the config's connection type and dbt's adapter type
     dialect_name: ClassVar[str]  # SQLAlchemy's dialect name
     default_schema: ClassVar[str]
-    # The pip extra that installs this warehouse's drivers and dbt adapter (`profilemesh[postgres]`), and
-    # the modules it installs; None for the embedded default, which the base install carries.
+    # The pip extra that installs this warehouse's drivers and dbt adapter (`profilemesh[postgres]`), the
+    # driver modules and the dbt adapter's distribution it installs (looked up without importing dbt, which
+    # the quick commands never load); None and () for the embedded default, which the base install carries.
     extra: ClassVar[str | None] = None
     modules: ClassVar[tuple[str, ...]] = ()
+    dbt_adapter: ClassVar[str | None] = None
     required_keys: ClassVar[tuple[str, ...]] = ()
     # The database is a file one process opens read-write at a time (DuckDB): a program that reads and
     # writes the same file must do both through one connection.
@@ -123,11 +134,13 @@ class Warehouse:
     def install_problem(self) -> str | None:
         """Why this warehouse cannot run here (its extra is not installed), naming the extra; or None. A
         config that names the warehouse fails on this, in one line, rather than at a driver's import."""
-        missing = [module for module in self.modules if not _installed(module)]
+        missing = [f"module {module}" for module in self.modules if not _installed(module)]
+        if self.dbt_adapter and not _distributed(self.dbt_adapter):
+            missing.append(f"package {self.dbt_adapter}")
         if not missing:
             return None
         return (
-            f"{self.name} needs the {self.extra} extra, which is not installed (no module {missing[0]}): "
+            f"{self.name} needs the {self.extra} extra, which is not installed (no {missing[0]}): "
             f"pip install 'profilemesh[{self.extra}]'"
         )
 

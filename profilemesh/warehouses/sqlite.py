@@ -76,7 +76,8 @@ class SQLite(Warehouse):
     dialect_name = "sqlite"
     default_schema = SCHEMA
     extra = "sqlite"
-    modules = ("dbt.adapters.sqlite",)
+    modules = ()
+    dbt_adapter = "dbt-sqlite"
     has_server = False
     has_roles = False
     # One writer at a time per file: a program reading and writing the same file does both through one
