@@ -9,6 +9,7 @@ slow and not snowflake"` is the inner loop.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -172,11 +173,18 @@ _STORE_MARKERS = {
 }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Warehouse markers from the fixtures a test uses (a parametrised `store` marks each case by its
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The SQLite tests deselected where dbt-sqlite is not installed (they run in the SQLite lane's
+    virtualenv, .venv-sqlite: its dbt-adapters pin conflicts with dbt-postgres'); warehouse markers from
+    the fixtures a test uses (a parametrised `store` marks each case by its
     warehouse); the quickstart's tests on one xdist worker (scripts/test.sh: --dist loadgroup), so the
     ~20 s quickstart is built once per run rather than once per worker; the emulator's tests on two
     workers, and the crash cases on DuckDB and PostgreSQL on one."""
+    if importlib.util.find_spec("dbt.adapters.sqlite") is None:
+        lane = [item for item in items if item.get_closest_marker("sqlite") is not None]
+        if lane:
+            config.hook.pytest_deselected(items=lane)
+            items[:] = [item for item in items if item.get_closest_marker("sqlite") is None]
     for item in items:
         names = getattr(item, "fixturenames", ())
         param = getattr(getattr(item, "callspec", None), "params", {})

@@ -3,59 +3,204 @@ Python side and the dbt side agree on what the package holds."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tarfile
 import tomllib
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 import profilemesh
 import profilemesh.contract
 from profilemesh.api import describe_schema
 from profilemesh.dbt.package import DbtPackage
+from profilemesh.warehouses import WAREHOUSES
 from tests.support.stores import REPO_ROOT, Store
 
+# One worker builds the sdist and wheel and the clean virtualenv (a module fixture), and runs what uses them.
+pytestmark = pytest.mark.xdist_group("packaging")
 
-@pytest.mark.slow  # builds the wheel
-def test_wheel_ships_the_dbt_package_and_migrates_without_a_checkout(tmp_path: Path) -> None:
+
+@dataclass(frozen=True)
+class CleanInstall:
+    """A clean virtualenv with only the wheel (and an extra) installed; the sdist and wheel it came from."""
+
+    sdist: Path
+    wheel: Path
+    venv: Path
+    packages: dict[str, str]  # lower-cased distribution name -> version
+    pins: Path  # the suite's own versions, as constraints
+
+    def run(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": f"{self.venv / 'bin'}:/usr/bin:/bin", "HOME": str(cwd), "NO_COLOR": "1"}
+        return subprocess.run(
+            [str(self.venv / "bin" / "profilemesh"), *args], cwd=cwd, env=env, capture_output=True, text=True
+        )
+
+    def with_extra(self, extra: str, venv: Path) -> CleanInstall:
+        """Another clean virtualenv: the same wheel with `extra`."""
+        return _install(self.sdist, self.wheel, self.pins, venv, f"{self.wheel}[{extra}]")
+
+
+def _uv(*args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "uv", *args], check=True, capture_output=True, text=True).stdout
+
+
+def _install(sdist: Path, wheel: Path, pins: Path, venv: Path, requirement: str) -> CleanInstall:
+    """A new virtualenv with `requirement`, installed by uv offline: the dependencies come from the cache this
+    suite's own install filled, at the versions the suite runs (so nothing is downloaded while it runs)."""
+    _uv("venv", "-q", "--python", sys.executable, str(venv))
+    python = str(venv / "bin" / "python")
+    _uv("pip", "install", "-q", "--offline", "--python", python, "-c", str(pins), requirement)
+    listed = json.loads(_uv("pip", "list", "--format", "json", "--python", python))
+    return CleanInstall(sdist, wheel, venv, {p["name"].lower(): p["version"] for p in listed}, pins)
+
+
+@pytest.fixture(scope="module")
+def clean_install(tmp_path_factory: pytest.TempPathFactory) -> CleanInstall:
+    """`python -m build` (the sdist, then the wheel from it), then `pip install <wheel>` in a new virtualenv."""
+    root = tmp_path_factory.mktemp("packaging")
+    dist = root / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(REPO_ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(REPO_ROOT)],
         check=True,
         capture_output=True,
     )
-    wheel = next(tmp_path.glob("profilemesh-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
+    sdist, wheel = next(dist.glob("profilemesh-*.tar.gz")), next(dist.glob("profilemesh-*.whl"))
+    pins = root / "constraints.txt"
+    frozen = _uv("pip", "freeze", "--python", sys.executable)
+    pins.write_text("".join(line + "\n" for line in frozen.splitlines() if "==" in line and "profilemesh" not in line))
+    return _install(sdist, wheel, pins, root / "venv", str(wheel))
+
+
+@pytest.mark.slow  # builds the sdist and the wheel, installs a virtualenv, runs the quickstart
+def test_sdist_and_wheel_ship_the_dbt_package(clean_install: CleanInstall) -> None:
+    names = set(zipfile.ZipFile(clean_install.wheel).namelist())
     assert "profilemesh/dbt_package/dbt_project.yml" in names
     assert "profilemesh/py.typed" in names  # the library API's type hints reach its users
     assert not [n for n in names if n.startswith("tests/") or "testhooks" in n or "faults" in n]  # no test hooks
     for migration in DbtPackage.installed().migrations:
         assert f"profilemesh/dbt_package/dbt_profilemesh/macros/migrations/{migration.path.name}" in names
+    with tarfile.open(clean_install.sdist) as sdist:
+        members = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+    assert {"pyproject.toml", "dbt_project.yml", "README.md", "LICENSE"} <= members
+    assert "dbt_profilemesh/macros/migrations/V0001__baseline.sql" in members
+    metadata = (
+        zipfile.ZipFile(clean_install.wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    )
+    for extra in ("postgres", "snowflake", "sqlite", "all"):
+        assert f"Provides-Extra: {extra}" in metadata
+    assert "Project-URL: Documentation" in metadata
+    assert "Classifier: Programming Language :: Python :: 3.11" in metadata
 
-    site = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(site)
-    work = tmp_path / "elsewhere"
-    work.mkdir()
+
+@pytest.mark.slow
+def test_the_base_install_is_duckdb_only_and_runs_the_quickstart(clean_install: CleanInstall, tmp_path: Path) -> None:
+    """`pip install profilemesh`: the embedded DuckDB path, with no server driver and no cloud SDK; the
+    quickstart runs from the installed package (its dbt package, not this checkout), and writes nothing
+    into the installed files."""
+    installed = clean_install.packages
+    assert {"dbt-core", "dbt-duckdb", "duckdb", "sqlalchemy", "click"} <= set(installed)
+    absent = {
+        "psycopg2-binary",
+        "psycopg2",
+        "dbt-postgres",
+        "dbt-snowflake",
+        "snowflake-connector-python",
+        "snowflake-sqlalchemy",
+        "boto3",
+        "botocore",
+        "dbt-sqlite",
+        "pytest",
+    }
+    assert not absent & set(installed)
+    result = clean_install.run("quickstart", "--dir", "demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "orders.amount" in result.stdout
+    status = clean_install.run("migrate", "status", "-c", "demo/profilemesh.yml", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "up to date" in status.stdout
+    site = next((clean_install.venv / "lib").glob("python3*/site-packages"))
+    assert not any((site / "profilemesh").rglob("target")), "dbt must not write into the installed package"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("section", "kind", "extra"),
+    [
+        ("storage:\n  connection: {type: postgres, host: db, database: d, username: u}\n", "postgres", "postgres"),
+        (
+            "storage:\n  connection: {type: duckdb}\nsource: {type: snowflake, account: a, username: u, database: d}\n",
+            "snowflake",
+            "snowflake",
+        ),
+        ("storage:\n  connection: {type: sqlite, filepath: store.db}\n", "sqlite", "sqlite"),
+    ],
+)
+def test_a_warehouse_without_its_extra_names_the_extra_to_install(
+    clean_install: CleanInstall, tmp_path: Path, section: str, kind: str, extra: str
+) -> None:
+    (tmp_path / "profilemesh.yml").write_text(section)
+    result = clean_install.run("profile", cwd=tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"{kind} needs the {extra} extra" in result.stderr
+    assert f"pip install 'profilemesh[{extra}]'" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_postgres_extra_alone_migrates_profiles_detects_drift_and_queries(
+    clean_install: CleanInstall, pg_store: Store, tmp_path: Path
+) -> None:
+    """`pip install 'profilemesh[postgres]'` in a clean virtualenv (no Snowflake package) against the real
+    server: migrate apply, profile, drift, query."""
+    install = clean_install.with_extra("postgres", tmp_path / "venv")
+    assert {"dbt-postgres", "psycopg2-binary"} <= set(install.packages)
+    assert not {"dbt-snowflake", "snowflake-connector-python", "boto3"} & set(install.packages)
+    pg_store.sql("CREATE TABLE public.orders AS SELECT g AS id, g * 1.5 AS amount FROM generate_series(1, 200) g")
+    config = yaml.safe_load(pg_store.config_path.read_text())
+    config["profiling"] = {"tables": [{"schema": "public", "table": "orders"}]}
+    (tmp_path / "profilemesh.yml").write_text(yaml.safe_dump(config))
+    for command in (["migrate", "apply"], ["profile"], ["drift"], ["query", "runs", "--format", "json"]):
+        result = install.run(*command, cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stderr[-2000:])
+    assert '"row_count": 200' in result.stdout
+
+
+def test_every_warehouse_names_an_extra_that_installs_its_modules() -> None:
+    """The registry and pyproject.toml agree: each warehouse's extra exists and carries its dbt adapter, and
+    in this (full) environment every module a warehouse checks for is importable."""
+    extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for warehouse in WAREHOUSES.values():
+        if warehouse.extra is None:
+            continue
+        assert any(req.startswith(f"{warehouse.dbt_adapter}>") for req in extras[warehouse.extra]), warehouse.name
+        if warehouse.extra != "sqlite":  # the SQLite lane has a virtualenv of its own (dbt-adapters pins)
+            assert warehouse.install_problem() is None, warehouse.install_problem()
+            assert warehouse.extra in extras["all"][0], "`all` installs every warehouse that shares a virtualenv"
+
+
+def test_checking_the_extras_imports_no_dbt(tmp_path: Path) -> None:
+    """Reading a config that names PostgreSQL and Snowflake checks their extras without importing dbt (or a
+    driver): the quick commands (`query`, `migrate status`) stay quick on every warehouse."""
+    config = tmp_path / "profilemesh.yml"
+    config.write_text(
+        "storage:\n  connection: {type: postgres, host: db, database: d, username: u}\n"
+        "source: {type: snowflake, account: a, username: u, database: d}\n"
+    )
     script = (
-        "import sys, profilemesh\n"
-        "from profilemesh.dbt.package import DbtPackage\n"
-        f"assert profilemesh.__file__.startswith({str(site)!r}), profilemesh.__file__\n"
-        f"assert str(DbtPackage.installed().root).startswith({str(site)!r}), DbtPackage.installed().root\n"
-        "from profilemesh.cli.main import main\n"
-        "sys.exit(main(['migrate', 'apply']) or main(['migrate', 'status']))\n"
+        "import sys\nfrom profilemesh.config import load_config\n"
+        f"load_config({str(config)!r})\n"
+        "heavy = ('dbt', 'psycopg2')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith('snowflake.')))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )
-    assert result.returncode == 0, result.stderr
-    assert "up to date" in result.stdout
-    assert (work / "profilemesh.duckdb").exists()
-    assert not any(site.rglob("target")), "dbt must not write into the installed package"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_python_and_dbt_agree_on_the_migrations_and_the_version(duck_store: Store) -> None:

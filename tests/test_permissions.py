@@ -84,5 +84,5 @@ def test_grant_read_is_refused_on_duckdb_which_has_no_roles(duck_at_head: Store)
     refused = run_cli("migrate", "apply", "--grant-read", "bi_reader", "-c", str(duck_at_head.config_path))
     assert refused.exit_code == 2
     assert refused.stderr == (
-        "error: --grant-read: DuckDB has no roles; who may read the store is who may read its file\n"
+        "error: --grant-read: duckdb has no roles; who may read the store is who may read its file\n"
     )

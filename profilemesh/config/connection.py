@@ -42,5 +42,9 @@ def parse_connection(data: Any, shown: str, key: str, base_dir: Path) -> Connect
     if not isinstance(extra, dict):
         raise ConfigError(shown, f"{key}.extra_params", "must be a mapping")
     values: dict[str, Any] = {name: optional_str(data, name, shown, key) for name in _TEXT_KEYS}
-    values = warehouse_for(conn_type).complete(values, shown, key, base_dir)
+    warehouse = warehouse_for(conn_type)
+    problem = warehouse.install_problem()
+    if problem:
+        raise ConfigError(shown, f"{key}.type", problem)
+    values = warehouse.complete(values, shown, key, base_dir)
     return ConnectionConfig(type=conn_type, port=port, extra_params=dict(extra), **values)

@@ -85,6 +85,12 @@ def profile_yaml(target: StorageTarget) -> str:
     return yaml.safe_dump(profile, sort_keys=True)
 
 
+def dbt_version() -> str:
+    from importlib import metadata
+
+    return metadata.version("dbt-core")
+
+
 def private_workdir(target: StorageTarget, package: DbtPackage, vars_json: str) -> Workdir:
     text = profile_yaml(target)
     key = (str(package.root.resolve()), text, vars_json)
@@ -96,7 +102,9 @@ def private_workdir(target: StorageTarget, package: DbtPackage, vars_json: str) 
             profiles = path / "profiles.yml"
             profiles.write_text(text, encoding="utf-8")
             profiles.chmod(0o600)
-            cache = ParseCache(entry_key(*key), path / "target")
+            # dbt's version too: a parse saved by another dbt version is thrown away by dbt (two virtualenvs
+            # on two dbt versions share the cache: the SQLite lane's and the main one).
+            cache = ParseCache(entry_key(*key, dbt_version()), path / "target")
             cache.seed()
             known = _WORKDIRS[key] = Workdir(path, cache)
     return known

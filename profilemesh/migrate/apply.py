@@ -40,7 +40,9 @@ def apply(
     if target_version is not None and target_version < 0:
         raise UsageError("--target must be 0 or more")
     if grant_read and not ctx.target.warehouse.has_roles:
-        raise UsageError("--grant-read: DuckDB has no roles; who may read the store is who may read its file")
+        raise UsageError(
+            f"--grant-read: {ctx.target.warehouse.name} has no roles; who may read the store is who may read its file"
+        )
     _ = ctx.package.migrations  # a malformed package fails here, before any connection
     check_reachable(ctx.target)
     args = {"target_version": target_version, "dry_run": dry_run, **engine_args(lock_timeout)}
@@ -95,6 +97,12 @@ def _record_failed_attempt(session: DbtSession, outcome: OperationOutcome, lock_
     step = outcome.last(STEP)
     failed_step = step["step"] if step and step["attempt_id"] == attempt["attempt_id"] else None
     error = summarize_dbt_error(outcome.error or "unknown error")
+    what = "repair of migration" if attempt.get("operation") == "repair" else "migration"
+    if session.target.warehouse.operation_is_one_transaction:
+        raise MigrationFailed(
+            f"{what} {attempt['version']} failed at step {failed_step}: {error} (the whole operation was rolled "
+            "back: the store is as it was before this command; fix the cause and run it again)"
+        )
     recorded = session.run_operation(
         "profilemesh_migrate_record_failure",
         {
@@ -106,7 +114,6 @@ def _record_failed_attempt(session: DbtSession, outcome: OperationOutcome, lock_
         lock_timeout=lock_timeout,
     )
     note = "recorded" if recorded.success else "left as 'started' (recording the failure failed too)"
-    what = "repair of migration" if attempt.get("operation") == "repair" else "migration"
     hint = "run `profilemesh migrate repair --rollback`" if what != "migration" else "run `profilemesh migrate repair`"
     raise MigrationFailed(
         f"{what} {attempt['version']} failed at step {failed_step}: {error} "

@@ -79,13 +79,15 @@ def live_table(conn: Connection, schema: str, identifier: str) -> dict[str, Any]
     inspector = sa.inspect(conn)
     if not inspector.has_table(identifier, schema=schema):
         return None
+    warehouse = warehouse_of_dialect(conn.dialect.name)
     columns = {}
     for column in inspector.get_columns(identifier, schema=schema):
+        bits = integer_bits(column["type"])
         columns[column["name"].lower()] = {
             "family": type_family(column["type"]),
             "nullable": bool(column.get("nullable", True)),
             "length": getattr(column["type"], "length", None),
-            "bits": integer_bits(column["type"]),
+            "bits": 64 if bits is not None and warehouse.integers_are_64_bit else bits,
         }
     with warnings.catch_warnings():
         # duckdb-engine warns that it cannot reflect indexes; ProfileMesh creates none on DuckDB.
@@ -96,7 +98,7 @@ def live_table(conn: Connection, schema: str, identifier: str) -> dict[str, Any]
             )
         except NotImplementedError:
             indexes = []
-    primary_key = warehouse_of_dialect(conn.dialect.name).primary_key(conn, schema, identifier)
+    primary_key = warehouse.primary_key(conn, schema, identifier)
     return {"columns": columns, "primary_key": primary_key, "indexes": indexes}
 
 

@@ -1,4 +1,4 @@
-"""One class per warehouse (DuckDB, PostgreSQL, Snowflake), looked up by the connection's type.
+"""One class per warehouse (DuckDB, PostgreSQL, Snowflake, SQLite), looked up by the connection's type.
 
 This is the Python counterpart of the dbt package's `adapter.dispatch`: every warehouse difference is
 one method of these classes (see base.py), so nothing else branches on a warehouse's name.
@@ -11,13 +11,14 @@ from profilemesh.warehouses.base import BusyHolder, ConnectionConfig, Warehouse
 from profilemesh.warehouses.duckdb import DuckDB
 from profilemesh.warehouses.postgres import PostgreSQL
 from profilemesh.warehouses.snowflake import Snowflake
+from profilemesh.warehouses.sqlite import SQLite
 
-WAREHOUSES: dict[str, Warehouse] = {w.name: w for w in (DuckDB(), PostgreSQL(), Snowflake())}
+WAREHOUSES: dict[str, Warehouse] = {w.name: w for w in (DuckDB(), PostgreSQL(), Snowflake(), SQLite())}
 WAREHOUSE_TYPES = tuple(WAREHOUSES)
 
 
 def warehouse_for(type_name: str) -> Warehouse:
-    """The warehouse class for a connection type (`duckdb`, `postgres`, `snowflake`)."""
+    """The warehouse class for a connection type (`duckdb`, `postgres`, `snowflake`, `sqlite`)."""
     try:
         return WAREHOUSES[type_name]
     except KeyError:

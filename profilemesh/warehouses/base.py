@@ -9,6 +9,8 @@ dbt profiles (migrations) are both rendered from it by the warehouse class.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
+import importlib.util
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -67,12 +69,33 @@ def access_denied_message(role: str, schema: str) -> str:
     )
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
+def _distributed(name: str) -> bool:
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 class Warehouse:
     """One warehouse: its connection rules, engines, dbt profile, names, bulk writes and profiling plan."""
 
     name: ClassVar[str]  # the config's connection type and dbt's adapter type
     dialect_name: ClassVar[str]  # SQLAlchemy's dialect name
     default_schema: ClassVar[str]
+    # The pip extra that installs this warehouse's drivers and dbt adapter (`profilemesh[postgres]`), the
+    # driver modules and the dbt adapter's distribution it installs (looked up without importing dbt, which
+    # the quick commands never load); None and () for the embedded default, which the base install carries.
+    extra: ClassVar[str | None] = None
+    modules: ClassVar[tuple[str, ...]] = ()
+    dbt_adapter: ClassVar[str | None] = None
     required_keys: ClassVar[tuple[str, ...]] = ()
     # The database is a file one process opens read-write at a time (DuckDB): a program that reads and
     # writes the same file must do both through one connection.
@@ -82,6 +105,9 @@ class Warehouse:
     # The migration lock outlives an operation that died on a SQL error (a lease), so the CLI hands it
     # back at once rather than letting it expire; a session lock or a file lock ends with its holder.
     lock_outlives_session: ClassVar[bool] = False
+    # A migration operation (apply, repair, retention) is one transaction, its migrations included (SQLite):
+    # a failure rolls back the whole operation and leaves no attempt to record or repair.
+    operation_is_one_transaction: ClassVar[bool] = False
     # A view pins the columns it reads (PostgreSQL refuses to drop or retype them), so the query views
     # are dropped before migrations run and rebuilt after.
     views_bind_columns: ClassVar[bool] = False
@@ -91,6 +117,8 @@ class Warehouse:
     quote_reflected_names: ClassVar[bool] = True
     # Access is granted to database roles (`migrate apply --grant-read`); DuckDB has none (file permissions).
     has_roles: ClassVar[bool] = True
+    # Every integer column holds 64 bits whatever its declared type (SQLite): nothing to widen.
+    integers_are_64_bit: ClassVar[bool] = False
     # The family migrate validate expects for a `json` storage column (TEXT holding JSON, or VARIANT).
     json_family: ClassVar[str] = "string"
     # Profiling (docs/guides/PROFILING.md): how exact distinct counts are computed. "union_all": a second
@@ -100,6 +128,21 @@ class Warehouse:
     distinct_branches: ClassVar[int | None] = None
     # Approximate distinct counts estimated by a second statement (SQL HyperLogLog) rather than inline.
     approx_distinct_statement: ClassVar[bool] = False
+
+    # --- installation ----------------------------------------------------------------------------
+
+    def install_problem(self) -> str | None:
+        """Why this warehouse cannot run here (its extra is not installed), naming the extra; or None. A
+        config that names the warehouse fails on this, in one line, rather than at a driver's import."""
+        missing = [f"module {module}" for module in self.modules if not _installed(module)]
+        if self.dbt_adapter and not _distributed(self.dbt_adapter):
+            missing.append(f"package {self.dbt_adapter}")
+        if not missing:
+            return None
+        return (
+            f"{self.name} needs the {self.extra} extra, which is not installed (no {missing[0]}): "
+            f"pip install 'profilemesh[{self.extra}]'"
+        )
 
     # --- configuration ---------------------------------------------------------------------------
 

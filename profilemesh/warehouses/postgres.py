@@ -27,6 +27,9 @@ class PostgreSQL(Warehouse):
     name = "postgres"
     dialect_name = "postgresql"
     default_schema = "public"
+    extra = "postgres"
+    modules = ("psycopg2",)
+    dbt_adapter = "dbt-postgres"
     required_keys = ("host", "database", "username")
     views_bind_columns = True
     # PostgreSQL runs a DISTINCT aggregate in one process, reading the table once per statement: one

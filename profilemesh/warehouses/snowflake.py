@@ -23,6 +23,9 @@ class Snowflake(Warehouse):
     name = "snowflake"
     dialect_name = "snowflake"
     default_schema = "PUBLIC"
+    extra = "snowflake"
+    modules = ("snowflake.connector", "snowflake.sqlalchemy")
+    dbt_adapter = "dbt-snowflake"
     required_keys = ("account", "username", "database")
     json_family = "json"  # VARIANT
     lock_outlives_session = True  # the migration lock is a lease row

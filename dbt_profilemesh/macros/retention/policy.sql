@@ -148,6 +148,9 @@ x.{{ c.profiled_at }} < {{ profilemesh.retention_cutoff_sql(policy) }}
     about 0.7 s per statement (measured), the VALUES form 0.09 s. Unqualified run_id and the table
     column resolve to the outer table (the VALUES columns are named pm_*). -#}
 {% macro retention_pairs_condition(pairs, table_column) %}
+  {{- return(adapter.dispatch('retention_pairs_condition', 'profilemesh')(pairs, table_column)) -}}
+{% endmacro %}
+{% macro default__retention_pairs_condition(pairs, table_column) %}
   {%- set c = profilemesh.retention_columns() -%}
   {%- set values, run_ids = [], [] -%}
   {%- for pair in pairs -%}

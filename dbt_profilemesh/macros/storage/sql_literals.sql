@@ -43,7 +43,8 @@
 {% endmacro %}
 
 {#- The client's clock in UTC, as a typed timestamp literal; the ledger stores naive UTC. -#}
-{% macro utc_timestamp_literal(dt) %}
+{% macro utc_timestamp_literal(dt) %}{{ return(adapter.dispatch('utc_timestamp_literal', 'profilemesh')(dt)) }}{% endmacro %}
+{% macro default__utc_timestamp_literal(dt) %}
   {%- do return('cast(' ~ profilemesh.sql_literal(dt.strftime('%Y-%m-%d %H:%M:%S.%f')) ~ ' as '
       ~ profilemesh.type_timestamp() ~ ')') -%}
 {% endmacro %}

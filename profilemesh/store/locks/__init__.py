@@ -12,12 +12,14 @@ from profilemesh.store.locks.base import (
 from profilemesh.store.locks.duckdb import DuckDBFileLock
 from profilemesh.store.locks.postgres import PostgresAdvisoryLock
 from profilemesh.store.locks.snowflake import SnowflakeLease
+from profilemesh.store.locks.sqlite import SQLiteWriteLock
 from profilemesh.store.target import StorageTarget
 
 _LOCKS: dict[str, type[MigrationLock]] = {
     "duckdb": DuckDBFileLock,
     "postgres": PostgresAdvisoryLock,
     "snowflake": SnowflakeLease,
+    "sqlite": SQLiteWriteLock,
 }
 
 
