@@ -17,7 +17,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import sqlalchemy as sa
 import stores
 import yaml
 from harness import markdown_table, met, postgres, print_section, section_parser

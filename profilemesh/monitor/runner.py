@@ -11,6 +11,7 @@ import fnmatch
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -112,7 +113,8 @@ def monitor(
             raise source_error(source, exc) from exc
         src.rollback()
         report.seconds = round(time.perf_counter() - started, 6)
-        watched = [s for s in found if settings.watches(s.schema, s.table) and not _is_own(s, source, target)]
+        own = _own_tables(source, target)
+        watched = [s for s in found if settings.watches(s.schema, s.table) and not own(s)]
         if not watched:
             globs = ", ".join(settings.tables)
             raise UsageError(
@@ -149,14 +151,15 @@ def _matched_schemas(present: list[str], globs: tuple[str, ...]) -> list[str]:
     return sorted(matched)
 
 
-def _is_own(stats: TableStats, source: ConnectionConfig, target: StorageTarget) -> bool:
-    """ProfileMesh's own tables (the storage schema of the same database) are never watched."""
-    own = set(target.storage.table_names.values())
-    return (
-        source.same_database(target.connection)
-        and stats.schema == target.schema
-        and (stats.table in own or stats.table.startswith("profilemesh_"))
-    )
+def _own_tables(source: ConnectionConfig, target: StorageTarget) -> Callable[[TableStats], bool]:
+    """Whether a table is ProfileMesh's own (in the storage schema of the same database): never watched."""
+    names = set(target.storage.table_names.values())
+    schema = target.schema if source.same_database(target.connection) else None
+
+    def own(stats: TableStats) -> bool:
+        return stats.schema == schema and (stats.table in names or stats.table.startswith("profilemesh_"))
+
+    return own
 
 
 def _reading(stats: TableStats, before: PreviousPass | None, now: dt.datetime) -> TableReading:
