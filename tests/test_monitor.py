@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from profilemesh.api import Context, detect_drift, migrate_apply, monitor, profile
+from profilemesh.api import Context, alert, detect_drift, migrate_apply, monitor, profile
 from profilemesh.config import load_config
 from profilemesh.errors import ConfigError, UsageError
 from tests.support.stores import Store
@@ -53,7 +53,8 @@ def test_metadata_passes_see_growth_staleness_and_drops(store_at_head: Store, tm
     ):
         store.sql(statement)
     watch = {"schemas": ["analytics_*"], "exclude": ["tmp_*"], "freshness": {"warn_after": "2h"}}
-    ctx = _ctx(store, tmp_path, "monitor", monitor=watch)
+    hook = {"destinations": {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/never-sent"}}}
+    ctx = _ctx(store, tmp_path, "monitor", monitor=watch, alerts=hook)
 
     first = monitor(ctx, as_of=T0)
     seen = _by_name(first)
@@ -83,6 +84,12 @@ def test_metadata_passes_see_growth_staleness_and_drops(store_at_head: Store, tm
     breach = events[("events", "freshness_hours")]
     assert (breach.severity, breach.current, breach.metadata["strategy"]) == ("medium", 3.0, "freshness_sla")
     assert ("orders", "freshness_hours") not in events  # 2.0 h: at the limit, not past it
+    assert events[("t1", "freshness_hours")].severity == "medium"  # unchanged since the first pass too
+    deliveries = alert(ctx, dry_run=True).deliveries  # alerts see the breaches like any drift
+    assert sorted((d.tables, d.severity, d.status) for d in deliveries) == [
+        (["analytics_a.events"], "medium", "would send"),
+        (["analytics_b.t1"], "medium", "would send"),
+    ]
 
     store.sql("DROP TABLE analytics_b.t1")
     dropped = monitor(ctx, as_of=_hours(4))
