@@ -27,6 +27,9 @@ class MonitorSettings:
     exclude: tuple[str, ...] = ()
     freshness: FreshnessSLA | None = None
 
+    def watches_schema(self, schema: str) -> bool:
+        return any(fnmatch.fnmatchcase(schema.lower(), g.lower()) for g in self.schemas)
+
     def watches(self, schema: str, table: str) -> bool:
         """Whether a table in a matched schema is watched: its name matches a `tables` glob and no
         `exclude` glob (a glob with a dot is matched against schema.table). Globs ignore case, as

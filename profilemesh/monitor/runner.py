@@ -106,7 +106,7 @@ def monitor(
         store.commit()
         started = time.perf_counter()
         try:
-            report.schemas = _matched_schemas(schema_names(src, source.type), settings.schemas)
+            report.schemas = _matched_schemas(schema_names(src, source.type), settings)
             found = catalog_stats(src, source.type, report.schemas)
         except sa.exc.DBAPIError as exc:
             src.rollback()
@@ -122,7 +122,7 @@ def monitor(
             )
         previous = previous_passes(store, target, [(s.schema, s.table) for s in watched], reader.source)
         report.tables = [_reading(stats, previous.get((stats.schema, stats.table)), now) for stats in watched]
-        report.tables += _dropped(store, target, previous, watched, settings, report.schemas)
+        report.tables += _dropped(store, target, previous, watched, settings)
         _write(ctx, store, report)
     return report
 
@@ -138,17 +138,14 @@ def _settings(
     )
 
 
-def _matched_schemas(present: list[str], globs: tuple[str, ...]) -> list[str]:
+def _matched_schemas(present: list[str], settings: MonitorSettings) -> list[str]:
     """The source's schemas that the globs name (ignoring case); a glob that names none is a usage
     error listing what is there."""
-    matched: set[str] = set()
-    for glob in globs:
-        hits = {s for s in present if fnmatch.fnmatchcase(s.lower(), glob.lower())}
-        if not hits:
+    for glob in settings.schemas:
+        if not any(fnmatch.fnmatchcase(s.lower(), glob.lower()) for s in present):
             shown = ", ".join(sorted(present)[:20])
             raise UsageError(f"monitor: schema glob {glob} matched no schema in the source (schemas there: {shown})")
-        matched |= hits
-    return sorted(matched)
+    return sorted(s for s in present if settings.watches_schema(s))
 
 
 def _own_tables(source: ConnectionConfig, target: StorageTarget) -> Callable[[TableStats], bool]:
@@ -203,17 +200,16 @@ def _dropped(
     previous: dict[tuple[str, str], PreviousPass],
     watched: list[TableStats],
     settings: MonitorSettings,
-    schemas: list[str],
 ) -> list[TableReading]:
     """The tables the last pass completed that the catalog no longer lists (while the config still
-    watches them): failed, once, naming when they were last seen."""
+    watches them; their schema may be gone too): failed, once, naming when they were last seen."""
     if not previous:
         return []
     last = max(previous.values(), key=lambda p: (p.profiled_at, p.run_id))
     present = {(s.schema, s.table) for s in watched}
     gone = []
     for schema, table in tables_of_run(store, target, last.run_id):
-        if (schema, table) in present or schema not in schemas or not settings.watches(schema, table):
+        if (schema, table) in present or not (settings.watches_schema(schema) and settings.watches(schema, table)):
             continue
         seen = last.profiled_at.isoformat(sep=" ", timespec="seconds")
         error = f"table {schema}.{table} no longer exists (the previous pass saw it at {seen})"
