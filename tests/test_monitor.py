@@ -15,6 +15,7 @@ import yaml
 from profilemesh.api import Context, alert, detect_drift, migrate_apply, monitor, profile
 from profilemesh.config import load_config
 from profilemesh.errors import ConfigError, UsageError
+from tests.support.cli import run_cli
 from tests.support.stores import Store
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0)
@@ -103,6 +104,20 @@ def test_metadata_passes_see_growth_staleness_and_drops(store_at_head: Store, tm
         monitor(ctx, schemas=["nothing_*"])
     with pytest.raises(UsageError, match=r"no table in schema\(s\) other matches tables \[zzz\*\]"):
         monitor(ctx, schemas=["other"], tables=["zzz*"])
+
+    # The command line: one line and exit 2 on bad input, the pass as JSON otherwise.
+    config = str(tmp_path / "monitor.yml")
+    bad = run_cli("monitor", "-c", config, "--schema", "nothing_*")
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: monitor: schema glob nothing_*")
+    assert len(bad.stderr.splitlines()) == 1
+    unset = run_cli("monitor", "-c", str(store.config_path))
+    assert (unset.exit_code, unset.stderr.strip()) == (
+        2,
+        "error: nothing to monitor: set monitor.schemas in the config, or pass --schema GLOB",
+    )
+    shown = run_cli("monitor", "-c", config, "--table", "orders", "--format", "json")
+    assert shown.exit_code == 0, shown.stderr
+    assert [(t["table"], t["row_count"]) for t in json.loads(shown.stdout)["tables"]] == [("orders", 8)]
 
 
 def test_freshness_sla_on_profiled_tables(store_at_head: Store, tmp_path: Path) -> None:
