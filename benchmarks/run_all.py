@@ -257,8 +257,8 @@ def run_sections(report: Report, s: Sizes, dsn: str, quick: bool) -> None:
         return text
 
     # Writes, queries and migrations first: the profiling sections are the longest.
-    report.section("10. Metadata monitoring", monitor_section)
     report.section("8. Incremental profiling", incremental_section)
+    report.section("10. Metadata monitoring", monitor_section)  # after 8, which builds the stores' templates
     report.section("7. Drift quality on real data", drift_quality_section)
     report.section("6. Cold start of the quick commands", cold_start_section)
     report.section("2. Writes", write_section)
