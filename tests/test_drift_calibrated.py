@@ -16,6 +16,7 @@ from profilemesh.config.settings import DRIFT_METRIC_NAMES, DriftSettings, sever
 from profilemesh.drift.calibrated import EFFECTS, RunVerdict, replay
 from profilemesh.drift.history import RunMetrics, TableRun
 from profilemesh.drift.series import Point, cycle_of, expectation, t_quantile
+from profilemesh.drift.strategies import threshold_findings
 
 START = dt.datetime(2026, 1, 5, 6)  # a Monday, 06:00 UTC
 SETTINGS = DriftSettings()
@@ -261,3 +262,7 @@ def test_freshness_is_graded_in_hours_upward_only_and_by_its_level() -> None:
     for lag, alarms in ((0.0, []), (24.0, ["medium"]), (40.0, ["high"])):
         last = replay([*daily, run(20, {("", "freshness_hours"): lag})], SETTINGS)[-1]
         assert [i.alarm.severity for i in last.new] == alarms
+    # The threshold strategy leaves freshness to the calibrated one and to SLAs (a lag's relative change
+    # says nothing about staleness).
+    lagging = [run(0, {("", "freshness_hours"): 0.5}), run(1, {("", "freshness_hours"): 9.0})]
+    assert threshold_findings(lagging[1], lagging[:1], SETTINGS) == []
