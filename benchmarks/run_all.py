@@ -10,6 +10,7 @@ server binaries must be installed (or PROFILEMESH_PG_BINDIR set). Sections:
 6. the quick commands' cold start (cold_start.py)
 7. drift quality on real data sets (drift_quality.py: incidents caught, alarms on quiet days)
 8. an incremental run against a full profile (incremental.py)
+10. a metadata pass over 500 tables against the bare catalog query (monitor.py)
 
 Every figure is a median after a warm-up, shown next to its floor from the same run. `--quick` runs
 tiny sizes to check that the scripts work: it is never a timing, and it writes to stdout unless --out
@@ -32,6 +33,7 @@ import cold_start
 import drift_quality
 import incremental
 import migrations
+import monitor
 import profile_plans
 import queries
 import stores
@@ -125,7 +127,8 @@ class Report:
 
     @property
     def parts(self) -> list[str]:
-        return self.head + [self.sections[k] for k in sorted(self.sections)] + self.tail
+        numbered = sorted(self.sections, key=lambda title: int(title.split(".")[0]))  # 10 after 9, not after 1
+        return self.head + [self.sections[k] for k in numbered] + self.tail
 
     def add(self, text: str, *, at_end: bool = False) -> None:
         (self.tail if at_end else self.head).append(text)
@@ -248,8 +251,14 @@ def run_sections(report: Report, s: Sizes, dsn: str, quick: bool) -> None:
         report.targets += targets
         return text
 
+    def monitor_section() -> str:
+        text, targets = monitor.monitor_report(tables=20 if quick else 500, repeat=1 if quick else 5, dsn=dsn)
+        report.targets += targets
+        return text
+
     # Writes, queries and migrations first: the profiling sections are the longest.
     report.section("8. Incremental profiling", incremental_section)
+    report.section("10. Metadata monitoring", monitor_section)  # after 8, which builds the stores' templates
     report.section("7. Drift quality on real data", drift_quality_section)
     report.section("6. Cold start of the quick commands", cold_start_section)
     report.section("2. Writes", write_section)

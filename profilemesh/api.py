@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         UnlockResult,
         ValidationReport,
     )
+    from profilemesh.monitor.runner import MonitorReport
     from profilemesh.profiling.runner import ProfileReport
     from profilemesh.query.queries import Page, RunDetails, TableHistory
     from profilemesh.report.build import ReportResult
@@ -56,6 +57,7 @@ __all__ = [
     "migrate_status",
     "migrate_unlock",
     "migrate_validate",
+    "monitor",
     "profile",
     "query_drift",
     "query_run",
@@ -156,6 +158,28 @@ def profile(
     from profilemesh.profiling.runner import profile as run_profile
 
     return run_profile(ctx, tables=list(tables) if tables else None, dry_run=dry_run, progress=progress, as_of=as_of)
+
+
+def monitor(
+    ctx: Context,
+    *,
+    schemas: Sequence[str] | None = None,
+    tables: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    as_of: dt.datetime | None = None,
+) -> MonitorReport:
+    """One metadata pass: each watched table's row count, rows added and freshness from the warehouse's
+    catalog (one query, no table scanned), stored as one run. `schemas`, `tables`, `exclude` (globs)
+    replace the config's `monitor` globs; as_of (naive UTC) the clock."""
+    from profilemesh.monitor.runner import monitor as run_monitor
+
+    return run_monitor(
+        ctx,
+        schemas=list(schemas) if schemas else None,
+        tables=list(tables) if tables else None,
+        exclude=list(exclude) if exclude else None,
+        as_of=as_of,
+    )
 
 
 def detect_drift(

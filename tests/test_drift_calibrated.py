@@ -17,6 +17,7 @@ from profilemesh.config.settings import DRIFT_METRIC_NAMES, DriftSettings, sever
 from profilemesh.drift.calibrated import EFFECTS, RunVerdict, replay
 from profilemesh.drift.history import RunMetrics, TableRun
 from profilemesh.drift.series import Point, critical_score, cycle_of, expectation, t_quantile
+from profilemesh.drift.strategies import threshold_findings
 
 START = dt.datetime(2026, 1, 5, 6)  # a Monday, 06:00 UTC
 SETTINGS = DriftSettings()
@@ -275,3 +276,35 @@ def test_table_and_column_overrides(tmp_path) -> None:
     assert ("c0", "mean") in {
         i.alarm.key for i in replay([*runs[:-1], run(29, days[-1])], table_settings, rules)[-1].new
     }
+
+
+def test_freshness_is_graded_in_hours_upward_only_and_by_its_level() -> None:
+    """freshness_hours (a metadata pass every hour of a table loaded every hour, growing): a lag of 8
+    hours pages at medium, and stays an incident while it grows an hour a run (graded by its level,
+    not as a growing table's steps); a fresher table never alarms."""
+    rng = random.Random(7)
+    runs, rows = [], 10_000.0
+    for hour in range(30):
+        rows += rng.gauss(500, 20)
+        runs.append(
+            run(hour, {("", "row_count"): round(rows), ("", "freshness_hours"): rng.uniform(0.0, 1.0)}, hours=1)
+        )
+    stalled = [
+        run(30 + k, {("", "row_count"): round(rows), ("", "freshness_hours"): 8.0 + k}, hours=1) for k in range(3)
+    ]
+    verdicts = replay(runs + stalled, SETTINGS)
+    assert all(("", "freshness_hours") not in paging(v) for v in verdicts[:30])
+    started = [i for i in verdicts[30].new if i.alarm.metric == "freshness_hours"]
+    assert [(i.alarm.severity, i.alarm.unit, i.alarm.step) for i in started] == [("medium", "hours", False)]
+    assert [i.alarm.metric for i in verdicts[32].persisting if i.alarm.metric == "freshness_hours"] == [
+        "freshness_hours"
+    ]
+    # A daily table usually 12 hours behind: 12 hours fresher never alarms, 12 hours staler does.
+    daily = [run(d, {("", "freshness_hours"): rng.gauss(12, 0.5)}) for d in range(20)]
+    for lag, alarms in ((0.0, []), (24.0, ["medium"]), (40.0, ["high"])):
+        last = replay([*daily, run(20, {("", "freshness_hours"): lag})], SETTINGS)[-1]
+        assert [i.alarm.severity for i in last.new] == alarms
+    # The threshold strategy leaves freshness to the calibrated one and to SLAs (a lag's relative change
+    # says nothing about staleness).
+    lagging = [run(0, {("", "freshness_hours"): 0.5}), run(1, {("", "freshness_hours"): 9.0})]
+    assert threshold_findings(lagging[1], lagging[:1], SETTINGS) == []

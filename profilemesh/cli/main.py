@@ -34,13 +34,14 @@ def _register() -> None:
     from profilemesh.cli.alert import alert
     from profilemesh.cli.drift import drift
     from profilemesh.cli.migrate import migrate
+    from profilemesh.cli.monitor import monitor
     from profilemesh.cli.profile import profile
     from profilemesh.cli.query import query
     from profilemesh.cli.quickstart import quickstart
     from profilemesh.cli.report import report
     from profilemesh.cli.retention import retention
 
-    for command in (migrate, profile, drift, query, report, quickstart, retention, alert):
+    for command in (migrate, profile, monitor, drift, query, report, quickstart, retention, alert):
         cli.add_command(command)
 
 

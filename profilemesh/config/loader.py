@@ -20,6 +20,7 @@ from profilemesh.config.alerts import parse_alerts
 from profilemesh.config.connection import parse_connection
 from profilemesh.config.dbt_profiles import dbt_profile_ref
 from profilemesh.config.model import TABLE_NAME_KEYS, Config, StorageConfig
+from profilemesh.config.monitor import parse_monitor
 from profilemesh.config.settings import parse_drift, parse_profiling
 from profilemesh.config.values import mapping, optional_str, required_str
 from profilemesh.contract import DEFAULT_TABLE_NAMES
@@ -30,7 +31,7 @@ from profilemesh.warehouses.duckdb import DEFAULT_FILE as DEFAULT_DUCKDB_FILE
 DEFAULT_CONFIG_FILE = "profilemesh.yml"
 _DBT_KEYS = ("dbt_target", "profiles_dir", "dbt_project_dir", "schema", "database")
 _STORAGE_KEYS = ("connection", "dbt_profile", *_DBT_KEYS, *TABLE_NAME_KEYS)
-_TOP_LEVEL_KEYS = ("environment", "source", "storage", "profiling", "drift_detection", "alerts")
+_TOP_LEVEL_KEYS = ("environment", "source", "storage", "profiling", "drift_detection", "alerts", "monitor")
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TABLE_NAME_PATTERN = re.compile(r"^[^\x00]{1,255}$")
 
@@ -131,6 +132,7 @@ def _build(data: dict[str, Any], shown: str, base_dir: Path) -> Config:
         profiling=parse_profiling(data.get("profiling"), shown),
         drift=parse_drift(data.get("drift_detection"), shown),
         alerts=parse_alerts(data.get("alerts"), shown),
+        monitor=parse_monitor(data.get("monitor"), shown),
         raw=data,
     )
 

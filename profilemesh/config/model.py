@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from profilemesh.config.alerts import AlertSettings
+from profilemesh.config.monitor import MonitorSettings
 from profilemesh.config.settings import DriftSettings, ProfilingSettings
 from profilemesh.contract import DEFAULT_TABLE_NAMES
 from profilemesh.warehouses import ConnectionConfig
@@ -48,4 +49,5 @@ class Config:
     profiling: ProfilingSettings = field(default_factory=ProfilingSettings)
     drift: DriftSettings = field(default_factory=DriftSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    monitor: MonitorSettings = field(default_factory=MonitorSettings)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)

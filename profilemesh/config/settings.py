@@ -8,6 +8,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
+from profilemesh.config.freshness import FreshnessSLA, parse_freshness
 from profilemesh.config.read_scope import FULL_READ, SCOPE_KEYS, ReadScope, read_scope
 from profilemesh.config.values import mapping, non_negative_number, positive_int
 from profilemesh.contract import SEVERITIES
@@ -40,6 +41,7 @@ DRIFT_METRIC_NAMES = (
     "stddev",
     "min",
     "max",
+    "freshness_hours",
 )
 STRATEGIES = ("calibrated", "threshold", "statistical")
 SEASONALITIES = ("auto", "weekly", "daily", "off")
@@ -57,6 +59,7 @@ class TableSelector:
     schema: str | None
     table: str  # may hold glob characters: * ? [
     scope: ReadScope = FULL_READ
+    freshness: FreshnessSLA | None = None  # its own freshness SLA (else profiling.freshness)
 
     @property
     def is_pattern(self) -> bool:
@@ -84,6 +87,7 @@ class ProfilingSettings:
     metrics: tuple[str, ...] = METRIC_NAMES
     distinct: str = "exact"
     scope: ReadScope = FULL_READ  # the top level's columns, exclude_columns and sample: each table's default
+    freshness: FreshnessSLA | None = None  # every table's freshness SLA, unless its entry sets one
 
 
 DIRECTIONS = ("both", "up", "down")
@@ -159,7 +163,9 @@ class DriftSettings:
 def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
     if data is None:
         return ProfilingSettings()
-    mapping(data, shown, "profiling", {"tables", "metrics", "distinct", "columns", "exclude_columns", "sample"})
+    mapping(
+        data, shown, "profiling", {"tables", "metrics", "distinct", "columns", "exclude_columns", "sample", "freshness"}
+    )
     defaults = read_scope(data, shown, "profiling", FULL_READ, allow_where=False)
     tables = []
     raw_tables = data.get("tables") or []
@@ -170,14 +176,21 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
         if isinstance(item, str):  # "schema.table" shorthand
             schema, table = split_table_name(item)
             item = {"schema": schema, "table": table}
-        mapping(item, shown, key, {"schema", "table", *SCOPE_KEYS})
+        mapping(item, shown, key, {"schema", "table", "freshness", *SCOPE_KEYS})
         table = item.get("table")
         if not isinstance(table, str) or not table:
             raise ConfigError(shown, f"{key}.table", "required, a string")
         schema = item.get("schema")
         if schema is not None and not isinstance(schema, str):
             raise ConfigError(shown, f"{key}.schema", "must be a string")
-        tables.append(TableSelector(schema=schema, table=table, scope=read_scope(item, shown, key, defaults)))
+        tables.append(
+            TableSelector(
+                schema=schema,
+                table=table,
+                scope=read_scope(item, shown, key, defaults),
+                freshness=parse_freshness(item.get("freshness"), shown, f"{key}.freshness"),
+            )
+        )
     metrics = data.get("metrics", list(METRIC_NAMES))
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         raise ConfigError(shown, "profiling.metrics", "must be a list of metric names")
@@ -194,6 +207,7 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
         metrics=tuple(m for m in METRIC_NAMES if m in metrics),
         distinct=distinct,
         scope=defaults,
+        freshness=parse_freshness(data.get("freshness"), shown, "profiling.freshness"),
     )
 
 

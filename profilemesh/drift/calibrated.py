@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from profilemesh.config.freshness import FRESHNESS_METRIC
 from profilemesh.config.settings import NO_RULES, ColumnRules, DriftSettings, TableRules, severity_rank
 from profilemesh.drift.history import RunMetrics
 from profilemesh.drift.series import (
@@ -47,7 +48,7 @@ class Effect:
     """How a metric's move is measured for practical significance, and the floor of each severity
     (in the unit: percent of the scale, or points). `cap`: the highest severity the metric reaches."""
 
-    unit: str  # "percent" | "points"
+    unit: str  # "percent" | "points" | "hours"
     low: float
     medium: float
     high: float
@@ -68,7 +69,15 @@ EFFECTS: dict[str, Effect] = {
     # Extremes of real columns move by nature (one outlier row); they are reported, never paged on.
     "min": Effect("percent", 15, 100, 100, scale="spread", cap="low"),
     "max": Effect("percent", 15, 100, 100, scale="spread", cap="low"),
+    # Hours since the newest row (or the table's last change): a move of an hour is worth reporting,
+    # six hours pages, a day is high, whatever the table's usual lag (docs/guides/MONITORING.md).
+    FRESHNESS_METRIC: Effect("hours", 1, 6, 24),
 }
+# Metrics that alarm one way only, whatever a table's `direction` says: fresher data is never a problem.
+ONE_WAY = {FRESHNESS_METRIC: "up"}
+# Graded by their level even on a growing table: a stalled load adds an hour of lag per hourly run,
+# which graded as steps would never be more than one hour's move.
+LEVEL_ONLY = frozenset({FRESHNESS_METRIC})
 CHECKED_METRICS = tuple(EFFECTS)
 # Before warmup_runs clean runs: only a gross change alarms (a row count halved or doubled, a share
 # of nulls or distinct values moved by 30 points), at high.
@@ -234,7 +243,7 @@ def _sampling_noise(metric: str, expected: float, context: Context) -> float:
 def _effect(rule: Effect, move: float, expected: float, column_spread: float | None) -> float:
     """The move in the metric's unit: points, or percent of the expectation (of the column's spread
     when that is larger, for location metrics; of the usual rows added, for a growing table)."""
-    if rule.unit == "points":
+    if rule.unit != "percent":
         return move
     scale = abs(expected)
     if rule.scale == "spread" and column_spread is not None:
@@ -331,10 +340,10 @@ def replay(
                 Point(at, run.numbers[key]),
                 settings,
                 context,
-                steps=list(steps.get(key, ())) if growing and key in levels else None,
+                steps=list(steps.get(key, ())) if growing and key in levels and metric not in LEVEL_ONLY else None,
             )
         for key in keys:
-            alarm = _directed(outcome[key], rules.column(key[0]).direction)
+            alarm = _directed(outcome[key], ONE_WAY.get(key[1], rules.column(key[0]).direction))
             if alarm is not None and run.run.run_id in accepted.get(key, ()):
                 _rebase(levels.get(key), alarm.expected, run.numbers[key], relative=_relative(alarm))
                 verdict.accepted.append(key)

@@ -9,6 +9,7 @@ is an incident: written once on the run where it starts, its metadata's `state` 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -21,11 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.clock import utc_now
+from profilemesh.config.freshness import FRESHNESS_METRIC, FreshnessSLA
 from profilemesh.config.settings import DriftSettings, TableRules, severity_rank, split_table_name
 from profilemesh.context import Context
 from profilemesh.contract import DRIFT_EVENT_TYPES
 from profilemesh.drift.accept import accepted_levels
 from profilemesh.drift.calibrated import Incident, Key, replay
+from profilemesh.drift.freshness import freshness_of, sla_finding, sla_of
 from profilemesh.drift.history import (
     RunMetrics,
     TableRun,
@@ -161,7 +164,11 @@ def detect(
                 continue
             if key not in by_table:
                 continue
-            _check_table(conn, target, by_table[key], current, baseline, settings, report)
+            checked = _checked_run(by_table[key], current)
+            sla = sla_of(ctx.config, checked) if checked is not None else None
+            _check_table(conn, target, by_table[key], current, baseline, settings, report, sla_graded=sla is not None)
+            if checked is not None and sla is not None:
+                _check_freshness(conn, target, checked, sla, report)
         if write and report.events:
             report.written, report.updated = _write_events(conn, target, report.events, detected_at)
     return report
@@ -175,6 +182,8 @@ def _check_table(
     baseline: str,
     settings: DriftSettings,
     report: DriftReport,
+    *,
+    sla_graded: bool = False,
 ) -> None:
     name = f"{runs[0].schema}.{runs[0].table}" if runs[0].schema else runs[0].table
     positions = [i for i, r in enumerate(runs) if current_id is None or r.run_id == current_id]
@@ -184,6 +193,9 @@ def _check_table(
     if settings.strategy == "calibrated":
         report.tables_checked.append(name)
         table_settings, rules = settings.for_table(runs[0].schema, runs[0].table)
+        if sla_graded:  # the table's freshness SLA grades its freshness, alone
+            ignored = rules.default.ignore_metrics | {FRESHNESS_METRIC}
+            rules = dataclasses.replace(rules, default=dataclasses.replace(rules.default, ignore_metrics=ignored))
         first = max(0, position + 1 - 2 * table_settings.history_window - CALIBRATED_REPLAY_EXTRA)
         replayed = runs[first : position + 1]
         accepted = accepted_levels(conn, target, runs[0].schema, runs[0].table)
@@ -254,6 +266,23 @@ def _check_calibrated(
         )
     if len(history) > 1:
         report.events.extend(_schema_changes(current, history[-2], params))
+
+
+def _checked_run(runs: list[TableRun], current_id: str | None) -> TableRun | None:
+    """The run of a table that drift checks: its latest, or run `current_id`."""
+    matches = [r for r in runs if current_id is None or r.run_id == current_id]
+    return matches[-1] if matches else None
+
+
+def _check_freshness(
+    conn: Connection, target: StorageTarget, run: TableRun, sla: FreshnessSLA, report: DriftReport
+) -> None:
+    lag = freshness_of(conn, target, run)
+    graded = sla_finding(sla, lag) if lag is not None else None
+    if graded is not None:
+        finding, params = graded
+        current = RunMetrics(run=run)
+        report.events.append(_event(DATA_DRIFT, current, None, FRESHNESS_METRIC, finding, params))
 
 
 def _incident_event(incident: Incident, start: RunMetrics, state: str, params: dict[str, Any]) -> DriftEvent:

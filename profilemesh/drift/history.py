@@ -122,6 +122,8 @@ def load_history(conn: Connection, target: StorageTarget, runs: list[TableRun]) 
 
 
 def _record_types(metrics: RunMetrics, row: sa.Row[Any]) -> None:
+    if not row.column_name:
+        return  # a table-level metric (freshness_hours, rows_added), not a column
     metrics.column_types[row.column_name] = row.column_type or ""
     if row.column_native_type:
         metrics.native_types[row.column_name] = row.column_native_type

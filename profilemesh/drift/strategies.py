@@ -15,12 +15,15 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from profilemesh.config.freshness import FRESHNESS_METRIC
 from profilemesh.config.settings import DRIFT_METRIC_NAMES, GRADED_SEVERITIES, DriftSettings
 from profilemesh.drift.history import RunMetrics
 
 # The metrics the threshold and statistical strategies grade (counts that move with the row count are
 # covered by row_count and the percentages).
-DRIFT_METRICS = DRIFT_METRIC_NAMES
+# Freshness is graded by the calibrated strategy and by SLAs: a relative change of a lag (0.5 h to 1 h
+# is +100 %) says nothing about staleness.
+DRIFT_METRICS = tuple(m for m in DRIFT_METRIC_NAMES if m != FRESHNESS_METRIC)
 LOCATION_METRICS = ("min", "max", "mean")
 
 

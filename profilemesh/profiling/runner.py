@@ -3,13 +3,12 @@ the run written in one transaction at the end (all or nothing), through the bulk
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,21 +16,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.clock import utc_now
-from profilemesh.config import ConnectionConfig
 from profilemesh.config.read_scope import ReadScope
 from profilemesh.config.settings import ProfilingSettings
 from profilemesh.context import Context
 from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_line
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
 from profilemesh.profiling.execute import MetricValue, TableProfile, run_plan
+from profilemesh.profiling.freshness import freshness_metric
 from profilemesh.profiling.planner import TablePlan, TimeWindow, plan_table
 from profilemesh.profiling.scope import kept_columns, previous_window_ends, time_window
 from profilemesh.profiling.selection import resolve_tables, table_selectors
 from profilemesh.store import writes
-from profilemesh.store.connect import database_error
 from profilemesh.store.handshake import require_writable
+from profilemesh.store.source import source_and_store, source_error
 from profilemesh.store.tables import READ_BOUNDS, stored_schema
-from profilemesh.store.target import StorageTarget
 from profilemesh.warehouses import is_interrupt, warehouse_for, warehouse_of_dialect
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -111,7 +109,7 @@ def profile(
     source = config.source or target.connection
     selectors = table_selectors(config.profiling, tables)
     report = ProfileReport(run_id=str(uuid.uuid4()), environment=config.environment, dry_run=dry_run, tables=[])
-    with _connections(source, target) as (src, store):
+    with source_and_store(source, target) as (src, store):
         if not dry_run:
             require_writable(store, target, ctx.head)
             store.commit()
@@ -157,37 +155,6 @@ def _interrupted(report: ProfileReport, table: str, position: int, total: int) -
     )
 
 
-@contextlib.contextmanager
-def _connections(source: ConnectionConfig, target: StorageTarget) -> Iterator[tuple[Connection, Connection]]:
-    """The source read-only, the store read-write; one connection for both when they are one file that
-    only one process may open read-write (DuckDB). A source that cannot be opened is named as the source."""
-    same_file = target.warehouse.single_writer_file and source.same_database(target.connection)
-    store_engine = target.warehouse.create_engine(target.connection)
-    source_engine = store_engine if same_file else warehouse_for(source.type).create_engine(source, read_only=True)
-    try:
-        with store_engine.connect() as store:
-            if same_file:
-                yield store, store
-            else:
-                try:
-                    src = source_engine.connect()
-                except sa.exc.DBAPIError as exc:
-                    raise source_error(source, exc) from exc
-                with src:
-                    yield src, store
-    except sa.exc.DBAPIError as exc:
-        raise database_error(target, exc) from exc
-    finally:
-        store_engine.dispose()
-        source_engine.dispose()
-
-
-def source_error(source: ConnectionConfig, exc: sa.exc.DBAPIError) -> DatabaseError:
-    """A driver error on the source connection, as one line naming the source (never the store)."""
-    where = warehouse_for(source.type).describe(source)
-    return DatabaseError(f"source {where}: {first_line(str(exc.orig or exc))}")
-
-
 def _profile_one(
     conn: Connection,
     schema: str | None,
@@ -231,6 +198,8 @@ def _profile_one(
             result = _profile_around_failing_columns(conn, read, columns, outcome, exc)
         conn.commit()
         outcome.row_count = result.row_count
+        if window is not None and window.end is not None:
+            result.metrics.append(freshness_metric(window.end, outcome.profiled_at))
         outcome.metric_count = len(result.metrics)
         outcome.profile = result
     except sa.exc.NoSuchTableError:

@@ -27,6 +27,8 @@ def stored_schema(schema: str | None) -> str:
 # What a run recorded about the rows it actually read (an incremental window's bounds): it differs
 # from run to run, so it is not part of what makes two runs comparable.
 READ_BOUNDS = "read"
+# The runs.scope key of a metadata pass (`profilemesh monitor`): the catalog it read.
+METADATA_PASS = "metadata"
 
 
 def stored_scope(stored: Any) -> dict[str, Any] | None:
