@@ -43,6 +43,22 @@
   to_json({{ column }})
 {%- endmacro %}
 
+{#- Whether profilemesh_runs_v counts each run's metrics and drift with correlated subqueries (true)
+    or joins to aggregates (false): the shape each engine plans best (see the model's comment). -#}
+{% macro runs_view_correlated() %}
+  {{- return(adapter.dispatch('runs_view_correlated', 'profilemesh')()) -}}
+{% endmacro %}
+
+{#- DuckDB and Snowflake: joins to aggregates, whose filters they push down. -#}
+{% macro default__runs_view_correlated() %}
+  {{- return(false) -}}
+{% endmacro %}
+
+{#- PostgreSQL evaluates the subqueries only for the rows a page returns. -#}
+{% macro postgres__runs_view_correlated() %}
+  {{- return(true) -}}
+{% endmacro %}
+
 {#- A unique key of several columns (no dbt_utils dependency for one test). -#}
 {% test unique_combination(model, columns) %}
   select {{ columns | join(', ') }}, count(*) as occurrences
