@@ -18,6 +18,7 @@ from profilemesh.dbt.project import DbtSelection
 from profilemesh.store.ledger import read_ledger
 from tests.support.cli import run_cli
 from tests.support.dbt_project import dbt, make_user_project
+from tests.support.dbt_project import dbt_build as build
 from tests.support.stores import Store, profiling_context
 from tests.test_drift import ROWS, load_day
 from tests.test_query_views_dbt import node_statuses
@@ -95,23 +96,6 @@ def test_version_gate_and_run_operation_on_snowflake(sf_store: Store, store_pool
     assert read_ledger(sf_store.target).current_version == HEAD
     ok, log = dbt(project, "run", "-s", "latest_runs")
     assert ok, log
-
-
-def build(project: Path, *args: str) -> tuple[dict[str, str], str]:
-    """One dbt invocation: each selected node's status (dbt's structured result) and the log's messages."""
-    from dbt.cli.main import dbtRunner
-
-    messages: list[str] = []
-
-    def collect(event) -> None:
-        if event.info.level in ("info", "warn", "error"):
-            messages.append(f"{event.info.level}: {event.info.msg}")
-
-    argv = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--log-path", str(project / "logs"),
-            "--target-path", str(project / "target")]  # fmt: skip
-    result = dbtRunner(callbacks=[collect]).invoke(argv)
-    assert result.result is not None, result.exception
-    return {r.node.name: str(r.status) for r in result.result.results}, "\n".join(messages)
 
 
 def declared(test: str, config: dict | None = None, **arguments: object) -> dict:
