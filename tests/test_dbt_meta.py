@@ -14,6 +14,7 @@ from profilemesh.config.dbt_meta import DbtNode, merge_dbt_nodes
 from profilemesh.config.read_scope import Sample, Window
 from profilemesh.dbt.project import DbtSelection, read_project
 from profilemesh.errors import ConfigError, UsageError
+from tests.support.cli import run_cli
 
 PROJECT = {
     "name": "shop",
@@ -185,3 +186,18 @@ def test_meta_merges_over_profilemesh_yml_key_by_key_and_reports_conflicts(tmp_p
 def test_bad_meta_is_one_line_naming_the_node_and_key(tmp_path: Path, meta: object, message: str) -> None:
     with pytest.raises(ConfigError, match=r"^models/orders.sql \(model.shop.orders, meta\): " + message):
         merge_dbt_nodes(_config(tmp_path), [node("orders", meta)])
+
+
+def test_dbt_options_without_a_project_or_with_table_are_usage_errors(tmp_path: Path) -> None:
+    result = run_cli("profile", "-s", "tag:daily")
+    assert (result.exit_code, result.stderr.strip()) == (
+        2,
+        "error: --select, --exclude, --profiles-dir and --dbt-target need --project-dir",
+    )
+    result = run_cli("profile", "--table", "shop.orders", "--project-dir", str(tmp_path))
+    assert (result.exit_code, result.stderr.strip()) == (
+        2,
+        "error: give --table or --project-dir, not both (select dbt nodes with -s/--select)",
+    )
+    result = run_cli("drift", "--project-dir", str(tmp_path))
+    assert result.exit_code == 2 and f"--project-dir {tmp_path}: no dbt_project.yml there" in result.stderr

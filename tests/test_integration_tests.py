@@ -1,5 +1,5 @@
 """The dbt package's integration project (integration_tests/, the dbt-utils convention), run as dbt runs
-it: `dbt deps`, `dbt seed` and `dbt build` against DuckDB and the suite's PostgreSQL. Every seed, model
+it: `dbt deps`, `dbt seed` (the store) and `dbt build` against DuckDB and the suite's PostgreSQL. Every seed, model
 and test must pass; the project's tests compare the package's views and cross-warehouse macros with
 expected seeds."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.support.dbt_project import dbt, dbt_build, profile_output
+from tests.support.dbt_project import dbt, dbt_build, dbt_parse, profile_output
 from tests.support.stores import REPO_ROOT, Store
 
 PROJECT = REPO_ROOT / "integration_tests"
@@ -34,9 +34,10 @@ def integration_project(store: Store, root: Path) -> Path:
 def test_integration_project_passes(store: Store, store_pool) -> None:
     project = integration_project(store, store_pool.root)
     assert dbt(project, "deps")[0]
-    ok, log = dbt(project, "seed")
+    manifest = dbt_parse(project)  # once: the invocations below share it
+    ok, log = dbt(project, "seed", "-s", "path:seeds/store", manifest=manifest)  # the store the views read
     assert ok, log
-    statuses, log = dbt_build(project, "build")
+    statuses, log = dbt_build(project, "build", manifest=manifest)
     failed = {name: status for name, status in statuses.items() if status not in ("success", "pass")}
     assert not failed, (failed, log)
     # What ran: the package's views and their own tests, the actual/expected comparisons, the macros.
@@ -53,6 +54,8 @@ def test_integration_project_passes(store: Store, store_pool) -> None:
 
     # A `default__` variant on an adapter the package does not support: one clear compiler error.
     arguments = json.dumps({"macro_name": "type_json", "adapter_type": "sqlserver"})
-    ok, log = dbt(project, "run-operation", "profilemesh.require_supported_adapter", "--args", arguments)
+    ok, log = dbt(
+        project, "run-operation", "profilemesh.require_supported_adapter", "--args", arguments, manifest=manifest
+    )
     assert not ok
     assert "ProfileMesh does not support the sqlserver adapter (profilemesh.type_json has no sqlserver__ variant" in log

@@ -73,7 +73,9 @@ def make_user_project(store: Store, root: Path) -> Path:
     return project
 
 
-def dbt(project: Path, *args: str):
+def dbt(project: Path, *args: str, manifest=None):
+    """One dbt invocation in the project: (success, the log's messages). `manifest` (dbt_parse's) skips
+    loading and checking the saved parse again."""
     from dbt.cli.main import dbtRunner
 
     messages: list[str] = []
@@ -85,13 +87,23 @@ def dbt(project: Path, *args: str):
     argv = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--log-path", str(project / "logs")]
     if args[0] != "deps":
         argv += ["--target-path", str(project / "target")]
-    result = dbtRunner(callbacks=[collect]).invoke(argv)
+    result = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(argv)
     if result.exception is not None:
         messages.append(str(result.exception))
     return result.success, "\n".join(str(m) for m in messages)
 
 
-def dbt_build(project: Path, *args: str) -> tuple[dict[str, str], str]:
+def dbt_parse(project: Path):
+    """The project's parsed manifest, for the invocations that follow (dbtRunner(manifest=...))."""
+    from dbt.cli.main import dbtRunner
+
+    argv = ["parse", "--project-dir", str(project), "--profiles-dir", str(project), "--log-path", str(project / "logs")]
+    result = dbtRunner().invoke([*argv, "--target-path", str(project / "target"), "--quiet"])
+    assert result.success, result.exception
+    return result.result
+
+
+def dbt_build(project: Path, *args: str, manifest=None) -> tuple[dict[str, str], str]:
     """One dbt invocation: each selected node's status (dbt's structured result) and the log's messages."""
     from dbt.cli.main import dbtRunner
 
@@ -103,6 +115,6 @@ def dbt_build(project: Path, *args: str) -> tuple[dict[str, str], str]:
 
     argv = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--log-path", str(project / "logs"),
             "--target-path", str(project / "target")]  # fmt: skip
-    result = dbtRunner(callbacks=[collect]).invoke(argv)
+    result = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(argv)
     assert result.result is not None, result.exception
     return {r.node.name: str(r.status) for r in result.result.results}, "\n".join(messages)
