@@ -114,7 +114,13 @@ SCHEMA_YML = {
             "name": "orders",
             "config": {
                 "tags": ["daily"],
-                "meta": {"profilemesh": {"exclude_columns": ["bucket"], "owner": "team-shop"}},
+                "meta": {
+                    "profilemesh": {
+                        "exclude_columns": ["bucket"],
+                        "metrics": ["count", "null_count", "null_percent", "mean", "stddev", "min", "max"],
+                        "owner": "team-shop",
+                    }
+                },
             },
             "data_tests": [
                 declared("profilemesh.no_drift", {"store_failures": True}, min_severity="medium"),
@@ -204,6 +210,8 @@ def test_generic_tests_pass_on_a_clean_day_and_fail_after_injected_drift(
     results = f"SELECT DISTINCT column_name FROM {store.qualified('profilemesh_results')} WHERE schema_name = "
     columns = {c for (c,) in store.sql(results + f"'{store.schema}'")}
     assert {"id", "value", "category"} <= columns and "bucket" not in columns  # the meta's exclude_columns
+    metrics = {m for (m,) in store.sql(results.replace("column_name", "metric_name") + f"'{store.schema}'")}
+    assert metrics == {"count", "null_count", "null_percent", "mean", "stddev", "min", "max"}  # the meta's metrics
     assert detect(ctx).events == []
     statuses, log = build(project, *selected)
     expected = dict.fromkeys(statuses, "pass") | {"orders": "success", "unrelated": "success"}
