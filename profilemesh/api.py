@@ -266,13 +266,14 @@ def query_runs(
     table: str | None = None,
     status: str | None = None,
     environment: str | None = None,
+    dbt_node: str | None = None,
     days: int = 30,
     limit: int = 100,
     offset: int = 0,
     now: dt.datetime | None = None,
 ) -> Page:
     """Profiling runs, newest first (one row per run and table), one page of them. `table` may be
-    `schema.name`."""
+    `schema.name`; `dbt_node` is a dbt unique id (`model.shop.orders`)."""
     from profilemesh.query.queries import list_runs
     from profilemesh.query.reader import open_reader
 
@@ -284,6 +285,7 @@ def query_runs(
             table=table,
             status=status,
             environment=environment,
+            dbt_node=dbt_node,
             days=days,
             limit=limit,
             offset=offset,

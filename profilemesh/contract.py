@@ -52,6 +52,7 @@ STORAGE_COLUMNS = {
         "error_message",
         "duration_seconds",
         "scope",
+        "dbt_unique_id",
     ),
     "results": (
         "id",
@@ -185,6 +186,7 @@ VIEW_COLUMNS = {
         "error_message",
         "duration_seconds",
         "scope",
+        "dbt_unique_id",
         "metric_count",
         "drift_event_count",
         "max_drift_severity",

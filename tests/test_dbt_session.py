@@ -10,7 +10,7 @@ import pytest
 from dbt_common.behavior_flags import BehaviorFlagRendered
 
 from profilemesh.api import migrate_validate
-from profilemesh.dbt.session import _speed_up_behavior_flags
+from profilemesh.dbt.session import speed_up_behavior_flags
 from tests.support.stores import Store
 
 
@@ -19,7 +19,7 @@ def _flag() -> BehaviorFlagRendered:
 
 
 def test_flag_sources_are_named_without_reading_the_stack(monkeypatch: pytest.MonkeyPatch) -> None:
-    _speed_up_behavior_flags()
+    speed_up_behavior_flags()
 
     def refused(*args: object, **kwargs: object) -> None:
         raise AssertionError("inspect.stack() was called")

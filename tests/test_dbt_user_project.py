@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from profilemesh.api import Context, profile, query_runs
 from profilemesh.api import detect_drift as detect
-from profilemesh.api import profile
 from profilemesh.dbt.package import DbtPackage
+from profilemesh.dbt.project import DbtSelection
 from profilemesh.store.ledger import read_ledger
+from tests.support.cli import run_cli
 from tests.support.dbt_project import dbt, make_user_project
+from tests.support.dbt_project import dbt_build as build
 from tests.support.stores import Store, profiling_context
 from tests.test_drift import ROWS, load_day
 from tests.test_query_views_dbt import node_statuses
@@ -95,36 +98,30 @@ def test_version_gate_and_run_operation_on_snowflake(sf_store: Store, store_pool
     assert ok, log
 
 
-def build(project: Path, *args: str) -> tuple[dict[str, str], str]:
-    """One dbt invocation: each selected node's status (dbt's structured result) and the log's messages."""
-    from dbt.cli.main import dbtRunner
-
-    messages: list[str] = []
-
-    def collect(event) -> None:
-        if event.info.level in ("info", "warn", "error"):
-            messages.append(f"{event.info.level}: {event.info.msg}")
-
-    argv = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--log-path", str(project / "logs"),
-            "--target-path", str(project / "target")]  # fmt: skip
-    result = dbtRunner(callbacks=[collect]).invoke(argv)
-    assert result.result is not None, result.exception
-    return {r.node.name: str(r.status) for r in result.result.results}, "\n".join(messages)
-
-
 def declared(test: str, config: dict | None = None, **arguments: object) -> dict:
     """A generic test as a schema.yml declares it (dbt 1.10+: its arguments under `arguments`)."""
     return {test: {"arguments": arguments, **({"config": config} if config else {})}}
 
 
 # The user's schema.yml: ProfileMesh's generic tests on a model it profiles (orders, a view over a daily
-# load) and on one it has never profiled (unrelated). `where`, `severity` and `store_failures` are dbt's.
+# load, tagged `daily`, with its ProfileMesh settings in its meta) and on one it has never profiled
+# (unrelated). `where`, `severity` and `store_failures` are dbt's.
 SCHEMA_YML = {
     "version": 2,
     "sources": [{"name": "shop", "schema": "src", "tables": [{"name": "orders"}]}],
     "models": [
         {
             "name": "orders",
+            "config": {
+                "tags": ["daily"],
+                "meta": {
+                    "profilemesh": {
+                        "exclude_columns": ["bucket"],
+                        "metrics": ["count", "null_count", "null_percent", "mean", "stddev", "min", "max"],
+                        "owner": "team-shop",
+                    }
+                },
+            },
             "data_tests": [
                 declared("profilemesh.no_drift", {"store_failures": True}, min_severity="medium"),
                 declared("profilemesh.no_drift", {"severity": "warn"}, within_hours=24, min_severity="high"),
@@ -168,10 +165,19 @@ def test_generic_tests_pass_on_a_clean_day_and_fail_after_injected_drift(
         store.sql(f'CREATE VIEW {store.qualified("orders")} AS SELECT * FROM "src"."orders"')
 
     load(1)
-    ctx = profiling_context(
-        store, tmp_path, [{"schema": store.schema, "table": "orders"}], drift_detection={"strategy": "threshold"}
-    )
+    # profilemesh.yml names no source (the project's own profile reads the models) and says otherwise
+    # about orders' columns than the model's meta: the meta applies, and the conflict is reported.
+    config = yaml.safe_load(store.config_path.read_text()) | {
+        "profiling": {"tables": [{"schema": store.schema, "table": "orders", "exclude_columns": ["id"]}]},
+        "drift_detection": {"strategy": "threshold"},
+    }
+    (tmp_path / "profilemesh.yml").write_text(yaml.safe_dump(config))
+    daily = ("profile", "-c", str(tmp_path / "profilemesh.yml"), "--project-dir", str(project), "-s", "tag:daily")
+    daily += ("--profiles-dir", str(project), "--format", "json")
     assert dbt(project, "deps")[0]
+    ctx = Context.load(tmp_path / "profilemesh.yml").with_dbt_project(
+        DbtSelection(project, ("tag:daily",), profiles_dir=project)
+    )
     selected = ("build", "-s", "orders", "unrelated")
 
     # Nothing profiled yet: every test passes, each with a warning that names its table.
@@ -184,9 +190,28 @@ def test_generic_tests_pass_on_a_clean_day_and_fail_after_injected_drift(
     # last profiled two days ago: the `fresh` test that names it warns.
     two_days_ago = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=48)
     profile(profiling_context(store, tmp_path, [{"schema": "src", "table": "orders"}]), as_of=two_days_ago)
-    profile(ctx)
+    # `profilemesh profile --project-dir . -s tag:daily`: exactly the tagged model, with its unique id.
+    result = run_cli(*daily)
+    assert result.exit_code == 0, result.stderr
+    conflict = (
+        f"warning: {store.schema}.orders (model.analytics.orders): exclude_columns is [id] in profilemesh.yml "
+        "and [bucket] in the dbt project; the dbt project's value applies"
+    )
+    assert conflict in result.stderr.splitlines(), result.stderr
+    tables = json.loads(result.stdout)["tables"]
+    assert [(t["schema"], t["table"], t["dbt_unique_id"]) for t in tables] == [
+        (store.schema, "orders", "model.analytics.orders")
+    ]
     load(2)
     profile(ctx)
+    runs = query_runs(ctx, dbt_node="model.analytics.orders").rows
+    assert [(r["schema_name"], r["dataset_name"]) for r in runs] == [(store.schema, "orders")] * 2
+    assert query_runs(ctx, dbt_node="model.analytics.unrelated").rows == []
+    results = f"SELECT DISTINCT column_name FROM {store.qualified('profilemesh_results')} WHERE schema_name = "
+    columns = {c for (c,) in store.sql(results + f"'{store.schema}'")}
+    assert {"id", "value", "category"} <= columns and "bucket" not in columns  # the meta's exclude_columns
+    metrics = {m for (m,) in store.sql(results.replace("column_name", "metric_name") + f"'{store.schema}'")}
+    assert metrics == {"count", "null_count", "null_percent", "mean", "stddev", "min", "max"}  # the meta's metrics
     assert detect(ctx).events == []
     statuses, log = build(project, *selected)
     expected = dict.fromkeys(statuses, "pass") | {"orders": "success", "unrelated": "success"}

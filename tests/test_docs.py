@@ -36,6 +36,8 @@ PARSE_ONLY = {
     ("migrate", "repair"): "needs a failed attempt; tests/test_checksums_and_repair.py runs repair",
     ("migrate", "repair", "--rollback"): "needs a failed attempt; tests/test_checksums_and_repair.py",
     ("migrate", "repair", "--dry-run"): "needs a failed attempt; tests/test_checksums_and_repair.py",
+    ("profile", "--project-dir", ".", "-s", "tag:daily"): "needs a dbt project; tests/test_dbt_user_project.py",
+    ("drift", "--project-dir", ".", "-s", "tag:daily"): "needs a dbt project; tests/test_dbt_meta.py reads one",
 }
 # Text that reads like a command but is none, and what it is.
 NOT_COMMANDS = {

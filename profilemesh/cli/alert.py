@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from profilemesh.cli.options import CONFIG, context, output_options
+from profilemesh.cli.options import CONFIG, context, dbt_project_options, output_options
 from profilemesh.cli.render import emit, render, to_table
 
 if TYPE_CHECKING:
     from profilemesh.alerts.runner import AlertReport
+    from profilemesh.dbt.project import DbtSelection
 
 TABLE_COLUMNS = ("destination", "type", "status", "severity", "events", "tables", "tries", "error")
 
@@ -24,15 +25,24 @@ TABLE_COLUMNS = ("destination", "type", "status", "severity", "events", "tables"
     help="Only this configured destination (repeatable; default: every one).",
 )
 @click.option("--dry-run", is_flag=True, help="Show the messages that would be sent; send and record nothing.")
+@dbt_project_options
 @output_options
-def alert(config_path: str | None, destinations: tuple[str, ...], dry_run: bool, fmt: str, output: str | None) -> int:
+def alert(
+    config_path: str | None,
+    destinations: tuple[str, ...],
+    dry_run: bool,
+    dbt_project: DbtSelection | None,
+    fmt: str,
+    output: str | None,
+) -> int:
     """Send each drift event not yet alerted to the destinations in the config's `alerts` section (Slack,
     Teams, a signed webhook, email): one message per table and run, or a digest. Every delivery is
     recorded in the store, so a second run sends nothing new; a failed send is retried on the next run.
-    Exit 3 when a message could not be delivered."""
+    Exit 3 when a message could not be delivered. With --project-dir, the owners in the dbt project's
+    `profilemesh` meta route the messages (docs/guides/DBT.md)."""
     from profilemesh.api import alert as send_alerts
 
-    report = send_alerts(context(config_path), dry_run=dry_run, destinations=destinations)
+    report = send_alerts(context(config_path, dbt_project), dry_run=dry_run, destinations=destinations)
     rows = [d.__dict__ | {"tables": ", ".join(d.tables)} for d in report.deliveries]
     emit(render(fmt, report, rows=rows, columns=TABLE_COLUMNS, table=lambda: alert_text(report)), output)
     return report.exit_code

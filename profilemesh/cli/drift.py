@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from profilemesh.cli.options import CONFIG, context, output_options
+from profilemesh.cli.options import CONFIG, context, dbt_project_options, output_options
 from profilemesh.cli.render import emit, render, to_table
 from profilemesh.config.settings import GRADED_SEVERITIES, SEASONALITIES
 from profilemesh.drift import EVENT_ID_PREFIX
 from profilemesh.errors import UsageError
 
 if TYPE_CHECKING:
+    from profilemesh.dbt.project import DbtSelection
     from profilemesh.drift.accept import Acceptance
     from profilemesh.drift.backtest import BacktestReport
     from profilemesh.drift.detector import DriftReport
@@ -47,6 +48,7 @@ TABLE_COLUMNS = (
     is_flag=True,
     help="Then send the new drift to the config's alert destinations, as `profilemesh alert` does.",
 )
+@dbt_project_options
 @output_options
 @click.pass_context
 def drift(
@@ -57,6 +59,7 @@ def drift(
     baseline: str | None,
     fail_on: str | None,
     notify: bool,
+    dbt_project: DbtSelection | None,
     fmt: str,
     output: str | None,
 ) -> int:
@@ -65,12 +68,15 @@ def drift(
     delivered.
 
     `drift accept EVENT_ID` records that a change is expected; `drift backtest` replays the stored
-    history with given settings and writes nothing."""
+    history with given settings and writes nothing.
+
+    With --project-dir, the drift overrides and owners in the dbt project's `profilemesh` meta apply
+    (docs/guides/DBT.md)."""
     if click_ctx.invoked_subcommand is not None:
         return 0
     from profilemesh.api import detect_drift
 
-    ctx = context(config_path)
+    ctx = context(config_path, dbt_project)
     if notify and not ctx.config.alerts.destinations:
         raise UsageError("--notify needs alert destinations: add alerts.destinations to the config")
     report = detect_drift(ctx, table=table, current=current, baseline=baseline)

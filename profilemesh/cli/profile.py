@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from profilemesh.cli.options import CONFIG, context, output_options
+from profilemesh.cli.options import CONFIG, context, dbt_project_options, output_options
 from profilemesh.cli.render import emit, render, to_table
+from profilemesh.errors import UsageError
 
 if TYPE_CHECKING:
+    from profilemesh.dbt.project import DbtSelection
     from profilemesh.profiling.runner import ProfileReport
 
 TABLE_COLUMNS = (
@@ -22,6 +24,7 @@ TABLE_COLUMNS = (
     "metric_count",
     "query_count",
     "seconds",
+    "dbt_unique_id",
     "note",
 )
 
@@ -30,13 +33,28 @@ TABLE_COLUMNS = (
 @CONFIG
 @click.option("--table", "tables", multiple=True, help="Profile only this table ([schema.]name; repeatable).")
 @click.option("--dry-run", is_flag=True, help="Show the plan (tables, columns, queries, SQL); write nothing.")
+@dbt_project_options
 @output_options
-def profile(config_path: str | None, tables: tuple[str, ...], dry_run: bool, fmt: str, output: str | None) -> int:
+def profile(
+    config_path: str | None,
+    tables: tuple[str, ...],
+    dry_run: bool,
+    dbt_project: DbtSelection | None,
+    fmt: str,
+    output: str | None,
+) -> int:
     """Profile tables into a run: one runs row per table, its metrics in results.
+
+    With --project-dir, the tables are the dbt project's models, seeds, snapshots and sources that dbt
+    selects (-s/--exclude, dbt's syntax), each read as its `profilemesh` meta says and recorded with its
+    dbt unique id (docs/guides/DBT.md).
 
     Exits 1 if any table failed (its error is recorded; the other tables' results are kept).
     """
     from profilemesh.api import profile as run_profile
+
+    if tables and dbt_project is not None:
+        raise UsageError("give --table or --project-dir, not both (select dbt nodes with -s/--select)")
 
     show_progress = sys.stderr.isatty() and fmt == "table"
 
@@ -45,7 +63,7 @@ def profile(config_path: str | None, tables: tuple[str, ...], dry_run: bool, fmt
             click.echo(f"\r[{position}/{total}] {name[:60]:<60}", err=True, nl=False)
 
     try:
-        report = run_profile(context(config_path), tables=tables, dry_run=dry_run, progress=progress)
+        report = run_profile(context(config_path, dbt_project), tables=tables, dry_run=dry_run, progress=progress)
     finally:
         if show_progress:  # end the progress line, also before an error's line
             click.echo("", err=True)
@@ -72,10 +90,14 @@ def _text(report: ProfileReport) -> str:
             "metric_count": t.metric_count,
             "query_count": t.query_count,
             "seconds": f"{t.duration_seconds:.3f}",
+            "dbt_unique_id": t.dbt_unique_id,
             "note": t.error or "; ".join(t.notes),
         }
         for t in report.tables
     ]
     failed = len(report.failed)
     summary = f"run {report.run_id}: {len(report.tables) - failed} table(s) profiled, {failed} failed\n"
-    return to_table(TABLE_COLUMNS, rows) + summary
+    columns: tuple[str, ...] = TABLE_COLUMNS
+    if not any(t.dbt_unique_id for t in report.tables):  # a run of profilemesh.yml's tables
+        columns = tuple(c for c in TABLE_COLUMNS if c != "dbt_unique_id")
+    return to_table(columns, rows) + summary

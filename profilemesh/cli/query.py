@@ -96,6 +96,9 @@ def query() -> None:
 @click.option("--table", default=None, help="Only this table ([schema.]name).")
 @click.option("--status", type=click.Choice(RUN_STATUSES), default=None, help="Only runs with this status.")
 @click.option("--environment", default=None, help="Only runs of this environment.")
+@click.option(
+    "--dbt-node", default=None, help="Only tables profiled as this dbt node (its unique id: model.shop.orders)."
+)
 @DAYS
 @LIMIT
 @OFFSET
@@ -106,6 +109,7 @@ def runs(
     table: str | None,
     status: str | None,
     environment: str | None,
+    dbt_node: str | None,
     days: int,
     limit: int,
     offset: int,
@@ -121,6 +125,7 @@ def runs(
         table=table,
         status=status,
         environment=environment,
+        dbt_node=dbt_node,
         days=days,
         limit=limit,
         offset=offset,

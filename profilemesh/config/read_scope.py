@@ -108,15 +108,17 @@ def read_scope(
     if time_column is not None and (not allow_where or not isinstance(time_column, str) or not time_column.strip()):
         reason = "is set per table" if not allow_where else "must be a column name"
         raise ConfigError(shown, f"{key}.time_column", reason)
-    if window is not None and time_column is None:
+    if window is not None and time_column is None and defaults.time_column is None:
         raise ConfigError(shown, f"{key}.window", "needs time_column: the column whose values place a row in time")
+    inherited = time_column is None and window is None
+    read_window = defaults.window if inherited else _window(window, shown, f"{key}.window")
     return ReadScope(
-        where=where.strip() if where else None,
+        where=where.strip() if where else defaults.where,
         columns=globs["columns"],
         exclude_columns=globs["exclude_columns"],
         sample=sample,
-        time_column=time_column.strip() if time_column else None,
-        window=_window(window, shown, f"{key}.window") if time_column else None,
+        time_column=time_column.strip() if time_column else defaults.time_column,
+        window=read_window,
     )
 
 

@@ -60,6 +60,9 @@ class TableSelector:
     table: str  # may hold glob characters: * ? [
     scope: ReadScope = FULL_READ
     freshness: FreshnessSLA | None = None  # its own freshness SLA (else profiling.freshness)
+    metrics: tuple[str, ...] | None = None  # this table's metrics; None: profiling.metrics
+    dbt_unique_id: str | None = None  # the dbt node this table is (profile --project-dir)
+    explicit: frozenset[str] = frozenset()  # the keys its entry set (the rest are defaults)
 
     @property
     def is_pattern(self) -> bool:
@@ -176,7 +179,7 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
         if isinstance(item, str):  # "schema.table" shorthand
             schema, table = split_table_name(item)
             item = {"schema": schema, "table": table}
-        mapping(item, shown, key, {"schema", "table", "freshness", *SCOPE_KEYS})
+        mapping(item, shown, key, {"schema", "table", "freshness", "metrics", *SCOPE_KEYS})
         table = item.get("table")
         if not isinstance(table, str) or not table:
             raise ConfigError(shown, f"{key}.table", "required, a string")
@@ -189,26 +192,31 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
                 table=table,
                 scope=read_scope(item, shown, key, defaults),
                 freshness=parse_freshness(item.get("freshness"), shown, f"{key}.freshness"),
+                metrics=parse_metrics(item["metrics"], shown, f"{key}.metrics") if "metrics" in item else None,
+                explicit=frozenset(item) - {"schema", "table"},
             )
         )
-    metrics = data.get("metrics", list(METRIC_NAMES))
-    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-        raise ConfigError(shown, "profiling.metrics", "must be a list of metric names")
-    unknown = sorted(set(metrics) - set(METRIC_NAMES))
-    if unknown:
-        raise ConfigError(
-            shown, "profiling.metrics", f"unknown metric(s) {', '.join(unknown)} (known: {', '.join(METRIC_NAMES)})"
-        )
+    metrics = parse_metrics(data.get("metrics", list(METRIC_NAMES)), shown, "profiling.metrics")
     distinct = data.get("distinct", "exact")
     if distinct not in DISTINCT_MODES:
         raise ConfigError(shown, "profiling.distinct", f"must be one of {', '.join(DISTINCT_MODES)}")
     return ProfilingSettings(
         tables=tuple(tables),
-        metrics=tuple(m for m in METRIC_NAMES if m in metrics),
+        metrics=metrics,
         distinct=distinct,
         scope=defaults,
         freshness=parse_freshness(data.get("freshness"), shown, "profiling.freshness"),
     )
+
+
+def parse_metrics(metrics: Any, shown: str, key: str) -> tuple[str, ...]:
+    """profiling.metrics (or a table's `metrics`): known metric names, in the canonical order."""
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+        raise ConfigError(shown, key, "must be a list of metric names")
+    unknown = sorted(set(metrics) - set(METRIC_NAMES))
+    if unknown:
+        raise ConfigError(shown, key, f"unknown metric(s) {', '.join(unknown)} (known: {', '.join(METRIC_NAMES)})")
+    return tuple(m for m in METRIC_NAMES if m in metrics)
 
 
 def parse_drift(data: Any, shown: str) -> DriftSettings:
@@ -266,36 +274,41 @@ def _table_rules(data: Any, shown: str) -> tuple[TableRules, ...]:
         return ()
     if not isinstance(data, list):
         raise ConfigError(shown, "drift_detection.tables", "must be a list of {table, ...}")
-    out = []
-    for index, item in enumerate(data):
-        key = f"drift_detection.tables[{index}]"
-        mapping(item, shown, key, {"table", "schema", "columns", "ignore_metrics", "direction", *TABLE_OVERRIDES})
-        name = item.get("table")
-        if not isinstance(name, str) or not name:
-            raise ConfigError(shown, f"{key}.table", "required, a [schema.]table name (globs allowed)")
-        schema = item.get("schema")
-        if schema is None and "." in name:
-            schema, _, name = name.rpartition(".")
-        if schema is not None and not isinstance(schema, str):
-            raise ConfigError(shown, f"{key}.schema", "must be a string")
-        overrides: list[tuple[str, Any]] = []
-        for option in ("runs_per_false_alarm", "history_window", "warmup_runs"):
-            if option in item:
-                overrides.append((option, positive_int(item, option, 1, shown, key)))
-        if "seasonality" in item:
-            if item["seasonality"] not in SEASONALITIES:
-                raise ConfigError(shown, f"{key}.seasonality", f"must be one of {', '.join(SEASONALITIES)}")
-            overrides.append(("seasonality", item["seasonality"]))
-        columns = item.get("columns") or {}
-        if not isinstance(columns, dict):
-            raise ConfigError(shown, f"{key}.columns", "must be a mapping of column name to rules")
-        column_rules = tuple(
-            (str(column), _column_rules(rules, shown, f"{key}.columns.{column}", column=True))
-            for column, rules in columns.items()
-        )
-        default = _column_rules({k: item[k] for k in ("ignore_metrics", "direction") if k in item}, shown, key)
-        out.append(TableRules(schema, name, tuple(overrides), default, column_rules))
-    return tuple(out)
+    return tuple(table_rules(item, shown, f"drift_detection.tables[{index}]") for index, item in enumerate(data))
+
+
+# The keys of a drift_detection.tables entry besides its table and schema: a table's drift overrides.
+DRIFT_RULE_KEYS = ("columns", "ignore_metrics", "direction", *TABLE_OVERRIDES)
+
+
+def table_rules(item: Any, shown: str, key: str) -> TableRules:
+    """One drift_detection.tables entry (also a dbt node's `drift` meta, with its table and schema)."""
+    mapping(item, shown, key, {"table", "schema", *DRIFT_RULE_KEYS})
+    name = item.get("table")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(shown, f"{key}.table", "required, a [schema.]table name (globs allowed)")
+    schema = item.get("schema")
+    if schema is None and "." in name:
+        schema, _, name = name.rpartition(".")
+    if schema is not None and not isinstance(schema, str):
+        raise ConfigError(shown, f"{key}.schema", "must be a string")
+    overrides: list[tuple[str, Any]] = []
+    for option in ("runs_per_false_alarm", "history_window", "warmup_runs"):
+        if option in item:
+            overrides.append((option, positive_int(item, option, 1, shown, key)))
+    if "seasonality" in item:
+        if item["seasonality"] not in SEASONALITIES:
+            raise ConfigError(shown, f"{key}.seasonality", f"must be one of {', '.join(SEASONALITIES)}")
+        overrides.append(("seasonality", item["seasonality"]))
+    columns = item.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise ConfigError(shown, f"{key}.columns", "must be a mapping of column name to rules")
+    column_rules = tuple(
+        (str(column), _column_rules(rules, shown, f"{key}.columns.{column}", column=True))
+        for column, rules in columns.items()
+    )
+    default = _column_rules({k: item[k] for k in ("ignore_metrics", "direction") if k in item}, shown, key)
+    return TableRules(schema, name, tuple(overrides), default, column_rules)
 
 
 def _column_rules(data: Any, shown: str, key: str, *, column: bool = False) -> ColumnRules:

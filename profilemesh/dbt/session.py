@@ -32,7 +32,8 @@ from profilemesh.errors import StoreBusy
 from profilemesh.hooks import NO_HOOKS, Hooks
 from profilemesh.store.target import StorageTarget
 
-_RUNNER_LOCK = threading.Lock()
+# dbtRunner is not thread-safe: every in-process dbt invocation of ProfileMesh holds this lock.
+RUNNER_LOCK = threading.Lock()
 
 
 def _cheap_flag_source() -> str:
@@ -47,7 +48,7 @@ def _cheap_flag_source() -> str:
     return "Unknown"
 
 
-def _speed_up_behavior_flags() -> None:
+def speed_up_behavior_flags() -> None:
     try:
         from dbt_common.behavior_flags import BehaviorFlagRendered
     except ImportError:  # pragma: no cover - a dbt-common without behavior flags
@@ -214,7 +215,7 @@ class DbtSession:
         """One dbtRunner invocation of `command` with this session's project, profile and vars."""
         from dbt.cli.main import dbtRunner  # imported lazily: it is the slow part of start-up
 
-        _speed_up_behavior_flags()
+        speed_up_behavior_flags()
 
         workdir = private_workdir(self.target, self.package, self.vars_json)
         argv = [
@@ -233,7 +234,7 @@ class DbtSession:
             "--no-use-colors",
         ]
         environment = {DBT_PASSWORD_ENV: self.target.connection.password or "", FINGERPRINT_ENV: self.fingerprint}
-        with _RUNNER_LOCK, variables_in_env(environment):
+        with RUNNER_LOCK, variables_in_env(environment):
             if workdir.manifest is None or workdir.manifest_fingerprint != self.fingerprint:
                 # The package changed since this directory's parse: dbt parses the changed files again.
                 workdir.manifest, workdir.manifest_fingerprint = self._parse(argv[len(command) :]), self.fingerprint

@@ -3,6 +3,7 @@ the run written in one transaction at the end (all or nothing), through the bulk
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -52,6 +53,7 @@ class TableOutcome:
     statements: list[str] = field(default_factory=list)
     profile: TableProfile | None = field(default=None, repr=False)
     scope: dict[str, Any] | None = None  # what the run read, when not every row and column (runs.scope)
+    dbt_unique_id: str | None = None  # the dbt node profiled (profile --project-dir)
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("statements", "profile")}
@@ -120,19 +122,22 @@ def profile(
             raise source_error(source, exc) from exc
         if not names:
             raise UsageError("no tables to profile: profiling.tables (or --table) matched nothing")
-        since = previous_window_ends(store, target, names)
+        since = previous_window_ends(store, target, [(schema, table, s.scope) for schema, table, s in names])
         position, name = 0, ""
         try:
             with warehouse_for(source.type).interruptible():
-                for position, (schema, table, scope) in enumerate(names, start=1):
+                for position, (schema, table, selector) in enumerate(names, start=1):
                     name = f"{schema}.{table}" if schema else table
                     if progress:
                         progress(name, position, len(names))
-                    report.tables.append(
-                        _profile_one(
-                            src, schema, table, scope, config.profiling, dry_run, as_of, since.get((schema, table))
-                        )
+                    settings = config.profiling
+                    if selector.metrics is not None:
+                        settings = dataclasses.replace(settings, metrics=selector.metrics)
+                    outcome = _profile_one(
+                        src, schema, table, selector.scope, settings, dry_run, as_of, since.get((schema, table))
                     )
+                    outcome.dbt_unique_id = selector.dbt_unique_id
+                    report.tables.append(outcome)
             if not dry_run:
                 _write_run(ctx, store, report)
         except Exception as exc:
@@ -305,6 +310,7 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
                 "error_message": outcome.error,
                 "duration_seconds": outcome.duration_seconds,
                 "scope": json.dumps(outcome.scope, sort_keys=True) if outcome.scope else None,
+                "dbt_unique_id": outcome.dbt_unique_id,
             }
         )
         for m in outcome.profile.metrics if outcome.profile else ():

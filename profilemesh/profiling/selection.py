@@ -3,13 +3,13 @@ against the source's catalog."""
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.config import ConnectionConfig
-from profilemesh.config.read_scope import ReadScope
 from profilemesh.config.settings import ProfilingSettings, TableSelector, split_table_name
 from profilemesh.errors import UsageError
 from profilemesh.store.target import StorageTarget
@@ -22,17 +22,20 @@ def table_selectors(settings: ProfilingSettings, tables: list[str] | None) -> li
         selected = []
         for name in tables:
             schema, table = split_table_name(name)
-            configured = next((s.scope for s in settings.tables if s.matches(schema, table or "")), settings.scope)
-            selected.append(TableSelector(schema=schema, table=table or "", scope=configured))
+            configured = next((s for s in settings.tables if s.matches(schema, table or "")), None)
+            if configured is None:
+                selected.append(TableSelector(schema=schema, table=table or "", scope=settings.scope))
+            else:
+                selected.append(dataclasses.replace(configured, schema=schema, table=table or ""))
         return selected
     return list(settings.tables)
 
 
 def resolve_tables(
     conn: Connection, selectors: list[TableSelector], source: ConnectionConfig, target: StorageTarget
-) -> list[tuple[str | None, str, ReadScope]]:
-    """Selectors -> (schema, table, what to read of it), globs expanded against the catalog; a table that
-    several selectors match is read as the first of them says. A glob never matches
+) -> list[tuple[str | None, str, TableSelector]]:
+    """Selectors -> (schema, table, the selector that reads it), globs expanded against the catalog; a
+    table that several selectors match is read as the first of them says. A glob never matches
     ProfileMesh's own relations: the storage tables and anything named profilemesh_* (ledger, lock,
     views) in the storage schema of the same database."""
     inspector = sa.inspect(conn)
@@ -45,7 +48,7 @@ def resolve_tables(
             and (name in own_names or name.startswith("profilemesh_"))
         )
 
-    found: dict[tuple[str | None, str], ReadScope] = {}
+    found: dict[tuple[str | None, str], TableSelector] = {}
     for selector in selectors:
         schema = selector.schema or source.schema
         named = f"{schema}.{selector.table}" if schema else selector.table
@@ -62,5 +65,5 @@ def resolve_tables(
         for name in matches:
             key = (schema, name)
             if key not in found and not (selector.is_pattern and is_own(schema, name)):
-                found[key] = selector.scope
-    return [(schema, name, scope) for (schema, name), scope in found.items()]
+                found[key] = selector
+    return [(schema, name, selector) for (schema, name), selector in found.items()]

@@ -3,7 +3,7 @@
 Used for a store one version behind, where the views (built for the current version) cannot exist
 yet. Columns a version-1 store lacks (events.run_id in some deployments, events.schema_name,
 results.metric_value_numeric, runs.error_message, runs.duration_seconds) and a version-2 store
-lacks (events.accepted_at, accepted_by, accepted_reason) read as NULL, and a
+lacks (events.accepted_at, accepted_by, accepted_reason), and a version-5 store runs.dbt_unique_id, read as NULL, and a
 missing events table reads as no events. The results must match the dbt views; a test runs both
 over the same rows.
 """
@@ -143,6 +143,7 @@ def _runs(runs: _Columns, results: _Columns, drift: sa.Subquery) -> sa.Subquery:
         *(runs[c].label(c) for c in ("run_id", "dataset_name", "schema_name", "environment", "status")),
         *(runs[c].label(c) for c in ("profiled_at", "row_count", "column_count", "error_message", "duration_seconds")),
         runs["scope"].label("scope"),
+        runs["dbt_unique_id"].label("dbt_unique_id"),
         sa.func.coalesce(metrics.c.metric_count, 0).label("metric_count"),
         sa.func.coalesce(drift_counts.c.drift_event_count, 0).label("drift_event_count"),
         _severity_from_rank(drift_counts.c.severity_rank).label("max_drift_severity"),

@@ -88,12 +88,14 @@ def list_runs(
     table: str | None = None,
     status: str | None = None,
     environment: str | None = None,
+    dbt_node: str | None = None,
     days: int = 30,
     limit: int = 100,
     offset: int = 0,
     now: dt.datetime | None = None,
 ) -> Page:
-    """Runs, newest first; ties broken by (run_id, dataset_name), the view's key."""
+    """Runs, newest first; ties broken by (run_id, dataset_name), the view's key. `dbt_node`: only the
+    runs of tables profiled as that dbt node (its unique id, `model.shop.orders`)."""
     r = reader.relations.runs.c
     where = []
     if schema is not None:
@@ -104,6 +106,8 @@ def list_runs(
         where.append(r.status == status)
     if environment is not None:
         where.append(r.environment == environment)
+    if dbt_node is not None:
+        where.append(r.dbt_unique_id == dbt_node)
     since = _since(days, now)
     if since is not None:
         where.append(r.profiled_at >= since)

@@ -10,7 +10,8 @@ import yaml
 from tests.support.stores import REPO_ROOT, Store
 
 
-def _profile_output(store: Store) -> dict:
+def profile_output(store: Store) -> dict:
+    """A dbt profile output on the store's connection."""
     c = store.target.connection
     if store.kind == "snowflake":
         return {
@@ -57,7 +58,7 @@ def make_user_project(store: Store, root: Path) -> Path:
     )
     (project / "packages.yml").write_text(yaml.safe_dump({"packages": [{"local": str(REPO_ROOT)}]}))
     (project / "profiles.yml").write_text(
-        yaml.safe_dump({"analytics": {"target": "dev", "outputs": {"dev": _profile_output(store)}}})
+        yaml.safe_dump({"analytics": {"target": "dev", "outputs": {"dev": profile_output(store)}}})
     )
     # A model reading ProfileMesh's sources directly takes the package's gate as its own pre-hook (the
     # documented way); one reading a query view is held back by the view's own gate.
@@ -72,7 +73,9 @@ def make_user_project(store: Store, root: Path) -> Path:
     return project
 
 
-def dbt(project: Path, *args: str):
+def dbt(project: Path, *args: str, manifest=None):
+    """One dbt invocation in the project: (success, the log's messages). `manifest` (dbt_parse's) skips
+    loading and checking the saved parse again."""
     from dbt.cli.main import dbtRunner
 
     messages: list[str] = []
@@ -84,7 +87,34 @@ def dbt(project: Path, *args: str):
     argv = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--log-path", str(project / "logs")]
     if args[0] != "deps":
         argv += ["--target-path", str(project / "target")]
-    result = dbtRunner(callbacks=[collect]).invoke(argv)
+    result = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(argv)
     if result.exception is not None:
         messages.append(str(result.exception))
     return result.success, "\n".join(str(m) for m in messages)
+
+
+def dbt_parse(project: Path):
+    """The project's parsed manifest, for the invocations that follow (dbtRunner(manifest=...))."""
+    from dbt.cli.main import dbtRunner
+
+    argv = ["parse", "--project-dir", str(project), "--profiles-dir", str(project), "--log-path", str(project / "logs")]
+    result = dbtRunner().invoke([*argv, "--target-path", str(project / "target"), "--quiet"])
+    assert result.success, result.exception
+    return result.result
+
+
+def dbt_build(project: Path, *args: str, manifest=None) -> tuple[dict[str, str], str]:
+    """One dbt invocation: each selected node's status (dbt's structured result) and the log's messages."""
+    from dbt.cli.main import dbtRunner
+
+    messages: list[str] = []
+
+    def collect(event) -> None:
+        if event.info.level in ("info", "warn", "error"):
+            messages.append(f"{event.info.level}: {event.info.msg}")
+
+    argv = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--log-path", str(project / "logs"),
+            "--target-path", str(project / "target")]  # fmt: skip
+    result = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(argv)
+    assert result.result is not None, result.exception
+    return {r.node.name: str(r.status) for r in result.result.results}, "\n".join(messages)

@@ -18,7 +18,7 @@
 {#- PostgreSQL and DuckDB run DDL inside transactions: a migration commits or rolls back whole.
     Snowflake commits every DDL statement on its own, so there each step is probed and idempotent. -#}
 {% macro transactional_ddl() %}{{ return(adapter.dispatch('transactional_ddl', 'profilemesh')()) }}{% endmacro %}
-{% macro default__transactional_ddl() %}{{ return(true) }}{% endmacro %}
+{% macro default__transactional_ddl() %}{%- do profilemesh.require_supported_adapter('transactional_ddl') -%}{{ return(true) }}{% endmacro %}
 {% macro snowflake__transactional_ddl() %}{{ return(false) }}{% endmacro %}
 
 {% macro begin(ctx) %}
@@ -35,8 +35,8 @@
 
 {#- PostgreSQL: dbt-postgres leaves transactions to psycopg2, whose implicit BEGIN is not re-issued
     after a COMMIT sent as SQL; so the engine brackets every unit with its own BEGIN and COMMIT. -#}
-{% macro default__begin_transaction() %}{%- do run_query('BEGIN') -%}{% endmacro %}
-{% macro default__commit_transaction() %}{%- do run_query('COMMIT') -%}{% endmacro %}
+{% macro default__begin_transaction() %}{%- do profilemesh.require_supported_adapter('begin_transaction') -%}{%- do run_query('BEGIN') -%}{% endmacro %}
+{% macro default__commit_transaction() %}{%- do profilemesh.require_supported_adapter('commit_transaction') -%}{%- do run_query('COMMIT') -%}{% endmacro %}
 
 {#- DuckDB: dbt-duckdb sends its own BEGIN when it thinks none is open, so the engine goes through
     dbt's transaction tracking instead of sending a second BEGIN. -#}
@@ -53,6 +53,6 @@
 
 {#- PostgreSQL cannot name another database in CREATE SCHEMA; DuckDB and Snowflake can, and should. -#}
 {% macro schema_reference(relation) %}{{ return(adapter.dispatch('schema_reference', 'profilemesh')(relation)) }}{% endmacro %}
-{% macro default__schema_reference(relation) %}{{ return(relation.without_identifier().include(database=false)) }}{% endmacro %}
+{% macro default__schema_reference(relation) %}{%- do profilemesh.require_supported_adapter('schema_reference') -%}{{ return(relation.without_identifier().include(database=false)) }}{% endmacro %}
 {% macro duckdb__schema_reference(relation) %}{{ return(relation.without_identifier()) }}{% endmacro %}
 {% macro snowflake__schema_reference(relation) %}{{ return(relation.without_identifier()) }}{% endmacro %}

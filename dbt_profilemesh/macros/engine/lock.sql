@@ -11,8 +11,16 @@
 
 {#- DuckDB: the file itself is the lock. dbt-duckdb opens the file read-write, which DuckDB grants
     to one process at a time; the CLI retries that open until --lock-timeout ("store busy"). -#}
-{% macro default__acquire_migration_lock(ctx, lock_timeout) %}{{ return(none) }}{% endmacro %}
-{% macro default__release_migration_lock(ctx) %}{{ return(none) }}{% endmacro %}
+{% macro duckdb__acquire_migration_lock(ctx, lock_timeout) %}{{ return(none) }}{% endmacro %}
+{% macro duckdb__release_migration_lock(ctx) %}{{ return(none) }}{% endmacro %}
+
+{#- Any other adapter: no lock this package knows to be safe there, so no migration. -#}
+{% macro default__acquire_migration_lock(ctx, lock_timeout) %}
+  {%- do profilemesh.require_supported_adapter('acquire_migration_lock', supported=[]) -%}
+{% endmacro %}
+{% macro default__release_migration_lock(ctx) %}
+  {%- do profilemesh.require_supported_adapter('release_migration_lock', supported=[]) -%}
+{% endmacro %}
 
 {#- PostgreSQL: a session advisory lock keyed on the ledger's location, so two stores in one database
     do not block each other. It is released with the session, so a killed holder never leaves it stuck.
@@ -99,7 +107,10 @@
 {% macro renew_migration_lock(ctx) %}
   {{- return(adapter.dispatch('renew_migration_lock', 'profilemesh')(ctx)) -}}
 {% endmacro %}
-{% macro default__renew_migration_lock(ctx) %}{{ return(none) }}{% endmacro %}
+{#- PostgreSQL and DuckDB: their locks last as long as the session or the process. -#}
+{% macro default__renew_migration_lock(ctx) %}
+  {%- do profilemesh.require_supported_adapter('renew_migration_lock') -%}
+{% endmacro %}
 {% macro snowflake__renew_migration_lock(ctx) %}
   {%- if ctx.dry_run -%}{%- do return(none) -%}{%- endif -%}
   {%- set lock = profilemesh.storage_relation('migration_lock') -%}

@@ -62,7 +62,7 @@
 {#- information_schema.columns narrowed to the relation's database: a per-database view on PostgreSQL
     and Snowflake, one system-wide view on DuckDB. -#}
 {% macro columns_view(relation) %}{{ return(adapter.dispatch('columns_view', 'profilemesh')(relation)) }}{% endmacro %}
-{% macro default__columns_view(relation) %}{{ return(relation.information_schema('columns') ~ ' WHERE 1 = 1') }}{% endmacro %}
+{% macro default__columns_view(relation) %}{%- do profilemesh.require_supported_adapter('columns_view') -%}{{ return(relation.information_schema('columns') ~ ' WHERE 1 = 1') }}{% endmacro %}
 {% macro duckdb__columns_view(relation) %}
   {{- return('information_schema.columns WHERE table_catalog = ' ~ profilemesh.sql_literal(relation.database)) -}}
 {% endmacro %}
@@ -70,7 +70,7 @@
 {#- How the catalog spells a name the adapter renders: as is where identifiers are quoted
     (PostgreSQL, DuckDB), upper case where they are not (Snowflake). -#}
 {% macro catalog_identifier(name) %}{{ return(adapter.dispatch('catalog_identifier', 'profilemesh')(name)) }}{% endmacro %}
-{% macro default__catalog_identifier(name) %}{{ return(name) }}{% endmacro %}
+{% macro default__catalog_identifier(name) %}{%- do profilemesh.require_supported_adapter('catalog_identifier') -%}{{ return(name) }}{% endmacro %}
 {% macro snowflake__catalog_identifier(name) %}{{ return(name.upper()) }}{% endmacro %}
 
 {% macro step_effective(step) %}
@@ -138,6 +138,7 @@
 
 {% macro index_exists(relation, index_name) %}{{ return(adapter.dispatch('index_exists', 'profilemesh')(relation, index_name)) }}{% endmacro %}
 {% macro default__index_exists(relation, index_name) %}
+  {%- do profilemesh.require_supported_adapter('index_exists') -%}
   {%- set found = run_query('SELECT COUNT(*) FROM pg_indexes WHERE schemaname = ' ~ profilemesh.sql_literal(relation.schema)
       ~ ' AND indexname = ' ~ profilemesh.sql_literal(index_name)) -%}
   {%- do return(found.rows[0][0] | int > 0) -%}

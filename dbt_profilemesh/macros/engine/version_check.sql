@@ -43,7 +43,7 @@
 {#- Why the running role cannot read the store, when the store is there but hidden from it; none
     otherwise. Worded as the CLI words it (PostgreSQL.access_problem in profilemesh/warehouses). -#}
 {% macro storage_access_problem() %}{{ return(adapter.dispatch('storage_access_problem', 'profilemesh')()) }}{% endmacro %}
-{% macro default__storage_access_problem() %}{{ return(none) }}{% endmacro %}
+{% macro default__storage_access_problem() %}{%- do profilemesh.require_supported_adapter('storage_access_problem') -%}{{ return(none) }}{% endmacro %}
 {% macro postgres__storage_access_problem() %}
   {%- set schema = profilemesh.storage_schema() -%}
   {%- set result = run_query(

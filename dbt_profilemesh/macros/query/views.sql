@@ -36,12 +36,30 @@
 {% endmacro %}
 
 {% macro default__json_as_text(column) -%}
+  {%- do profilemesh.require_supported_adapter('json_as_text') -%}
   {{ column }}
 {%- endmacro %}
 
 {% macro snowflake__json_as_text(column) -%}
   to_json({{ column }})
 {%- endmacro %}
+
+{#- Whether profilemesh_runs_v counts each run's metrics and drift with correlated subqueries (true)
+    or joins to aggregates (false): the shape each engine plans best (see the model's comment). -#}
+{% macro runs_view_correlated() %}
+  {{- return(adapter.dispatch('runs_view_correlated', 'profilemesh')()) -}}
+{% endmacro %}
+
+{#- DuckDB and Snowflake: joins to aggregates, whose filters they push down. -#}
+{% macro default__runs_view_correlated() %}
+  {%- do profilemesh.require_supported_adapter('runs_view_correlated') -%}
+  {{- return(false) -}}
+{% endmacro %}
+
+{#- PostgreSQL evaluates the subqueries only for the rows a page returns. -#}
+{% macro postgres__runs_view_correlated() %}
+  {{- return(true) -}}
+{% endmacro %}
 
 {#- A unique key of several columns (no dbt_utils dependency for one test). -#}
 {% test unique_combination(model, columns) %}
@@ -50,18 +68,3 @@
   group by {{ columns | join(', ') }}
   having count(*) > 1
 {% endtest %}
-
-{#- Drop the query views (this package's models) before a migration changes the tables under them:
-    PostgreSQL refuses to drop or retype a column a view reads. `profilemesh migrate apply` rebuilds
-    them after migrating; a store behind head is read from its tables meanwhile. -#}
-{% macro profilemesh_drop_query_views() %}
-  {%- set dropped = [] -%}
-  {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.package_name == 'profilemesh' -%}
-    {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
-    {%- if relation is not none and relation.is_view -%}
-      {%- do adapter.drop_relation(relation) -%}
-      {%- do dropped.append(node.alias) -%}
-    {%- endif -%}
-  {%- endfor -%}
-  {%- do profilemesh.emit('result', {'dropped': dropped | sort}) -%}
-{% endmacro %}

@@ -37,6 +37,7 @@
   {{- return(adapter.dispatch('widen_column_sql', 'profilemesh')(relation, name, logical_type)) -}}
 {% endmacro %}
 {% macro default__widen_column_sql(relation, name, logical_type) %}
+  {%- do profilemesh.require_supported_adapter('widen_column_sql') -%}
   {%- do return(['ALTER TABLE ' ~ relation ~ ' ALTER COLUMN ' ~ profilemesh.quote_column(name) ~ ' TYPE '
       ~ profilemesh.render_type(logical_type)]) -%}
 {% endmacro %}
@@ -63,7 +64,7 @@
 {% endmacro %}
 
 {% macro supports_secondary_indexes() %}{{ return(adapter.dispatch('supports_secondary_indexes', 'profilemesh')()) }}{% endmacro %}
-{% macro default__supports_secondary_indexes() %}{{ return(true) }}{% endmacro %}
+{% macro default__supports_secondary_indexes() %}{%- do profilemesh.require_supported_adapter('supports_secondary_indexes') -%}{{ return(true) }}{% endmacro %}
 {#- Snowflake standard tables have no CREATE INDEX (micro-partition pruning instead). -#}
 {% macro snowflake__supports_secondary_indexes() %}{{ return(false) }}{% endmacro %}
 {#- DuckDB prunes with zone maps; ART indexes must fit in memory and make older DuckDB versions refuse
@@ -73,7 +74,7 @@
 {% macro identity_prerequisites(relation, columns) %}
   {{- return(adapter.dispatch('identity_prerequisites', 'profilemesh')(relation, columns)) -}}
 {% endmacro %}
-{% macro default__identity_prerequisites(relation, columns) %}{{ return([]) }}{% endmacro %}
+{% macro default__identity_prerequisites(relation, columns) %}{%- do profilemesh.require_supported_adapter('identity_prerequisites') -%}{{ return([]) }}{% endmacro %}
 {% macro duckdb__identity_prerequisites(relation, columns) %}
   {%- for column in columns if column.type == 'identity' -%}
     {%- do return(['CREATE SEQUENCE IF NOT EXISTS ' ~ profilemesh.identity_sequence(relation)]) -%}
@@ -88,7 +89,7 @@
 
 {#- Column default for "now, in UTC" (events.created_at in the ProfileMesh-era shape). -#}
 {% macro default_utc_now() %}{{ return(adapter.dispatch('default_utc_now', 'profilemesh')()) }}{% endmacro %}
-{% macro default__default_utc_now() %}{{ return("(now() at time zone 'utc')") }}{% endmacro %}
+{% macro default__default_utc_now() %}{%- do profilemesh.require_supported_adapter('default_utc_now') -%}{{ return("(now() at time zone 'utc')") }}{% endmacro %}
 {% macro duckdb__default_utc_now() %}{{ return("(get_current_timestamp() at time zone 'UTC')") }}{% endmacro %}
 {% macro snowflake__default_utc_now() %}{{ return('sysdate()') }}{% endmacro %}
 
@@ -99,6 +100,7 @@
     text stays NULL. The digit caps are checked apart, and only on text long enough to break them:
     written into the regex as {1,250} they made it ~20x slower (10M rows: minutes; benchmarks/migrations.py). -#}
 {% macro default__safe_cast_float(expression) %}
+  {%- do profilemesh.require_supported_adapter('safe_cast_float') -%}
   {%- set pattern = "'^\\s*[-+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]{1,3})?\\s*$'" -%}
   {%- set within_caps = "length(" ~ expression ~ ") < 251 or " ~ expression ~ " !~ '[0-9]{251}'" -%}
   {#- Nested CASE: PostgreSQL only guarantees evaluation order between CASE branches. -#}
@@ -150,6 +152,7 @@
 {#- PostgreSQL changes a key in place (under the step's transaction). Dropping a key leaves its columns
     NOT NULL, hence the explicit DROP NOT NULL. -#}
 {% macro default__rekey_table_sql(relation, primary_key, not_null, nullable) %}
+  {%- do profilemesh.require_supported_adapter('rekey_table_sql') -%}
   {%- set statements = [] -%}
   {%- for name in not_null -%}
     {%- do statements.append('ALTER TABLE ' ~ relation ~ ' ALTER COLUMN ' ~ profilemesh.quote_column(name) ~ ' SET NOT NULL') -%}
@@ -232,6 +235,7 @@
   {{- return(adapter.dispatch('rename_table_sql', 'profilemesh')(relation, new_relation)) -}}
 {% endmacro %}
 {% macro default__rename_table_sql(relation, new_relation) %}
+  {%- do profilemesh.require_supported_adapter('rename_table_sql') -%}
   {{- return('ALTER TABLE ' ~ relation ~ ' RENAME TO ' ~ adapter.quote(new_relation.identifier)) -}}
 {% endmacro %}
 {% macro snowflake__rename_table_sql(relation, new_relation) %}
@@ -257,6 +261,7 @@
   {{- return(adapter.dispatch('primary_key_columns', 'profilemesh')(relation)) -}}
 {% endmacro %}
 {% macro default__primary_key_columns(relation) %}
+  {%- do profilemesh.require_supported_adapter('primary_key_columns') -%}
   {%- set result = run_query('SELECT k.column_name FROM ' ~ profilemesh.key_columns_view(relation) ~ ' k JOIN '
       ~ profilemesh.table_constraints_view(relation) ~ ' t ON t.constraint_name = k.constraint_name'
       ~ ' AND t.table_schema = k.table_schema AND t.table_name = k.table_name'
@@ -279,5 +284,5 @@
 {% macro key_columns_view(relation) %}{{ return(profilemesh.catalog_view(relation, 'key_column_usage')) }}{% endmacro %}
 {% macro table_constraints_view(relation) %}{{ return(profilemesh.catalog_view(relation, 'table_constraints')) }}{% endmacro %}
 {% macro catalog_view(relation, name) %}{{ return(adapter.dispatch('catalog_view', 'profilemesh')(relation, name)) }}{% endmacro %}
-{% macro default__catalog_view(relation, name) %}{{ return(relation.information_schema(name)) }}{% endmacro %}
+{% macro default__catalog_view(relation, name) %}{%- do profilemesh.require_supported_adapter('catalog_view') -%}{{ return(relation.information_schema(name)) }}{% endmacro %}
 {% macro duckdb__catalog_view(relation, name) %}{{ return('information_schema.' ~ name) }}{% endmacro %}

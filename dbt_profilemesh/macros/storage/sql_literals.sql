@@ -19,6 +19,7 @@
 
 {#- PostgreSQL (standard_conforming_strings) and DuckDB treat backslash literally. -#}
 {% macro default__escape_string_body(text) %}
+  {%- do profilemesh.require_supported_adapter('escape_string_body') -%}
   {%- do return(text.replace("'", "''")) -%}
 {% endmacro %}
 
@@ -33,6 +34,7 @@
 {% endmacro %}
 
 {% macro default__quote_column(name) %}
+  {%- do profilemesh.require_supported_adapter('quote_column') -%}
   {%- do return(adapter.quote(name)) -%}
 {% endmacro %}
 

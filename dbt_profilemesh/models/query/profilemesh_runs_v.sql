@@ -7,10 +7,12 @@
       page of runs costs the same whatever the history holds. Joined to aggregates instead, every
       query aggregated the whole results table (1.1 s against 0.05 s at 2M results).
     - DuckDB and Snowflake: joins to aggregates. DuckDB pushes the outer filters into them (zone-map
-      pruning) but not into decorrelated subqueries, which it computes over the whole table. -#}
+      pruning) but not into decorrelated subqueries, which it computes over the whole table.
+    The choice is the dispatched `runs_view_correlated` (macros/query/views.sql), not a test of
+    target.type here. -#}
 {%- set run_columns = ['run_id', 'dataset_name', 'schema_name', 'environment', 'status', 'profiled_at',
     'row_count', 'column_count', 'error_message', 'duration_seconds'] %}
-{%- set correlated = target.type == 'postgres' %}
+{%- set correlated = profilemesh.runs_view_correlated() %}
 {%- if not correlated %}
 with runs as (
     select * from {{ source('profilemesh', 'runs') }}
@@ -40,6 +42,7 @@ select
     runs.{{ column }},
 {%- endfor %}
     {{ profilemesh.json_as_text('runs.scope') }} as scope,
+    runs.dbt_unique_id,
 {%- if correlated %}
     (
         select count(*)

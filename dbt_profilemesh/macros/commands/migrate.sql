@@ -1,3 +1,43 @@
+{#- dbt run-operation profilemesh_migrate --args '{target_version: 2, dry_run: true}'
+    Takes the store from whatever version it is at (0 = empty, or an unversioned ProfileMesh-era store)
+    to target_version (default: head), under the migration lock, recording every attempt. -#}
+{% macro profilemesh_migrate(target_version=none, dry_run=false, lock_timeout=60, applied_by=none, profilemesh_version=none) %}
+  {%- set ctx = profilemesh.engine_context(dry_run, applied_by, profilemesh_version) -%}
+  {%- set migrations = profilemesh.load_migrations() -%}
+  {%- set head = migrations | length -%}
+  {%- set target_v = head if target_version is none else target_version | int -%}
+  {%- if target_v < 0 or target_v > head -%}
+    {%- do profilemesh.fail('target version ' ~ target_v ~ ' does not exist: this package knows versions 1 to ' ~ head, 'usage') -%}
+  {%- endif -%}
+
+  {#- The lock first: even CREATE SCHEMA IF NOT EXISTS races between concurrent sessions on PostgreSQL. -#}
+  {%- do profilemesh.acquire_migration_lock(ctx, lock_timeout) -%}
+  {%- do profilemesh.ensure_schema(ctx) -%}
+  {%- do profilemesh.begin(ctx) -%}
+  {%- set ledger_existed = profilemesh.ensure_ledger(ctx) -%}
+  {%- do profilemesh.commit(ctx) -%}
+  {%- set state = profilemesh.ledger_state(profilemesh.read_attempts(ledger_existed)) -%}
+  {%- do profilemesh.check_can_apply(ctx, state, migrations, head, target_v) -%}
+
+  {%- set applied = [] -%}
+  {%- set ns = {'next_id': state.next_attempt_id, 'adopted': []} -%}
+  {%- if state.current == 0 and target_v >= 1 -%}
+    {%- do ns.update({'adopted': profilemesh.adoptable_tables(ctx, migrations[0])}) -%}
+  {%- endif -%}
+  {%- for migration in migrations[state.current:target_v] -%}
+    {%- set operation = 'adopt' if (migration.version == 1 and ns.adopted) else 'apply' -%}
+    {%- do applied.append(profilemesh.apply_migration(ctx, migration, ns.next_id, operation)) -%}
+    {%- do ns.update({'next_id': ns.next_id + 1}) -%}
+  {%- endfor -%}
+  {%- do profilemesh.release_migration_lock(ctx) -%}
+
+  {%- if not applied -%}{%- do profilemesh.say('storage is at version ' ~ state.current ~ '; nothing to apply') -%}{%- endif -%}
+  {%- do profilemesh.emit('result', {
+      'operation': 'apply', 'dry_run': dry_run, 'from_version': state.current,
+      'to_version': target_v if applied else state.current, 'head': head,
+      'adopted_tables': ns.adopted, 'applied': applied, 'statements': ctx.statements}) -%}
+{% endmacro %}
+
 {#- dbt run-operation profilemesh_migrate_repair [--args '{rollback: true}']
     After a failed or interrupted attempt: probes which steps of that migration took effect, then
     converges. Nothing took effect -> the attempt is marked resolved (rolled back). Some steps took
@@ -75,33 +115,4 @@
       'version': migration.version, 'outcome': outcome, 'note': note, 'effective_steps': effective,
       'resolved_attempts': state.unresolved | map(attribute='attempt_id') | list,
       'actions': actions, 'statements': ctx.statements}) -%}
-{% endmacro %}
-
-{#- Called by the CLI after an apply failed: the attempt's 'started' row becomes 'failed' with the
-    step and the error. (dbt macros cannot catch errors, so this is a second operation.) -#}
-{#- takeover_token: the failed invocation's lease (Snowflake), which it could not release itself. -#}
-{% macro profilemesh_migrate_record_failure(attempt_id, failed_step=none, error_message=none, lock_timeout=30,
-                                           takeover_token=none) %}
-  {%- set ctx = profilemesh.engine_context(false, none, none) -%}
-  {%- do ctx.update({'takeover_token': takeover_token}) -%}
-  {%- do profilemesh.acquire_migration_lock(ctx, lock_timeout) -%}
-  {%- do profilemesh.begin(ctx) -%}
-  {%- do profilemesh.run_sql(ctx, 'UPDATE ' ~ profilemesh.storage_relation('schema_version') ~ ' SET '
-      ~ profilemesh.quote_column('status') ~ " = 'failed', "
-      ~ profilemesh.quote_column('finished_at') ~ ' = ' ~ profilemesh.utc_timestamp_literal(profilemesh.utc_now()) ~ ', '
-      ~ profilemesh.quote_column('failed_step') ~ ' = ' ~ profilemesh.sql_literal(failed_step[:255] if failed_step else none) ~ ', '
-      ~ profilemesh.quote_column('error_message') ~ ' = ' ~ profilemesh.sql_literal(error_message[:4000] if error_message else none)
-      ~ ' WHERE ' ~ profilemesh.quote_column('attempt_id') ~ ' = ' ~ attempt_id | int
-      ~ ' AND ' ~ profilemesh.quote_column('status') ~ " = 'started'") -%}
-  {%- do profilemesh.commit(ctx) -%}
-  {%- do profilemesh.release_migration_lock(ctx) -%}
-  {%- do profilemesh.emit('result', {'operation': 'record_failure', 'attempt_id': attempt_id | int}) -%}
-{% endmacro %}
-
-{#- Hands back a lease left by an operation that died on a SQL error (Snowflake; a no-op elsewhere). -#}
-{% macro profilemesh_migrate_release_lease(token) %}
-  {%- set ctx = profilemesh.engine_context(false, none, none) -%}
-  {%- do ctx.update({'lease_token': token}) -%}
-  {%- do profilemesh.release_migration_lock(ctx) -%}
-  {%- do profilemesh.emit('result', {'operation': 'release_lease'}) -%}
 {% endmacro %}

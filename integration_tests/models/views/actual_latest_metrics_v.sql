@@ -1,0 +1,1 @@
+select * from {{ ref('profilemesh_latest_metrics_v') }}

@@ -1,0 +1,1 @@
+select * from {{ ref('profilemesh_runs_v') }}

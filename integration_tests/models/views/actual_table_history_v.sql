@@ -1,0 +1,1 @@
+select * from {{ ref('profilemesh_table_history_v') }}
