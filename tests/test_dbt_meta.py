@@ -4,6 +4,7 @@ merged with profilemesh.yml in the documented order, conflicts reported."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -142,7 +143,10 @@ def test_meta_merges_over_profilemesh_yml_key_by_key_and_reports_conflicts(tmp_p
         config,
         [
             node("orders", {"metrics": ["count", "mean"], "time_column": "ts", "drift": {"warmup_runs": 3}}),
-            node("customers", {"owner": "crm", "drift": {"columns": {"email": {"ignore": True}}}}),
+            node(
+                "customers",
+                {"owner": "crm", "drift": {"columns": {"email": {"ignore": True}}}, "freshness": {"warn_after": "6h"}},
+            ),
             node("legacy", {"enabled": False}),
             node("plain", {}),
         ],
@@ -160,6 +164,9 @@ def test_meta_merges_over_profilemesh_yml_key_by_key_and_reports_conflicts(tmp_p
     assert (settings.warmup_runs, settings.history_window) == (3, 20)  # key by key over the yml entry
     _, rules = merged.config.drift.for_table("analytics", "customers")
     assert rules.column("email").ignore
+    sla = tables["customers"].freshness
+    assert sla is not None and sla.warn_after == dt.timedelta(hours=6) and sla.error_after is None
+    assert orders.freshness is None
     assert merged.config.alerts.owner_of("analytics", "customers") == "crm"
     assert merged.config.alerts.owner_of("analytics", "orders") == "data"
     assert merged.warnings == (
@@ -180,6 +187,7 @@ def test_meta_merges_over_profilemesh_yml_key_by_key_and_reports_conflicts(tmp_p
         ({"window": {"last": "1 day"}}, r"profilemesh.window: needs time_column"),
         ({"drift": {"seasonality": "hourly"}}, r"profilemesh.drift.seasonality: must be one of"),
         ({"enabled": "no"}, r"profilemesh.enabled: must be true or false"),
+        ({"freshness": {"warn_after": "soon"}}, r"profilemesh.freshness.warn_after: "),
         ("daily", r"profilemesh: must be a mapping"),
     ],
 )

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from profilemesh.config.freshness import parse_freshness
 from profilemesh.config.model import Config
 from profilemesh.config.read_scope import SCOPE_KEYS, ReadScope, read_scope
 from profilemesh.config.settings import (
@@ -29,7 +30,7 @@ from profilemesh.config.values import mapping
 from profilemesh.errors import ConfigError
 
 META_KEY = "profilemesh"
-META_KEYS = ("enabled", "metrics", "owner", "drift", *SCOPE_KEYS)
+META_KEYS = ("enabled", "metrics", "owner", "drift", "freshness", *SCOPE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,15 @@ def _selector(config: Config, node: DbtNode, meta: dict[str, Any], conflicts: _C
     metrics = entry.metrics if entry else None
     if "metrics" in meta:
         metrics = parse_metrics(meta["metrics"], _shown(node), f"{META_KEY}.metrics")
+    freshness = entry.freshness if entry else None
+    if "freshness" in meta:
+        freshness = parse_freshness(meta["freshness"], _shown(node), f"{META_KEY}.freshness")
     if entry is not None:
         for key in sorted(entry.explicit & set(meta)):
             if key == "metrics":
                 conflicts.check(key, entry.metrics, metrics)
+            elif key == "freshness":
+                conflicts.check(key, entry.freshness, freshness)
             else:
                 conflicts.check(key, getattr(entry.scope, key), getattr(scope, key))
     return TableSelector(
@@ -130,6 +136,7 @@ def _selector(config: Config, node: DbtNode, meta: dict[str, Any], conflicts: _C
         table=node.name,
         scope=scope,
         metrics=metrics,
+        freshness=freshness,
         dbt_unique_id=node.unique_id,
         explicit=frozenset(meta) | (entry.explicit if entry else frozenset()),
     )
