@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from profilemesh.config.limits import DEFAULT_LIMITS, Limits, parse_limits
 from profilemesh.config.read_scope import FULL_READ, SCOPE_KEYS, ReadScope, read_scope
 from profilemesh.config.values import mapping, non_negative_number, positive_int
 from profilemesh.contract import SEVERITIES
@@ -84,6 +86,7 @@ class ProfilingSettings:
     metrics: tuple[str, ...] = METRIC_NAMES
     distinct: str = "exact"
     scope: ReadScope = FULL_READ  # the top level's columns, exclude_columns and sample: each table's default
+    limits: Limits = DEFAULT_LIMITS  # memory, spill directory, the approximate switch (config/limits.py)
 
 
 DIRECTIONS = ("both", "up", "down")
@@ -156,10 +159,12 @@ class DriftSettings:
         return self, NO_RULES
 
 
-def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
+def parse_profiling(data: Any, shown: str, base_dir: Path = Path()) -> ProfilingSettings:
     if data is None:
         return ProfilingSettings()
-    mapping(data, shown, "profiling", {"tables", "metrics", "distinct", "columns", "exclude_columns", "sample"})
+    mapping(
+        data, shown, "profiling", {"tables", "metrics", "distinct", "columns", "exclude_columns", "sample", "limits"}
+    )
     defaults = read_scope(data, shown, "profiling", FULL_READ, allow_where=False)
     tables = []
     raw_tables = data.get("tables") or []
@@ -194,6 +199,7 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
         metrics=tuple(m for m in METRIC_NAMES if m in metrics),
         distinct=distinct,
         scope=defaults,
+        limits=parse_limits(data.get("limits"), shown, base_dir),
     )
 
 

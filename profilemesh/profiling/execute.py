@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,14 +36,18 @@ class TableProfile:
     distinct_mode: str = "exact"
 
 
-def run_plan(conn: Connection, plan: TablePlan) -> TableProfile:
+def run_plan(conn: Connection, plan: TablePlan, on_statement: Callable[[], None] | None = None) -> TableProfile:
+    """on_statement: called after each profiling statement (the cost meter reads what it read)."""
+    done = on_statement or (lambda: None)
     for setting in plan.session_settings:
         conn.execute(sa.text(setting))
     aggregate = conn.execute(plan.aggregate).mappings().one()
+    done()
     distinct: dict[int, Any] = {}
     if plan.distinct is not None:
-        for row in conn.execute(plan.distinct):
+        for row in conn.execute(plan.distinct).all():
             distinct.update(zip(plan.distinct_branches[int(row[0])], row[1:], strict=False))
+        done()
 
     row_count = int(aggregate["row_count"])
     profile = TableProfile(plan.schema, plan.table, row_count, len(plan.columns), distinct_mode=plan.distinct_mode)

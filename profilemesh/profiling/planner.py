@@ -99,22 +99,9 @@ def plan_table(
     """approx_available: whether the warehouse can estimate distinct counts here (PostgreSQL needs the
     `hll` extension); without it an approximate plan counts exactly, and says so in its notes.
     where (trusted SQL) and sample narrow what every statement of the plan reads."""
-    quote = True if warehouse.quote_reflected_names else None
-    table_clause = sa.table(
-        sa.sql.quoted_name(table, quote),
-        *(sa.column(sa.sql.quoted_name(c.name, quote)) for c in columns),
-        schema=None if schema is None else sa.sql.quoted_name(schema, quote),
-    )
-    relation: sa.FromClause = (
-        warehouse.sampled(table_clause, percent=sample.percent, rows=sample.rows, seed=sample.seed)
-        if sample
-        else table_clause
-    )
-    # Written as is (a literal column): a predicate's `::date` or `%` is SQL, not a bind parameter.
-    conditions: list[sa.ColumnElement[bool]] = [sa.literal_column(f"({where})", sa.Boolean)] if where else []
-    if window is not None:
-        conditions += window.conditions(relation.c[window.column])
-    scope = _Scope(relation, sa.and_(*conditions) if conditions else None)
+    names = [c.name for c in columns]
+    scope = _read_scope(schema, table, names, warehouse=warehouse, where=where, sample=sample, window=window)
+    relation = scope.relation
     metrics = {c.name: metrics_for(c, selected_metrics) for c in columns}
     approx = distinct == "approximate" and approx_available
     notes = []
@@ -165,6 +152,53 @@ def plan_table(
         session_settings=list(warehouse.plan_settings()),
         notes=notes,
     )
+
+
+def rows_estimate_statement(
+    schema: str | None,
+    table: str,
+    *,
+    warehouse: Warehouse,
+    where: str | None = None,
+    window: TimeWindow | None = None,
+) -> sa.Select[Any]:
+    """The rows a plan reads, unsampled (`SELECT 1 FROM table WHERE ...`): the statement whose planner
+    estimate decides whether distinct counts are exact (profiling/bounds.py). Never run, only explained."""
+    names = [] if window is None else [window.column]
+    scope = _read_scope(schema, table, names, warehouse=warehouse, where=where, sample=None, window=window)
+    return scope.select(sa.literal_column("1"))
+
+
+def _read_scope(
+    schema: str | None,
+    table: str,
+    names: list[str],
+    *,
+    warehouse: Warehouse,
+    where: str | None,
+    sample: Sample | None,
+    window: TimeWindow | None,
+) -> _Scope:
+    """What every statement of a plan reads: the table (these columns of it), its sample, the row filter
+    and the window."""
+    quote = True if warehouse.quote_reflected_names else None
+    if window is not None and window.column not in names:
+        names = [*names, window.column]
+    table_clause = sa.table(
+        sa.sql.quoted_name(table, quote),
+        *(sa.column(sa.sql.quoted_name(name, quote)) for name in names),
+        schema=None if schema is None else sa.sql.quoted_name(schema, quote),
+    )
+    relation: sa.FromClause = (
+        warehouse.sampled(table_clause, percent=sample.percent, rows=sample.rows, seed=sample.seed)
+        if sample
+        else table_clause
+    )
+    # Written as is (a literal column): a predicate's `::date` or `%` is SQL, not a bind parameter.
+    conditions: list[sa.ColumnElement[bool]] = [sa.literal_column(f"({where})", sa.Boolean)] if where else []
+    if window is not None:
+        conditions += window.conditions(relation.c[window.column])
+    return _Scope(relation, sa.and_(*conditions) if conditions else None)
 
 
 @dataclass(frozen=True)
