@@ -207,7 +207,17 @@ class PostgreSQL(Warehouse):
         # Under a deterministic collation, equal strings are equal bytes: comparing bytewise counts the same
         # values, and sorts far faster than locale rules. Only the database default collation is known to be
         # deterministic here, so a column with a collation of its own keeps it.
-        return col.collate("C") if plain_text and not collated else col
+        # `|| ''` makes each value in-line before it enters the sort: a row wider than 2 kB has values moved
+        # out of line (TOAST), and the sort keeps the pointer and fetches the value from the TOAST table on
+        # every comparison (measured: 43 million buffer hits and 77.8 s for one column of 1M rows at 200
+        # columns, against 3.0 million and 7.6 s in-line). Equal values stay equal (char(n) becomes text
+        # without its padding, as char(n) compares).
+        import sqlalchemy as sa
+
+        if not plain_text:
+            return col
+        inline = col.op("||")(sa.literal_column("''"))
+        return inline if collated else inline.collate("C")
 
     def approx_distinct_available(self, conn: Connection) -> bool:
         import sqlalchemy as sa
