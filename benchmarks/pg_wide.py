@@ -3,7 +3,7 @@ distinct counts' text operands in-line (`(col || '') COLLATE "C"`, today's plan)
 (`col COLLATE "C"`, the plan before), side by side, with each statement's buffer hits from EXPLAIN
 (ANALYZE, BUFFERS) and the 200-to-50-column ratio (target: at most 5x for 4x the values).
 
-    python benchmarks/pg_wide.py [--rows 1000000] [--postgres-dsn postgresql://...] [--keep-tables]
+    python benchmarks/pg_wide.py [--rows 1000000] [--postgres-dsn postgresql://...]
 
 At 200 columns of profile_plans.py's mix a row is wider than PostgreSQL's 2 kB TOAST threshold, so its
 32-character strings are stored out of line; at 50 columns nothing is. The tables are built with

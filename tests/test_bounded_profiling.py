@@ -44,6 +44,7 @@ def _stored_scope(store: Store, run_id: str) -> dict[str, Any]:
     return json.loads(row[0]) if isinstance(row[0], str) else dict(row[0])
 
 
+@pytest.mark.slow  # a child process, whose peak memory is its own
 def test_a_view_too_large_to_count_exactly_is_profiled_in_bounded_memory(duck_at_head: Store, tmp_path: Path) -> None:
     store = duck_at_head
     store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
