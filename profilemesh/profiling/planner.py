@@ -33,6 +33,7 @@ from profilemesh.warehouses import Warehouse
 # column (standard error 1.04 / 2^7 = 0.8%); measured max 1.3% off exact over 43 columns at 1M rows, where
 # 2^12 registers would allow ~4%.
 SQL_HLL_PRECISION = 14
+LENGTHS = ("min_length", "max_length", "mean_length")
 
 
 @dataclass
@@ -47,6 +48,9 @@ class TablePlan:
     session_settings: list[str] = field(default_factory=list)
     # Per branch of `distinct` (its first column is the branch number): the column indexes it counts.
     distinct_branches: list[list[int]] = field(default_factory=list)
+    # The string lengths computed in the distinct branches (warehouse.lengths_in_distinct_branch): each
+    # column slot of a branch row is then (distinct count, min, max and mean length) instead of the count.
+    branch_lengths: bool = False
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -109,6 +113,7 @@ def plan_table(
         notes.append(warehouse.approx_distinct_unavailable_note())
     shape = "inline" if approx else warehouse.exact_distinct_shape
     sql_hll = approx and warehouse.approx_distinct_statement
+    branch_lengths = shape == "union_all" and warehouse.lengths_in_distinct_branch
 
     selects: list[sa.ColumnElement] = [sa.func.count().label("row_count")]
     exact_distinct: list[int] = []
@@ -131,7 +136,8 @@ def plan_table(
             selects.append(sa.func.count(col.distinct()).label(column_label(index, "distinct_count")))
         elif distinct_wanted:
             exact_distinct.append(index)
-        selects.extend(_family_aggregates(index, column, col, wanted))
+        in_branch = branch_lengths and distinct_wanted and column.family == "string" and column.family != "boolean"
+        selects.extend(_family_aggregates(index, column, col, [m for m in wanted if not in_branch or m not in LENGTHS]))
 
     distinct_select: sa.Select[Any] | sa.CompoundSelect | None
     if sql_hll:
@@ -139,7 +145,7 @@ def plan_table(
         distinct_select = _sql_hll_statement(scope, columns, branches)
     else:
         branches = _branches(exact_distinct, columns, warehouse.distinct_branches)
-        distinct_select = _distinct_statement(scope, columns, branches, warehouse)
+        distinct_select = _distinct_statement(scope, columns, branches, warehouse, lengths=branch_lengths)
     return TablePlan(
         schema=schema,
         table=table,
@@ -148,6 +154,7 @@ def plan_table(
         aggregate=scope.select(*selects),
         distinct=distinct_select,
         distinct_branches=branches,
+        branch_lengths=branch_lengths and distinct_select is not None,
         distinct_mode="approximate" if approx else "exact",
         session_settings=list(warehouse.plan_settings()),
         notes=notes,
@@ -251,9 +258,11 @@ def _branches(indexes: list[int], columns: list[ProfiledColumn], count: int | No
 
 
 def _distinct_statement(
-    scope: _Scope, columns: list[ProfiledColumn], branches: list[list[int]], warehouse: Warehouse
+    scope: _Scope, columns: list[ProfiledColumn], branches: list[list[int]], warehouse: Warehouse, *, lengths: bool
 ) -> sa.Select | sa.CompoundSelect | None:
     """One row per branch: its number, then the exact distinct counts of its columns (NULL-padded)."""
+    if lengths:
+        return _distinct_with_lengths(scope, columns, branches, warehouse)
     width = max((len(branch) for branch in branches), default=0)
     selects = []
     for number, branch in enumerate(branches):
@@ -265,6 +274,43 @@ def _distinct_statement(
         selects.append(
             scope.select(sa.literal(number).label("branch"), *(c.label(f"d{k}") for k, c in enumerate(counts)))
         )
+    if not selects:
+        return None
+    return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+
+
+def _distinct_with_lengths(
+    scope: _Scope, columns: list[ProfiledColumn], branches: list[list[int]], warehouse: Warehouse
+) -> sa.Select | sa.CompoundSelect | None:
+    """As _distinct_statement, with each string column's min, max and mean length beside its count: a
+    subquery fenced with OFFSET 0 (never merged into the branch) yields each value once, in-line, so a
+    value stored out of line is fetched once per run rather than once per expression reading it (the
+    aggregate's three length() calls; docs/benchmarks.md, section 1b). A branch is one process already,
+    so the fence costs no parallelism. Each column slot: d{k} (count), n{k}, x{k}, m{k} (lengths)."""
+    width = max((len(branch) for branch in branches), default=0)
+    selects = []
+    for number, branch in enumerate(branches):
+        values = scope.select(
+            *(
+                _distinct_operand(scope.relation.c[columns[i].name], columns[i], warehouse).label(f"v{k}")
+                for k, i in enumerate(branch)
+            )
+        )
+        fenced = values.offset(sa.literal_column("0")).subquery(f"b{number}")
+        outputs: list[sa.ColumnElement[Any]] = [sa.literal(number).label("branch")]
+        for k in range(width):
+            if k < len(branch):
+                value = fenced.c[f"v{k}"]
+                string = columns[branch[k]].family == "string"
+                length = sa.func.length(value)
+                outputs.append(sa.func.count(value.distinct()).label(f"d{k}"))
+                for label, aggregate in (("n", sa.func.min), ("x", sa.func.max), ("m", sa.func.avg)):
+                    figure = aggregate(length) if string else sa.null()
+                    outputs.append(sa.cast(figure, sa.Numeric).label(f"{label}{k}"))
+            else:
+                outputs.append(sa.cast(sa.null(), sa.BigInteger).label(f"d{k}"))
+                outputs += [sa.cast(sa.null(), sa.Numeric).label(f"{label}{k}") for label in "nxm"]
+        selects.append(sa.select(*outputs).select_from(fenced))
     if not selects:
         return None
     return selects[0] if len(selects) == 1 else sa.union_all(*selects)

@@ -100,6 +100,9 @@ class Warehouse:
     distinct_branches: ClassVar[int | None] = None
     # Approximate distinct counts estimated by a second statement (SQL HyperLogLog) rather than inline.
     approx_distinct_statement: ClassVar[bool] = False
+    # A string column's lengths are computed in its exact distinct branch, from each value read once
+    # (PostgreSQL: a value stored out of line is fetched per expression that reads it).
+    lengths_in_distinct_branch: ClassVar[bool] = False
 
     # --- configuration ---------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ class PostgreSQL(Warehouse):
     # default parallel plan (max_parallel_workers_per_gather = 2, plus the leader).
     exact_distinct_shape = "union_all"
     distinct_branches = 3
+    lengths_in_distinct_branch = True
 
     def name_problem(self, name: str) -> str | None:
         size = len(name.encode("utf-8"))
