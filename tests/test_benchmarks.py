@@ -64,3 +64,24 @@ def test_run_all_quick_writes_every_section(pg_server: PgServer, tmp_path) -> No
     assert rows["ours, approximate"] == 2  # the hll extension is installed with the server
     assert text.count("Approximate distinct counts against ours exact") == 2
     assert "#### Targets" in text and "non-distinct metrics in one scan" in text
+
+
+@pytest.mark.slow  # two standalone benchmark scripts, at tiny sizes
+def test_pg_wide_and_fixed_cost_scripts_run(pg_server: PgServer, tmp_path) -> None:
+    """benchmarks/pg_wide.py (section 1b) and benchmarks/fixed_cost.py (section 8b) print their tables."""
+    dsn = f"postgresql://{PG_SUPERUSER}:{PG_PASSWORD}@{pg_server.host}:{pg_server.port}/postgres"
+    scripts = {
+        "pg_wide.py": ["--rows", "200", "--postgres-dsn", dsn],
+        "fixed_cost.py": ["--repeat", "1"],
+    }
+    for script, arguments in scripts.items():
+        result = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "benchmarks" / script), *arguments],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        expected = "200 columns take" if script == "pg_wide.py" else "duckdb-engine column reflection"
+        assert expected in result.stdout, result.stdout

@@ -57,10 +57,16 @@ def _metrics(store: Store, run_id: str) -> dict[tuple[str, str], float | None]:
 
 
 def _scope(store: Store, run_id: str) -> Any:
+    """What the run recorded of its read as configured: runs.scope without what it cost and noted."""
     (stored,) = store.sql(
         f"SELECT scope FROM {store.qualified('profilemesh_runs')} WHERE run_id = {store.ph}", [run_id]
     )
-    return None if stored[0] is None else json.loads(stored[0]) if isinstance(stored[0], str) else stored[0]
+    return _configured(stored[0])
+
+
+def _configured(stored: Any) -> Any:
+    scope = json.loads(stored) if isinstance(stored, str) else dict(stored)
+    return {k: v for k, v in scope.items() if k not in ("cost", "notes")} or None
 
 
 def test_where_and_columns_narrow_the_read_and_are_recorded(store_at_head: Store, tmp_path: Path) -> None:
@@ -85,7 +91,7 @@ def test_where_and_columns_narrow_the_read_and_are_recorded(store_at_head: Store
     recorded = {"where": where, "exclude_columns": ["secret_*"]}
     assert _scope(store, report.run_id) == recorded
     (row,) = query_runs(ctx, table="src.orders").rows
-    assert json.loads(row["scope"]) == recorded
+    assert _configured(row["scope"]) == recorded
 
     # Only the columns named (a glob), the rest of the table's defaults from the top level.
     ctx = _config(store, tmp_path, {"schema": "src", "table": "orders", "columns": ["id", "amo*"]})

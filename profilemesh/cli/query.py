@@ -38,6 +38,9 @@ def _shown(view: str, *, first: tuple[str, ...] = (), hidden: tuple[str, ...] = 
 
 
 RUNS_TABLE_COLUMNS = _shown(RUNS_VIEW, hidden=("error_message", "duration_seconds", "scope"))
+# What each run cost, in the table format: its seconds and what runs.scope's `cost` says it read
+# (JSON, NDJSON and CSV hold the whole scope).
+RUNS_COST_COLUMNS = ("seconds", "rows_read", "bytes_read", "credits")
 DRIFT_TABLE_COLUMNS = _shown(
     DRIFT_VIEW,
     first=("detected_at",),
@@ -83,6 +86,16 @@ def _render_page(page: Page, fmt: str, table: Any) -> str:
 
 def _window(days: int) -> str:
     return "in any period" if days == 0 else f"in the last {days} day{'s' if days != 1 else ''}"
+
+
+def _runs_text(page: Page, empty: str) -> str:
+    """The runs as a table, each with what it cost (docs/guides/PROFILING.md, What a run costs)."""
+    from dataclasses import replace
+
+    from profilemesh.store.tables import stored_cost
+
+    rows = [{**row, "seconds": row["duration_seconds"], **stored_cost(row["scope"])} for row in page.rows]
+    return page_text(replace(page, rows=rows), (*RUNS_TABLE_COLUMNS, *RUNS_COST_COLUMNS), "runs", empty)
 
 
 @click.group()
@@ -132,7 +145,7 @@ def runs(
     )
     _warn(page)
     empty = f"no runs found {_window(days)}"
-    emit(_render_page(page, fmt, lambda: page_text(page, RUNS_TABLE_COLUMNS, "runs", empty)), output)
+    emit(_render_page(page, fmt, lambda: _runs_text(page, empty)), output)
     return 0
 
 

@@ -129,7 +129,7 @@ def _build(data: dict[str, Any], shown: str, base_dir: Path) -> Config:
         environment=environment,
         storage=_storage(storage_data, shown, base_dir),
         source=source,
-        profiling=parse_profiling(data.get("profiling"), shown),
+        profiling=parse_profiling(data.get("profiling"), shown, base_dir),
         drift=parse_drift(data.get("drift_detection"), shown),
         alerts=parse_alerts(data.get("alerts"), shown),
         monitor=parse_monitor(data.get("monitor"), shown),

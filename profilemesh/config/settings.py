@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from profilemesh.config.freshness import FreshnessSLA, parse_freshness
+from profilemesh.config.limits import DEFAULT_LIMITS, Limits, parse_limits
 from profilemesh.config.read_scope import FULL_READ, SCOPE_KEYS, ReadScope, read_scope
 from profilemesh.config.values import mapping, non_negative_number, positive_int
 from profilemesh.contract import SEVERITIES
@@ -91,6 +93,7 @@ class ProfilingSettings:
     distinct: str = "exact"
     scope: ReadScope = FULL_READ  # the top level's columns, exclude_columns and sample: each table's default
     freshness: FreshnessSLA | None = None  # every table's freshness SLA, unless its entry sets one
+    limits: Limits = DEFAULT_LIMITS  # memory, spill directory, the approximate switch (config/limits.py)
 
 
 DIRECTIONS = ("both", "up", "down")
@@ -163,11 +166,14 @@ class DriftSettings:
         return self, NO_RULES
 
 
-def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
+def parse_profiling(data: Any, shown: str, base_dir: Path = Path()) -> ProfilingSettings:
     if data is None:
         return ProfilingSettings()
     mapping(
-        data, shown, "profiling", {"tables", "metrics", "distinct", "columns", "exclude_columns", "sample", "freshness"}
+        data,
+        shown,
+        "profiling",
+        {"tables", "metrics", "distinct", "columns", "exclude_columns", "sample", "freshness", "limits"},
     )
     defaults = read_scope(data, shown, "profiling", FULL_READ, allow_where=False)
     tables = []
@@ -206,6 +212,7 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
         distinct=distinct,
         scope=defaults,
         freshness=parse_freshness(data.get("freshness"), shown, "profiling.freshness"),
+        limits=parse_limits(data.get("limits"), shown, base_dir),
     )
 
 

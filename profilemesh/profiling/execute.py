@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh.profiling.planner import TablePlan, column_label
+from profilemesh.profiling.planner import LENGTHS, TablePlan, column_label
 
 
 @dataclass
@@ -35,14 +36,28 @@ class TableProfile:
     distinct_mode: str = "exact"
 
 
-def run_plan(conn: Connection, plan: TablePlan) -> TableProfile:
+def run_plan(conn: Connection, plan: TablePlan, on_statement: Callable[[], None] | None = None) -> TableProfile:
+    """on_statement: called after each profiling statement (the cost meter reads what it read)."""
+    done = on_statement or (lambda: None)
     for setting in plan.session_settings:
         conn.execute(sa.text(setting))
     aggregate = conn.execute(plan.aggregate).mappings().one()
+    done()
     distinct: dict[int, Any] = {}
+    lengths: dict[int, dict[str, Any]] = {}
     if plan.distinct is not None:
-        for row in conn.execute(plan.distinct):
-            distinct.update(zip(plan.distinct_branches[int(row[0])], row[1:], strict=False))
+        for row in conn.execute(plan.distinct).all():
+            branch = plan.distinct_branches[int(row[0])]
+            if plan.branch_lengths:  # (count, min, max, mean length) per column slot
+                slots = [row[1 + 4 * k : 5 + 4 * k] for k in range(len(branch))]
+                distinct.update((index, slot[0]) for index, slot in zip(branch, slots, strict=False))
+                lengths.update(
+                    (index, dict(zip(LENGTHS, slot[1:], strict=True)))
+                    for index, slot in zip(branch, slots, strict=False)
+                )
+            else:
+                distinct.update(zip(branch, row[1:], strict=False))
+        done()
 
     row_count = int(aggregate["row_count"])
     profile = TableProfile(plan.schema, plan.table, row_count, len(plan.columns), distinct_mode=plan.distinct_mode)
@@ -69,6 +84,8 @@ def run_plan(conn: Connection, plan: TablePlan) -> TableProfile:
             label = column_label(index, metric)
             if label in aggregate and metric not in values:
                 values[metric] = aggregate[label]
+            elif metric in lengths.get(index, {}):
+                values[metric] = _length(metric, lengths[index][metric])
         for metric in wanted:
             name = metric
             if plan.distinct_mode == "approximate" and metric.startswith("distinct_"):
@@ -77,6 +94,12 @@ def run_plan(conn: Connection, plan: TablePlan) -> TableProfile:
                 MetricValue(column.name, column.type_name, name, *_encode(values.get(metric)), column.native_type)
             )
     return profile
+
+
+def _length(metric: str, value: Any) -> Any:
+    """A length from the distinct branch (NUMERIC there, to share the branch's columns): min and max are
+    whole numbers, as the aggregate query returns them."""
+    return value if value is None or metric == "mean_length" else int(value)
 
 
 def _percent(part: int, whole: int) -> float | None:

@@ -33,6 +33,7 @@ from profilemesh.warehouses import Warehouse
 # column (standard error 1.04 / 2^7 = 0.8%); measured max 1.3% off exact over 43 columns at 1M rows, where
 # 2^12 registers would allow ~4%.
 SQL_HLL_PRECISION = 14
+LENGTHS = ("min_length", "max_length", "mean_length")
 
 
 @dataclass
@@ -47,6 +48,9 @@ class TablePlan:
     session_settings: list[str] = field(default_factory=list)
     # Per branch of `distinct` (its first column is the branch number): the column indexes it counts.
     distinct_branches: list[list[int]] = field(default_factory=list)
+    # The string lengths computed in the distinct branches (warehouse.lengths_in_distinct_branch): each
+    # column slot of a branch row is then (distinct count, min, max and mean length) instead of the count.
+    branch_lengths: bool = False
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -99,22 +103,9 @@ def plan_table(
     """approx_available: whether the warehouse can estimate distinct counts here (PostgreSQL needs the
     `hll` extension); without it an approximate plan counts exactly, and says so in its notes.
     where (trusted SQL) and sample narrow what every statement of the plan reads."""
-    quote = True if warehouse.quote_reflected_names else None
-    table_clause = sa.table(
-        sa.sql.quoted_name(table, quote),
-        *(sa.column(sa.sql.quoted_name(c.name, quote)) for c in columns),
-        schema=None if schema is None else sa.sql.quoted_name(schema, quote),
-    )
-    relation: sa.FromClause = (
-        warehouse.sampled(table_clause, percent=sample.percent, rows=sample.rows, seed=sample.seed)
-        if sample
-        else table_clause
-    )
-    # Written as is (a literal column): a predicate's `::date` or `%` is SQL, not a bind parameter.
-    conditions: list[sa.ColumnElement[bool]] = [sa.literal_column(f"({where})", sa.Boolean)] if where else []
-    if window is not None:
-        conditions += window.conditions(relation.c[window.column])
-    scope = _Scope(relation, sa.and_(*conditions) if conditions else None)
+    names = [c.name for c in columns]
+    scope = _read_scope(schema, table, names, warehouse=warehouse, where=where, sample=sample, window=window)
+    relation = scope.relation
     metrics = {c.name: metrics_for(c, selected_metrics) for c in columns}
     approx = distinct == "approximate" and approx_available
     notes = []
@@ -122,6 +113,7 @@ def plan_table(
         notes.append(warehouse.approx_distinct_unavailable_note())
     shape = "inline" if approx else warehouse.exact_distinct_shape
     sql_hll = approx and warehouse.approx_distinct_statement
+    branch_lengths = shape == "union_all" and warehouse.lengths_in_distinct_branch
 
     selects: list[sa.ColumnElement] = [sa.func.count().label("row_count")]
     exact_distinct: list[int] = []
@@ -144,7 +136,8 @@ def plan_table(
             selects.append(sa.func.count(col.distinct()).label(column_label(index, "distinct_count")))
         elif distinct_wanted:
             exact_distinct.append(index)
-        selects.extend(_family_aggregates(index, column, col, wanted))
+        in_branch = branch_lengths and distinct_wanted and column.family == "string" and column.family != "boolean"
+        selects.extend(_family_aggregates(index, column, col, [m for m in wanted if not in_branch or m not in LENGTHS]))
 
     distinct_select: sa.Select[Any] | sa.CompoundSelect | None
     if sql_hll:
@@ -152,7 +145,7 @@ def plan_table(
         distinct_select = _sql_hll_statement(scope, columns, branches)
     else:
         branches = _branches(exact_distinct, columns, warehouse.distinct_branches)
-        distinct_select = _distinct_statement(scope, columns, branches, warehouse)
+        distinct_select = _distinct_statement(scope, columns, branches, warehouse, lengths=branch_lengths)
     return TablePlan(
         schema=schema,
         table=table,
@@ -161,10 +154,58 @@ def plan_table(
         aggregate=scope.select(*selects),
         distinct=distinct_select,
         distinct_branches=branches,
+        branch_lengths=branch_lengths and distinct_select is not None,
         distinct_mode="approximate" if approx else "exact",
         session_settings=list(warehouse.plan_settings()),
         notes=notes,
     )
+
+
+def rows_estimate_statement(
+    schema: str | None,
+    table: str,
+    *,
+    warehouse: Warehouse,
+    where: str | None = None,
+    window: TimeWindow | None = None,
+) -> sa.Select[Any]:
+    """The rows a plan reads, unsampled (`SELECT 1 FROM table WHERE ...`): the statement whose planner
+    estimate decides whether distinct counts are exact (profiling/bounds.py). Never run, only explained."""
+    names = [] if window is None else [window.column]
+    scope = _read_scope(schema, table, names, warehouse=warehouse, where=where, sample=None, window=window)
+    return scope.select(sa.literal_column("1"))
+
+
+def _read_scope(
+    schema: str | None,
+    table: str,
+    names: list[str],
+    *,
+    warehouse: Warehouse,
+    where: str | None,
+    sample: Sample | None,
+    window: TimeWindow | None,
+) -> _Scope:
+    """What every statement of a plan reads: the table (these columns of it), its sample, the row filter
+    and the window."""
+    quote = True if warehouse.quote_reflected_names else None
+    if window is not None and window.column not in names:
+        names = [*names, window.column]
+    table_clause = sa.table(
+        sa.sql.quoted_name(table, quote),
+        *(sa.column(sa.sql.quoted_name(name, quote)) for name in names),
+        schema=None if schema is None else sa.sql.quoted_name(schema, quote),
+    )
+    relation: sa.FromClause = (
+        warehouse.sampled(table_clause, percent=sample.percent, rows=sample.rows, seed=sample.seed)
+        if sample
+        else table_clause
+    )
+    # Written as is (a literal column): a predicate's `::date` or `%` is SQL, not a bind parameter.
+    conditions: list[sa.ColumnElement[bool]] = [sa.literal_column(f"({where})", sa.Boolean)] if where else []
+    if window is not None:
+        conditions += window.conditions(relation.c[window.column])
+    return _Scope(relation, sa.and_(*conditions) if conditions else None)
 
 
 @dataclass(frozen=True)
@@ -217,9 +258,11 @@ def _branches(indexes: list[int], columns: list[ProfiledColumn], count: int | No
 
 
 def _distinct_statement(
-    scope: _Scope, columns: list[ProfiledColumn], branches: list[list[int]], warehouse: Warehouse
+    scope: _Scope, columns: list[ProfiledColumn], branches: list[list[int]], warehouse: Warehouse, *, lengths: bool
 ) -> sa.Select | sa.CompoundSelect | None:
     """One row per branch: its number, then the exact distinct counts of its columns (NULL-padded)."""
+    if lengths:
+        return _distinct_with_lengths(scope, columns, branches, warehouse)
     width = max((len(branch) for branch in branches), default=0)
     selects = []
     for number, branch in enumerate(branches):
@@ -231,6 +274,43 @@ def _distinct_statement(
         selects.append(
             scope.select(sa.literal(number).label("branch"), *(c.label(f"d{k}") for k, c in enumerate(counts)))
         )
+    if not selects:
+        return None
+    return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+
+
+def _distinct_with_lengths(
+    scope: _Scope, columns: list[ProfiledColumn], branches: list[list[int]], warehouse: Warehouse
+) -> sa.Select | sa.CompoundSelect | None:
+    """As _distinct_statement, with each string column's min, max and mean length beside its count: a
+    subquery fenced with OFFSET 0 (never merged into the branch) yields each value once, in-line, so a
+    value stored out of line is fetched once per run rather than once per expression reading it (the
+    aggregate's three length() calls; docs/benchmarks.md, section 1b). A branch is one process already,
+    so the fence costs no parallelism. Each column slot: d{k} (count), n{k}, x{k}, m{k} (lengths)."""
+    width = max((len(branch) for branch in branches), default=0)
+    selects = []
+    for number, branch in enumerate(branches):
+        values = scope.select(
+            *(
+                _distinct_operand(scope.relation.c[columns[i].name], columns[i], warehouse).label(f"v{k}")
+                for k, i in enumerate(branch)
+            )
+        )
+        fenced = values.offset(sa.literal_column("0")).subquery(f"b{number}")
+        outputs: list[sa.ColumnElement[Any]] = [sa.literal(number).label("branch")]
+        for k in range(width):
+            if k < len(branch):
+                value = fenced.c[f"v{k}"]
+                string = columns[branch[k]].family == "string"
+                length = sa.func.length(value)
+                outputs.append(sa.func.count(value.distinct()).label(f"d{k}"))
+                for label, aggregate in (("n", sa.func.min), ("x", sa.func.max), ("m", sa.func.avg)):
+                    figure = aggregate(length) if string else sa.null()
+                    outputs.append(sa.cast(figure, sa.Numeric).label(f"{label}{k}"))
+            else:
+                outputs.append(sa.cast(sa.null(), sa.BigInteger).label(f"d{k}"))
+                outputs += [sa.cast(sa.null(), sa.Numeric).label(f"{label}{k}") for label in "nxm"]
+        selects.append(sa.select(*outputs).select_from(fenced))
     if not selects:
         return None
     return selects[0] if len(selects) == 1 else sa.union_all(*selects)

@@ -21,7 +21,9 @@ from profilemesh.config.read_scope import ReadScope
 from profilemesh.config.settings import ProfilingSettings
 from profilemesh.context import Context
 from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_line
+from profilemesh.profiling.bounds import bound_memory, choose_distinct
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
+from profilemesh.profiling.cost import CostMeter, meter_statements
 from profilemesh.profiling.execute import MetricValue, TableProfile, run_plan
 from profilemesh.profiling.freshness import freshness_metric
 from profilemesh.profiling.planner import TablePlan, TimeWindow, plan_table
@@ -30,7 +32,7 @@ from profilemesh.profiling.selection import resolve_tables, table_selectors
 from profilemesh.store import writes
 from profilemesh.store.handshake import require_writable
 from profilemesh.store.source import source_and_store, source_error
-from profilemesh.store.tables import READ_BOUNDS, stored_schema
+from profilemesh.store.tables import COST, NOTES, READ_BOUNDS, stored_schema
 from profilemesh.warehouses import is_interrupt, warehouse_for, warehouse_of_dialect
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -54,6 +56,7 @@ class TableOutcome:
     profile: TableProfile | None = field(default=None, repr=False)
     scope: dict[str, Any] | None = None  # what the run read, when not every row and column (runs.scope)
     dbt_unique_id: str | None = None  # the dbt node profiled (profile --project-dir)
+    cost: dict[str, Any] | None = None  # what its statements read and cost (profiling/cost.py)
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("statements", "profile")}
@@ -71,6 +74,7 @@ class TableRead:
     settings: ProfilingSettings
     scope: ReadScope
     window: TimeWindow | None
+    distinct: str  # the distinct counts the plan computes: exact, or approximate (profiling/bounds.py)
 
 
 @dataclass
@@ -116,6 +120,8 @@ def profile(
             require_writable(store, target, ctx.head)
             store.commit()
         try:
+            bound_memory(src, config.profiling.limits)
+            meter_statements(src)
             names = resolve_tables(src, selectors, source, target)
         except sa.exc.DBAPIError as exc:
             src.rollback()
@@ -184,24 +190,36 @@ def _profile_one(
         window = time_window(conn, schema, table, every_column, scope, since) if scope.time_column else None
         if window is not None and outcome.scope is not None:
             outcome.scope[READ_BOUNDS] = window.recorded()
-        read = TableRead(schema, table, settings, scope, window)
+        choice = choose_distinct(
+            conn,
+            schema,
+            table,
+            requested=settings.distinct,
+            limits=settings.limits,
+            where=scope.where,
+            sample=scope.sample,
+            window=window,
+        )
+        read = TableRead(schema, table, settings, scope, window, choice.mode)
         plan = _plan(conn, read, columns)
         outcome.query_count = plan.query_count
         outcome.column_count = len(plan.columns)
-        outcome.notes = plan.notes
+        outcome.notes = [*([choice.note] if choice.note else []), *plan.notes]
         outcome.distinct_mode = plan.distinct_mode
         if dry_run:
             outcome.statements = plan.statements(conn.dialect)
             conn.rollback()
             return outcome
+        meter = CostMeter(conn, schema, table)
         try:
-            result = run_plan(conn, plan)
+            result = run_plan(conn, plan, meter.statement_done)
         except sa.exc.DBAPIError as exc:
             if is_interrupt(exc):
                 raise
             conn.rollback()
-            result = _profile_around_failing_columns(conn, read, columns, outcome, exc)
+            result = _profile_around_failing_columns(conn, read, columns, outcome, exc, meter)
         conn.commit()
+        outcome.cost = {**meter.figures(), "estimated_rows": choice.estimated_rows}
         outcome.row_count = result.row_count
         if window is not None and window.end is not None:
             result.metrics.append(freshness_metric(window.end, outcome.profiled_at))
@@ -221,20 +239,25 @@ def _profile_one(
 
 
 def _profile_around_failing_columns(
-    conn: Connection, read: TableRead, columns: list[ProfiledColumn], outcome: TableOutcome, error: sa.exc.DBAPIError
+    conn: Connection,
+    read: TableRead,
+    columns: list[ProfiledColumn],
+    outcome: TableOutcome,
+    error: sa.exc.DBAPIError,
+    meter: CostMeter,
 ) -> TableProfile:
     """The table's plan failed. If the table itself reads (its row count), the columns whose metrics the
     warehouse refused are found by halving (a few scans for one bad column among hundreds), and the
     table is profiled without them: each skipped column gets a `skipped` metric holding the reason, and
     a note. A table never fails because of one column (its type, or values it cannot read); when the
     table does not read, or none of its columns does, the table's error stands."""
-    run_plan(conn, _plan(conn, read, []))  # raises the table's own error
+    run_plan(conn, _plan(conn, read, []), meter.statement_done)  # raises the table's own error
     conn.rollback()
-    failing = _failing_columns(conn, read, columns)
+    failing = _failing_columns(conn, read, columns, meter)
     if len(failing) == len(columns):
         raise error
     kept = [c for c in columns if c.name not in failing]
-    result = run_plan(conn, _plan(conn, read, kept))
+    result = run_plan(conn, _plan(conn, read, kept), meter.statement_done)
     result.column_count = len(columns)
     for column in columns:
         if column.name in failing:
@@ -246,10 +269,12 @@ def _profile_around_failing_columns(
     return result
 
 
-def _failing_columns(conn: Connection, read: TableRead, columns: list[ProfiledColumn]) -> dict[str, str]:
+def _failing_columns(
+    conn: Connection, read: TableRead, columns: list[ProfiledColumn], meter: CostMeter
+) -> dict[str, str]:
     """Column name -> the warehouse's error, for the columns whose own plan fails (halving the set)."""
     try:
-        run_plan(conn, _plan(conn, read, columns))
+        run_plan(conn, _plan(conn, read, columns), meter.statement_done)
         conn.rollback()
         return {}
     except sa.exc.DBAPIError as exc:
@@ -260,8 +285,8 @@ def _failing_columns(conn: Connection, read: TableRead, columns: list[ProfiledCo
             return {columns[0].name: first_line(str(exc.orig or exc))}
     middle = len(columns) // 2
     return {
-        **_failing_columns(conn, read, columns[:middle]),
-        **_failing_columns(conn, read, columns[middle:]),
+        **_failing_columns(conn, read, columns[:middle], meter),
+        **_failing_columns(conn, read, columns[middle:], meter),
     }
 
 
@@ -284,12 +309,23 @@ def _plan(conn: Connection, read: TableRead, columns: list[ProfiledColumn]) -> T
         columns,
         settings.metrics,
         warehouse=warehouse,
-        distinct=settings.distinct,
-        approx_available=settings.distinct == "approximate" and warehouse.approx_distinct_available(conn),
+        distinct=read.distinct,
+        approx_available=read.distinct == "approximate" and warehouse.approx_distinct_available(conn),
         where=read.scope.where,
         sample=read.scope.sample,
         window=read.window,
     )
+
+
+def _recorded_scope(outcome: TableOutcome) -> str | None:
+    """runs.scope: what the table's run read (the config's scope and window bounds), what it cost and
+    what it noted (COST and NOTES: facts of this run, never part of what makes two runs comparable)."""
+    recorded = {**(outcome.scope or {})}
+    if outcome.cost:
+        recorded[COST] = outcome.cost
+    if outcome.notes:
+        recorded[NOTES] = outcome.notes
+    return json.dumps(recorded, sort_keys=True) if recorded else None
 
 
 def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
@@ -309,7 +345,7 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
                 "column_count": outcome.column_count,
                 "error_message": outcome.error,
                 "duration_seconds": outcome.duration_seconds,
-                "scope": json.dumps(outcome.scope, sort_keys=True) if outcome.scope else None,
+                "scope": _recorded_scope(outcome),
                 "dbt_unique_id": outcome.dbt_unique_id,
             }
         )

@@ -29,6 +29,11 @@ def stored_schema(schema: str | None) -> str:
 READ_BOUNDS = "read"
 # The runs.scope key of a metadata pass (`profilemesh monitor`): the catalog it read.
 METADATA_PASS = "metadata"
+# What a run's statements read and cost (rows, bytes, credits: profiling/cost.py) and what it noted
+# (distinct counts switched to approximate, columns skipped): facts of one run, like READ_BOUNDS.
+COST = "cost"
+NOTES = "notes"
+RUN_FACTS = (READ_BOUNDS, COST, NOTES)
 
 
 def stored_scope(stored: Any) -> dict[str, Any] | None:
@@ -40,8 +45,17 @@ def stored_scope(stored: Any) -> dict[str, Any] | None:
     return value or None
 
 
+def stored_cost(stored: Any) -> dict[str, Any]:
+    """rows_read, bytes_read and credits as a run recorded them in runs.scope (None where not reported,
+    and for runs written before runs recorded their cost)."""
+    cost = (stored_scope(stored) or {}).get(COST) or {}
+    return {name: cost.get(name) for name in ("rows_read", "bytes_read", "credits")}
+
+
 def scope_key(stored: Any) -> str | None:
-    """runs.scope as one comparable text, without the window's bounds; None for a full read."""
+    """runs.scope as one comparable text, without the facts of one run (the window's bounds, the cost,
+    the notes); None for a full read."""
     value = dict(stored_scope(stored) or {})
-    value.pop(READ_BOUNDS, None)
+    for fact in RUN_FACTS:
+        value.pop(fact, None)
     return json.dumps(value, sort_keys=True) if value else None

@@ -128,6 +128,9 @@ class Warehouse:
     distinct_branches: ClassVar[int | None] = None
     # Approximate distinct counts estimated by a second statement (SQL HyperLogLog) rather than inline.
     approx_distinct_statement: ClassVar[bool] = False
+    # A string column's lengths are computed in its exact distinct branch, from each value read once
+    # (PostgreSQL: a value stored out of line is fetched per expression that reads it).
+    lengths_in_distinct_branch: ClassVar[bool] = False
 
     # --- installation ----------------------------------------------------------------------------
 
@@ -282,6 +285,30 @@ class Warehouse:
         conn.execute(statement)
 
     # --- profiling ---------------------------------------------------------------------------------
+
+    def bound_memory(self, conn: Connection, memory_bytes: int, temp_directory: Path | None) -> None:
+        """Bound what profiling through `conn` may take of this machine's memory (profiling.limits: a
+        memory limit in bytes, a directory to spill to; None: the system temp directory's). A
+        server warehouse bounds its own (PostgreSQL's work_mem per sort or hash, spilling to temp files;
+        Snowflake's warehouse, spilling to storage): nothing comes back to this process but aggregates."""
+
+    def estimated_rows(self, conn: Connection, statement: sa.Select[Any]) -> int | None:
+        """The planner's estimate of the rows `statement` returns, without running it; None where the
+        warehouse gives none."""
+        return None
+
+    def meter_statements(self, conn: Connection) -> None:
+        """Turn on what statement_cost reads (DuckDB's profiler), once per source connection."""
+
+    def statement_cost(self, conn: Connection) -> dict[str, int] | None:
+        """What the last statement on `conn` read, as the warehouse reports it (rows_read, bytes_read, ...)."""
+        return None
+
+    def table_counters(self, conn: Connection, schema: str | None, table: str) -> dict[str, int] | None:
+        """The warehouse's cumulative read counters of one table (PostgreSQL's statistics views), taken
+        before and after its profiling: the difference is what the profiling read. May end the
+        transaction. None where there are none (a view, DuckDB, Snowflake)."""
+        return None
 
     def plan_settings(self) -> tuple[str, ...]:
         """Statements run before a table's profiling queries, in their transaction."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from profilemesh.warehouses.base import BusyHolder, ConnectionConfig, Warehouse
 from profilemesh.warehouses.csv_rows import csv_text
+from profilemesh.warehouses.explain import Explain
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -20,6 +22,14 @@ DEFAULT_FILE = "profilemesh.duckdb"
 # DuckDB grants read-write access to one process per file; the others get this error (with the
 # holder's PID when DuckDB knows it).
 _FILE_BUSY = re.compile(r"Could not set lock on file.*?(?:\(PID (\d+)\))?", re.DOTALL)
+
+
+def _source_rows(operator: dict[str, Any]) -> int:
+    """The rows the leaf operators (the scans) of a profiled plan produced."""
+    children = operator.get("children") or []
+    if not children:
+        return int(operator.get("intermediate_rows", 0)) if operator.get("type") == "TABLE_SCAN" else 0
+    return sum(_source_rows(child) for child in children)
 
 
 class DuckDB(Warehouse):
@@ -96,6 +106,43 @@ class DuckDB(Warehouse):
         size = f"{float(percent)!r} PERCENT" if percent is not None else f"{int(rows or 0)} ROWS"
         method = sa.func.bernoulli if percent is not None else sa.func.reservoir
         return self._tablesample(table, method(sa.literal_column(size)), seed)
+
+    def bound_memory(self, conn: Connection, memory_bytes: int, temp_directory: Path | None) -> None:
+        """DuckDB runs in this process: its memory_limit (its buffer manager's, which DuckDB's own default
+        puts at 80% of the machine) and a directory of this process's own to spill to, so a hash
+        aggregate larger than the limit goes to disk rather than taking the machine."""
+        spill = (temp_directory or Path(tempfile.gettempdir()) / "profilemesh-spill") / str(os.getpid())
+        conn.exec_driver_sql("SET memory_limit = ?", (f"{max(memory_bytes // 1024**2, 1)}MiB",))
+        conn.exec_driver_sql("SET temp_directory = ?", (str(spill),))
+
+    def meter_statements(self, conn: Connection) -> None:
+        conn.exec_driver_sql("SET enable_profiling = 'no_output'")
+
+    def statement_cost(self, conn: Connection) -> dict[str, int] | None:
+        """From DuckDB's profiler: the rows its scans read (a table's, or what a table function made),
+        the bytes read from the database file (not from its buffer cache), the bytes spilled to the temp
+        directory and the peak of its buffer memory. None for a statement it answered without running
+        one (a count(*) from statistics)."""
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        info = json.loads(driver.get_profiling_information(format="json"))
+        query, io, system = info.get("query"), info.get("io", {}), info.get("system", {})
+        if not query:
+            return None
+        # A table function (range(), under a view) produces rows its profiler does not count as scanned.
+        produced = sum(_source_rows(operator) for operator in info.get("operator") or [])
+        return {
+            "rows_read": max(int(query.get("total_rows_scanned", 0)), produced),
+            "bytes_read": int(io.get("total_bytes_read", 0)),
+            "bytes_spilled": int(system.get("total_bytes_spilled", 0)),
+            "peak_memory_bytes": int(system.get("peak_buffer_memory", 0)),
+        }
+
+    def estimated_rows(self, conn: Connection, statement: sa.Select[Any]) -> int | None:
+        """The top operator's `Estimated Cardinality` (a view over range() or a table function included)."""
+        plan = conn.execute(Explain(statement, "EXPLAIN (FORMAT JSON)")).one()[1]
+        value = json.loads(plan)[0].get("extra_info", {}).get("Estimated Cardinality")
+        return None if value is None else int(value)
 
     def primary_key(self, conn: Connection, schema: str, table: str) -> list[str]:
         """From information_schema: SQLAlchemy's PostgreSQL reflection, which duckdb-engine inherits, casts to

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from profilemesh.warehouses.base import CONNECT_TIMEOUT_SECONDS, ConnectionConfig, Warehouse, access_denied_message
 from profilemesh.warehouses.csv_rows import csv_text
+from profilemesh.warehouses.explain import Explain
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -37,6 +39,7 @@ class PostgreSQL(Warehouse):
     # default parallel plan (max_parallel_workers_per_gather = 2, plus the leader).
     exact_distinct_shape = "union_all"
     distinct_branches = 3
+    lengths_in_distinct_branch = True
 
     def name_problem(self, name: str) -> str | None:
         size = len(name.encode("utf-8"))
@@ -167,6 +170,37 @@ class PostgreSQL(Warehouse):
         finally:
             cursor.close()
 
+    def table_counters(self, conn: Connection, schema: str | None, table: str) -> dict[str, int] | None:
+        """pg_stat_user_tables' tuples read (sequential and by index) and pg_statio_user_tables' blocks read
+        (from disk or shared buffers) of the table and its partitions, parallel workers included. The
+        statistics are flushed when a backend goes idle, so the pending ones are flushed first (a commit);
+        another session reading the table meanwhile counts too. None for a view."""
+        import sqlalchemy as sa
+
+        conn.execute(sa.text("SELECT pg_stat_force_next_flush()"))
+        conn.commit()  # idle: this backend's statistics are flushed
+        name = conn.dialect.identifier_preparer.format_table(sa.table(table, schema=schema))
+        row = conn.execute(
+            sa.text(
+                "SELECT sum(coalesce(s.seq_tup_read, 0) + coalesce(s.idx_tup_fetch, 0)), "
+                "sum(coalesce(io.heap_blks_read, 0) + coalesce(io.heap_blks_hit, 0) + coalesce(io.idx_blks_read, 0) "
+                "+ coalesce(io.idx_blks_hit, 0) + coalesce(io.toast_blks_read, 0) + coalesce(io.toast_blks_hit, 0)) "
+                "* current_setting('block_size')::bigint "
+                "FROM pg_catalog.pg_stat_user_tables s JOIN pg_catalog.pg_statio_user_tables io USING (relid) "
+                "WHERE s.relid = to_regclass(:name) "
+                "OR s.relid IN (SELECT relid FROM pg_partition_tree(to_regclass(:name)))"
+            ),
+            {"name": name},
+        ).one()
+        conn.commit()
+        return None if row[0] is None else {"rows_read": int(row[0]), "bytes_read": int(row[1])}
+
+    def estimated_rows(self, conn: Connection, statement: sa.Select[Any]) -> int | None:
+        """The plan's `Plan Rows` (from the table's statistics: pg_class.reltuples, refreshed by ANALYZE)."""
+        plan = conn.execute(Explain(statement, "EXPLAIN (FORMAT JSON)")).scalar_one()
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return int(plan[0]["Plan"]["Plan Rows"])
+
     def plan_settings(self) -> tuple[str, ...]:
         # JIT compilation took 18 of 21.8 s of a UNION ALL plan in EXPLAIN; these queries run once.
         return ("SET LOCAL jit = off",)
@@ -177,7 +211,17 @@ class PostgreSQL(Warehouse):
         # Under a deterministic collation, equal strings are equal bytes: comparing bytewise counts the same
         # values, and sorts far faster than locale rules. Only the database default collation is known to be
         # deterministic here, so a column with a collation of its own keeps it.
-        return col.collate("C") if plain_text and not collated else col
+        # `|| ''` makes each value in-line before it enters the sort: a row wider than 2 kB has values moved
+        # out of line (TOAST), and the sort keeps the pointer and fetches the value from the TOAST table on
+        # every comparison (measured: 43 million buffer hits and 77.8 s for one column of 1M rows at 200
+        # columns, against 3.0 million and 7.6 s in-line). Equal values stay equal (char(n) becomes text
+        # without its padding, as char(n) compares).
+        import sqlalchemy as sa
+
+        if not plain_text:
+            return col
+        inline = col.op("||")(sa.literal_column("''"))
+        return inline if collated else inline.collate("C")
 
     def approx_distinct_available(self, conn: Connection) -> bool:
         import sqlalchemy as sa
