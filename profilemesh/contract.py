@@ -17,6 +17,7 @@ DEFAULT_TABLE_NAMES = {
     "events": "profilemesh_events",
     "table_state": "profilemesh_table_state",
     "alert_deliveries": "profilemesh_alert_deliveries",
+    "distributions": "profilemesh_distributions",
 }
 STORAGE_COLUMNS = {
     "schema_version": (
@@ -114,6 +115,22 @@ STORAGE_COLUMNS = {
         "first_attempt_at",
         "last_attempt_at",
         "sent_at",
+    ),
+    "distributions": (
+        "run_id",
+        "schema_name",
+        "dataset_name",
+        "column_name",
+        "kind",
+        "position",
+        "label",
+        "value_numeric",
+        "value_upper",
+        "value_text",
+        "share_percent",
+        "row_count",
+        "mode",
+        "profiled_at",
     ),
 }
 COLUMN_METRICS_VIEW = "profilemesh_column_metrics_v"

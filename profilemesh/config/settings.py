@@ -57,6 +57,7 @@ class TableSelector:
     schema: str | None
     table: str  # may hold glob characters: * ? [
     scope: ReadScope = FULL_READ
+    segment_by: tuple[str, ...] = ()  # columns whose values' row counts are profiled (distributions.py)
 
     @property
     def is_pattern(self) -> bool:
@@ -78,12 +79,32 @@ def split_table_name(name: str | None, schema: str | None = None) -> tuple[str |
     return (prefix or schema), table
 
 
+QUANTILE_MODES = ("auto", "exact", "approximate")
+
+
+@dataclass(frozen=True)
+class DistributionSettings:
+    """profiling.distributions: the shape of each column's values, stored per run (profiling/distributions.py)."""
+
+    enabled: bool = True
+    quantiles: str = "auto"  # exact | approximate | auto: exact up to exact_max_rows rows
+    exact_max_rows: int = 1_000_000
+    max_categories: int = 50  # a column with at most this many distinct values gets its top values
+    top_values: int = 10  # values (and segments) kept per column, the rest summed as "other"
+    bins: int = 20  # histogram bins over the run's min..max
+
+
 @dataclass(frozen=True)
 class ProfilingSettings:
     tables: tuple[TableSelector, ...] = ()
     metrics: tuple[str, ...] = METRIC_NAMES
     distinct: str = "exact"
     scope: ReadScope = FULL_READ  # the top level's columns, exclude_columns and sample: each table's default
+    distributions: DistributionSettings = DistributionSettings()
+
+    def segments_for(self, schema: str | None, table: str) -> tuple[str, ...]:
+        """The segment_by columns of the first profiling.tables entry that matches the table."""
+        return next((s.segment_by for s in self.tables if s.matches(schema, table)), ())
 
 
 DIRECTIONS = ("both", "up", "down")
@@ -159,7 +180,12 @@ class DriftSettings:
 def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
     if data is None:
         return ProfilingSettings()
-    mapping(data, shown, "profiling", {"tables", "metrics", "distinct", "columns", "exclude_columns", "sample"})
+    mapping(
+        data,
+        shown,
+        "profiling",
+        {"tables", "metrics", "distinct", "columns", "exclude_columns", "sample", "distributions"},
+    )
     defaults = read_scope(data, shown, "profiling", FULL_READ, allow_where=False)
     tables = []
     raw_tables = data.get("tables") or []
@@ -170,14 +196,15 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
         if isinstance(item, str):  # "schema.table" shorthand
             schema, table = split_table_name(item)
             item = {"schema": schema, "table": table}
-        mapping(item, shown, key, {"schema", "table", *SCOPE_KEYS})
+        mapping(item, shown, key, {"schema", "table", "segment_by", *SCOPE_KEYS})
         table = item.get("table")
         if not isinstance(table, str) or not table:
             raise ConfigError(shown, f"{key}.table", "required, a string")
         schema = item.get("schema")
         if schema is not None and not isinstance(schema, str):
             raise ConfigError(shown, f"{key}.schema", "must be a string")
-        tables.append(TableSelector(schema=schema, table=table, scope=read_scope(item, shown, key, defaults)))
+        scope = read_scope(item, shown, key, defaults)
+        tables.append(TableSelector(schema, table, scope, _segment_by(item.get("segment_by"), shown, key)))
     metrics = data.get("metrics", list(METRIC_NAMES))
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         raise ConfigError(shown, "profiling.metrics", "must be a list of metric names")
@@ -194,7 +221,41 @@ def parse_profiling(data: Any, shown: str) -> ProfilingSettings:
         metrics=tuple(m for m in METRIC_NAMES if m in metrics),
         distinct=distinct,
         scope=defaults,
+        distributions=_distributions(data.get("distributions"), shown),
     )
+
+
+def _segment_by(value: Any, shown: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(c, str) and c.strip() for c in value):
+        raise ConfigError(shown, f"{key}.segment_by", "must be a column name or a list of column names")
+    if len({c.lower() for c in value}) != len(value):
+        raise ConfigError(shown, f"{key}.segment_by", "names a column twice")
+    return tuple(c.strip() for c in value)
+
+
+def _distributions(data: Any, shown: str) -> DistributionSettings:
+    if data is None:
+        return DistributionSettings()
+    if isinstance(data, bool):
+        return DistributionSettings(enabled=data)
+    key = "profiling.distributions"
+    mapping(data, shown, key, {"enabled", "quantiles", "exact_max_rows", "max_categories", "top_values", "bins"})
+    defaults = DistributionSettings()
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(shown, f"{key}.enabled", "must be true or false")
+    quantiles = data.get("quantiles", defaults.quantiles)
+    if quantiles not in QUANTILE_MODES:
+        raise ConfigError(shown, f"{key}.quantiles", f"must be one of {', '.join(QUANTILE_MODES)}")
+    numbers = {
+        name: positive_int(data, name, getattr(defaults, name), shown, key)
+        for name in ("exact_max_rows", "max_categories", "top_values", "bins")
+    }
+    return DistributionSettings(enabled=enabled, quantiles=quantiles, **numbers)
 
 
 def parse_drift(data: Any, shown: str) -> DriftSettings:

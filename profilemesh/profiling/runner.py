@@ -23,6 +23,7 @@ from profilemesh.config.settings import ProfilingSettings
 from profilemesh.context import Context
 from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_line
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
+from profilemesh.profiling.distributions import DistributionItem, profile_distributions, stored_rows
 from profilemesh.profiling.execute import MetricValue, TableProfile, run_plan
 from profilemesh.profiling.planner import TablePlan, TimeWindow, plan_table
 from profilemesh.profiling.scope import kept_columns, previous_window_ends, time_window
@@ -54,9 +55,10 @@ class TableOutcome:
     statements: list[str] = field(default_factory=list)
     profile: TableProfile | None = field(default=None, repr=False)
     scope: dict[str, Any] | None = None  # what the run read, when not every row and column (runs.scope)
+    distributions: list[DistributionItem] = field(default_factory=list, repr=False)  # profilemesh_distributions
 
     def to_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k not in ("statements", "profile")}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("statements", "profile", "distributions")}
         if self.statements:
             data["statements"] = self.statements
         return data
@@ -230,6 +232,9 @@ def _profile_one(
             conn.rollback()
             result = _profile_around_failing_columns(conn, read, columns, outcome, exc)
         conn.commit()
+        outcome.distributions = profile_distributions(
+            conn, plan, result, settings.distributions, settings.segments_for(schema, table), outcome.notes
+        )
         outcome.row_count = result.row_count
         outcome.metric_count = len(result.metrics)
         outcome.profile = result
@@ -357,6 +362,11 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
     try:
         writes.insert(conn, target, "runs", runs)
         writes.insert(conn, target, "results", results)
+        for outcome in report.tables:
+            rows = stored_rows(
+                report.run_id, stored_schema(outcome.schema), outcome.table, outcome.profiled_at, outcome.distributions
+            )
+            writes.insert(conn, target, "distributions", rows)
         for outcome in report.tables:
             if outcome.status == "completed":
                 writes.upsert(

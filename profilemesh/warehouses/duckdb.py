@@ -148,3 +148,12 @@ class DuckDB(Warehouse):
             )
         finally:
             os.unlink(path)
+
+    def quantiles(
+        self, value: sa.ColumnElement[Any], fractions: Sequence[float], *, exact: bool
+    ) -> list[sa.ColumnElement[Any]]:
+        import sqlalchemy as sa
+
+        # One aggregate for all fractions (one sort or sketch per column); approx_quantile is a T-Digest.
+        levels = sa.literal_column("[" + ", ".join(repr(float(f)) for f in fractions) + "]")
+        return [(sa.func.quantile_cont if exact else sa.func.approx_quantile)(value, levels)]
