@@ -40,6 +40,9 @@ DRIFT_METRIC_NAMES = (
     "stddev",
     "min",
     "max",
+    "quantile_ks",
+    "category_psi",
+    "segment_percent",
 )
 STRATEGIES = ("calibrated", "threshold", "statistical")
 SEASONALITIES = ("auto", "weekly", "daily", "off")

@@ -21,12 +21,14 @@ behind `drift`, `drift backtest` and the quality benchmark.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from profilemesh.config.settings import NO_RULES, ColumnRules, DriftSettings, TableRules, severity_rank
+from profilemesh.drift.distributions import CATEGORY_METRIC, QUANTILE_METRIC, ColumnShape, Measured, measure
 from profilemesh.drift.history import RunMetrics
 from profilemesh.drift.series import Cycle, Point, critical_score, cycle_of, expectation, is_growing
 
@@ -59,7 +61,15 @@ EFFECTS: dict[str, Effect] = {
     # Extremes of real columns move by nature (one outlier row); they are reported, never paged on.
     "min": Effect("percent", 15, 100, 100, scale="spread", cap="low"),
     "max": Effect("percent", 15, 100, 100, scale="spread", cap="low"),
+    # Distributions (drift/distributions.py): distances from the reference runs' shape, and segment shares.
+    # quantile_ks in points of probability: a median moved by one IQR is ~25; category_psi: 0.1 is the
+    # customary moderate shift, 0.25 a significant one; a segment's share in percent of its usual share.
+    QUANTILE_METRIC: Effect("points", 5, 10, 20),
+    CATEGORY_METRIC: Effect("points", 0.05, 0.1, 0.25),
+    "segment_percent": Effect("percent", 10, 25, 50),
 }
+# Distances only alarm upwards: a run closer to its reference than usual is no incident.
+DISTANCES = (QUANTILE_METRIC, CATEGORY_METRIC)
 CHECKED_METRICS = tuple(EFFECTS)
 # Before warmup_runs clean runs: only a gross change alarms (a row count halved or doubled, a share
 # of nulls or distinct values moved by 30 points), at high.
@@ -84,6 +94,7 @@ class Alarm:
     volume: bool = False
     cold_start: bool = False
     step: bool = False  # graded by its change from the run before (a growing table)
+    moved: str | None = None  # a distribution metric's biggest move, in words ("p50 12 → 18.5")
 
     @property
     def key(self) -> Key:
@@ -100,6 +111,7 @@ class Alarm:
             "effect_unit": self.unit,
             "baseline_runs": self.points,
             "seasonal": self.seasonal,
+            **({"moved": self.moved} if self.moved else {}),
         }
 
 
@@ -276,7 +288,10 @@ def replay(
     seen: dict[Key, int] = {}  # runs seen per metric (for the warm-up)
     budget = 1.0 / settings.runs_per_false_alarm
     verdicts = []
+    shapes: dict[str, deque[tuple[ColumnShape, bool]]] = {}  # column -> its recent shapes, clean or not
     for index, run in enumerate(runs):
+        measured = measure(run.distributions, _references(shapes, settings.history_window))
+        run = dataclasses.replace(run, numbers={**run.numbers, **{k: m.value for k, m in measured.items()}})
         at = run.run.profiled_at
         cycle = cycle_of([r.run.profiled_at for r in runs[max(0, index - 20) : index]], settings.seasonality)
         keys = [k for k in sorted(run.numbers) if k[1] in EFFECTS and _graded(rules.column(k[0]), k[1])]
@@ -306,6 +321,7 @@ def replay(
                 context,
                 steps=list(steps.get(key, ())) if growing and key in levels else None,
             )
+            outcome[key] = _described(outcome[key], measured.get(key))
         for key in keys:
             alarm = _directed(outcome[key], rules.column(key[0]).direction)
             if alarm is not None and run.run.run_id in accepted.get(key, ()):
@@ -339,8 +355,41 @@ def replay(
                 steps.setdefault(key, deque(maxlen=kept)).append(step)
             levels.setdefault(key, deque(maxlen=kept)).append(Point(at, value, clean))
             seen[key] = seen.get(key, 0) + 1
+        _remember_shapes(shapes, run, measured, verdict, kept)
         verdicts.append(verdict)
     return verdicts
+
+
+def _described(alarm: Alarm | None, measured: Measured | None) -> Alarm | None:
+    """A distribution metric's alarm says what moved; a distance alarms only when it grew."""
+    if alarm is None or measured is None:
+        return alarm
+    if alarm.metric in DISTANCES and alarm.current < alarm.expected:
+        return None
+    return dataclasses.replace(alarm, moved=measured.moved)
+
+
+def _references(shapes: dict[str, deque[tuple[ColumnShape, bool]]], window: int) -> dict[str, list[ColumnShape]]:
+    """Per column, the shapes of its last `window` clean runs: what its distribution is compared with."""
+    return {column: [s for s, clean in history if clean][-window:] for column, history in shapes.items()}
+
+
+def _remember_shapes(
+    shapes: dict[str, deque[tuple[ColumnShape, bool]]],
+    run: RunMetrics,
+    measured: dict[Key, Measured],
+    verdict: RunVerdict,
+    kept: int,
+) -> None:
+    """A run's shapes join their columns' history; a column whose distribution metrics alarmed at medium
+    or above in this run is kept out of later references (an incident is never its own reference)."""
+    flagged = {
+        measured[i.alarm.key].column
+        for i in verdict.new + verdict.persisting
+        if i.alarm.key in measured and severity_rank(i.alarm.severity) >= severity_rank("medium")
+    }
+    for column, shape in run.distributions.items():
+        shapes.setdefault(column, deque(maxlen=kept)).append((shape, column not in flagged))
 
 
 def _relative(alarm: Alarm) -> bool:

@@ -23,7 +23,7 @@ import calendar
 import datetime as dt
 import decimal
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,11 @@ class DistributionItem:
     mode: str | None = None
 
 
+Parse = Callable[[list[sa.Row[Any]]], list["DistributionItem"]]
+Statement = tuple[sa.Select[Any] | None, Parse]
+NOTHING: Statement = (None, lambda rows: [])
+
+
 def profile_distributions(
     conn: Connection,
     plan: TablePlan,
@@ -81,7 +86,7 @@ def profile_distributions(
     stats = _column_stats(profile)
     items: list[DistributionItem] = []
     for statement, parse in (
-        _shape_statement(conn, plan, profile, settings, stats) if settings.enabled else (None, None),
+        _shape_statement(conn, plan, profile, settings, stats) if settings.enabled else NOTHING,
         _counts_statement(plan, settings, stats, segments),
     ):
         if statement is None:
@@ -89,7 +94,7 @@ def profile_distributions(
         try:
             for setting in plan.session_settings:
                 conn.execute(sa.text(setting))
-            row = conn.execute(statement).all()
+            rows = list(conn.execute(statement).all())
             conn.commit()
         except sa.exc.DBAPIError as exc:
             if is_interrupt(exc):
@@ -97,7 +102,7 @@ def profile_distributions(
             conn.rollback()
             notes.append(f"distributions not profiled: {first_line(str(exc.orig or exc))}")
             continue
-        items += parse(row)
+        items += parse(rows)
     return items
 
 
@@ -157,7 +162,7 @@ def _scoped(plan: TablePlan, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
 
 def _shape_statement(
     conn: Connection, plan: TablePlan, profile: TableProfile, settings: DistributionSettings, stats: dict[str, _Stats]
-) -> tuple[sa.Select[Any] | None, Any]:
+) -> Statement:
     warehouse = warehouse_of_dialect(conn.dialect.name)
     exact = settings.quantiles == "exact" or (
         settings.quantiles == "auto" and profile.row_count <= settings.exact_max_rows
@@ -184,7 +189,7 @@ def _shape_statement(
                 selects.append(sa.func.count(sa.case((sa.and_(value.is_not(None), test), 1))).label(f"q{len(selects)}"))
         layout.append((column, len(quantiles), bins, stat.low, stat.high))
     if not selects:
-        return None, None
+        return NOTHING
 
     def parse(rows: list[sa.Row[Any]]) -> list[DistributionItem]:
         values = list(rows[0])
@@ -214,7 +219,7 @@ def _shape_statement(
 
 def _counts_statement(
     plan: TablePlan, settings: DistributionSettings, stats: dict[str, _Stats], segments: list[ProfiledColumn]
-) -> tuple[sa.Select[Any] | None, Any]:
+) -> Statement:
     relation = plan.aggregate.get_final_froms()[0]
     categorical = [
         c
@@ -228,7 +233,7 @@ def _counts_statement(
     ]
     grouped = list({c.name: c for c in [*categorical, *segments]}.values())
     if not grouped:
-        return None, None
+        return NOTHING
     cols = [relation.c[c.name] for c in grouped]
     selects = [*(col.label(f"v{k}") for k, col in enumerate(cols))]
     selects += [sa.func.grouping(col).label(f"g{k}") for k, col in enumerate(cols)]

@@ -155,5 +155,5 @@ class DuckDB(Warehouse):
         import sqlalchemy as sa
 
         # One aggregate for all fractions (one sort or sketch per column); approx_quantile is a T-Digest.
-        levels = sa.literal_column("[" + ", ".join(repr(float(f)) for f in fractions) + "]")
+        levels: sa.ColumnElement[Any] = sa.literal_column("[" + ", ".join(repr(float(f)) for f in fractions) + "]")
         return [(sa.func.quantile_cont if exact else sa.func.approx_quantile)(value, levels)]

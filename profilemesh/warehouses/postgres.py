@@ -207,5 +207,7 @@ class PostgreSQL(Warehouse):
     ) -> list[sa.ColumnElement[Any]]:
         import sqlalchemy as sa
 
-        levels = sa.literal_column("ARRAY[" + ", ".join(repr(float(f)) for f in fractions) + "]::float8[]")
+        levels: sa.ColumnElement[Any] = sa.literal_column(
+            "ARRAY[" + ", ".join(repr(float(f)) for f in fractions) + "]::float8[]"
+        )
         return [sa.func.percentile_cont(levels).within_group(value)]
