@@ -134,6 +134,7 @@ STORAGE_COLUMNS = {
     ),
 }
 COLUMN_METRICS_VIEW = "profilemesh_column_metrics_v"
+DISTRIBUTIONS_VIEW = "profilemesh_distributions_v"
 DRIFT_VIEW = "profilemesh_drift_v"
 LATEST_METRICS_VIEW = "profilemesh_latest_metrics_v"
 RUNS_VIEW = "profilemesh_runs_v"
@@ -151,6 +152,24 @@ VIEW_COLUMNS = {
         "metric_name",
         "metric_value",
         "metric_value_numeric",
+        "profiled_at",
+        "environment",
+        "run_status",
+    ),
+    "profilemesh_distributions_v": (
+        "run_id",
+        "schema_name",
+        "dataset_name",
+        "column_name",
+        "kind",
+        "position",
+        "label",
+        "value_numeric",
+        "value_upper",
+        "value_text",
+        "share_percent",
+        "row_count",
+        "mode",
         "profiled_at",
         "environment",
         "run_status",

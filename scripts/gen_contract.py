@@ -30,6 +30,7 @@ _VIEW_CONSTANTS = {
     "profilemesh_table_history_v": "TABLE_HISTORY_VIEW",
     "profilemesh_column_metrics_v": "COLUMN_METRICS_VIEW",
     "profilemesh_latest_metrics_v": "LATEST_METRICS_VIEW",
+    "profilemesh_distributions_v": "DISTRIBUTIONS_VIEW",
     "profilemesh_views_info": "VIEWS_INFO_VIEW",
 }
 HEADER = '''\

@@ -41,8 +41,8 @@ DRIFT_METRIC_NAMES = (
     "min",
     "max",
     "quantile_ks",
-    "category_psi",
-    "segment_percent",
+    "category_shift",
+    "segment_rows",
 )
 STRATEGIES = ("calibrated", "threshold", "statistical")
 SEASONALITIES = ("auto", "weekly", "daily", "off")

@@ -28,7 +28,14 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from profilemesh.config.settings import NO_RULES, ColumnRules, DriftSettings, TableRules, severity_rank
-from profilemesh.drift.distributions import CATEGORY_METRIC, QUANTILE_METRIC, ColumnShape, Measured, measure
+from profilemesh.drift.distributions import (
+    CATEGORY_METRIC,
+    QUANTILE_METRIC,
+    SEGMENT_METRIC,
+    ColumnShape,
+    Measured,
+    measure,
+)
 from profilemesh.drift.history import RunMetrics
 from profilemesh.drift.series import Cycle, Point, critical_score, cycle_of, expectation, is_growing
 
@@ -61,12 +68,12 @@ EFFECTS: dict[str, Effect] = {
     # Extremes of real columns move by nature (one outlier row); they are reported, never paged on.
     "min": Effect("percent", 15, 100, 100, scale="spread", cap="low"),
     "max": Effect("percent", 15, 100, 100, scale="spread", cap="low"),
-    # Distributions (drift/distributions.py): distances from the reference runs' shape, and segment shares.
-    # quantile_ks in points of probability: a median moved by one IQR is ~25; category_psi: 0.1 is the
-    # customary moderate shift, 0.25 a significant one; a segment's share in percent of its usual share.
+    # Distributions (drift/distributions.py): distances from the reference runs' shape, in points (a
+    # median moved by one IQR is ~25 points of quantile_ks; category_shift is one value's share move),
+    # and each segment's rows, graded like the table's.
     QUANTILE_METRIC: Effect("points", 5, 10, 20),
-    CATEGORY_METRIC: Effect("points", 0.05, 0.1, 0.25),
-    "segment_percent": Effect("percent", 10, 25, 50),
+    CATEGORY_METRIC: Effect("points", 5, 10, 20),
+    SEGMENT_METRIC: Effect("percent", 10, 25, 50),
 }
 # Distances only alarm upwards: a run closer to its reference than usual is no incident.
 DISTANCES = (QUANTILE_METRIC, CATEGORY_METRIC)
@@ -220,6 +227,8 @@ def _sampling_noise(metric: str, expected: float, context: Context) -> float:
             return 0.0
         share = min(max(expected / 100.0, 0.0), 1.0)
         return 100.0 * math.sqrt(share * (1 - share) / context.rows)
+    if metric == SEGMENT_METRIC:  # a count of rows: Poisson noise
+        return math.sqrt(max(expected, 1.0))
     spread = max(context.column_spread or 0.0, context.own_spread or 0.0)
     if metric == "mean" and context.values and spread:
         # The larger of the usual spread and this run's: a mean lifted by one extreme row carries

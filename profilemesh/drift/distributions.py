@@ -9,12 +9,14 @@ above, so an incident never becomes its own reference):
   quantiles (p1..p99) of each, the reference's function interpolated linearly between its quantiles
   (the reference quantiles are the median of each quantile over the reference runs). A median moved
   by one interquartile range moves it by about 25 points, whatever the column's unit;
-- `category_psi` (low-cardinality columns): the population stability index of the value shares
-  (top values and "other") against the reference's mean shares; 0.1 is the customary "moderate
-  shift" and 0.25 "significant";
-- `segment_percent` (segment_by columns): each segment's share of the table's rows, a level the
-  strategy grades like a null share (in percent of its expected share): a segment whose volume
-  moved while the total did not moves its share; a total that moved with every segment does not.
+- `category_shift` (low-cardinality columns): the largest move of one value's share (top values and
+  "other"), in points, against the reference's mean shares. The event also gives the population
+  stability index (PSI) of all the shares; PSI itself is not graded: on ~150 rows a day with 8
+  values its sampling noise alone ((values - 1) / rows, about 0.05-0.1) is as large as the PSI of a
+  20-point shift of one value (0.16), measured on MplsStops (docs/benchmarks.md, section 7);
+- `segment_rows` (segment_by columns): each segment's row count, graded like the table's row count
+  (seasonal expectation, percent of the expected rows, and the Poisson noise of a small count), so a
+  segment whose volume moved while the total did not is flagged.
 
 Histograms are not compared bin by bin: their edges are each run's own min..max (PROFILING.md).
 """
@@ -28,7 +30,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-QUANTILE_METRIC, CATEGORY_METRIC, SEGMENT_METRIC = "quantile_ks", "category_psi", "segment_percent"
+QUANTILE_METRIC, CATEGORY_METRIC, SEGMENT_METRIC = "quantile_ks", "category_shift", "segment_rows"
 DISTRIBUTION_METRICS = (QUANTILE_METRIC, CATEGORY_METRIC, SEGMENT_METRIC)
 OTHER = "(other)"
 # A share never counts as exactly 0 in the PSI (its log): 0.1 % of the values.
@@ -75,14 +77,14 @@ def measure(
         if shape.shares and reference:
             ref_s = _mean_shares([r.shares for r in reference if r.shares])
             if ref_s:
-                out[(column, CATEGORY_METRIC)] = _psi(ref_s, shape.shares, column)
+                out[(column, CATEGORY_METRIC)] = _shares_moved(ref_s, shape.shares, column)
         if shape.segments:
             ref_seg = _mean_shares([{k: v[1] for k, v in r.segments.items()} for r in reference if r.segments])
             for value, (rows, share) in shape.segments.items():
                 usual = ref_seg.get(value)
                 was = f"{usual:.1f}% → " if usual is not None else ""
-                text = f"segment {column}={value!r}: {was}{share:.1f}% of rows ({rows} rows)"
-                out[(segment_key(column, value), SEGMENT_METRIC)] = Measured(share, text, column)
+                text = f"segment {column}={value!r}: {rows} rows, {was}{share:.1f}% of the table's rows"
+                out[(segment_key(column, value), SEGMENT_METRIC)] = Measured(float(rows), text, column)
     return out
 
 
@@ -128,19 +130,18 @@ def _ks(reference: dict[str, float], current: dict[str, float], column: str, *, 
     return Measured(100.0 * best, moved, column)
 
 
-def _psi(reference: dict[str, float], current: dict[str, float], column: str) -> Measured:
-    labels = set(reference) | set(current)
-    total = 0.0
-    moved, widest = "", -1.0
-    for label in sorted(labels):
-        e = max(reference.get(label, 0.0) / 100.0, PSI_FLOOR)
-        a = max(current.get(label, 0.0) / 100.0, PSI_FLOOR)
-        total += (a - e) * math.log(a / e)
-        if abs(a - e) > widest:
-            widest = abs(a - e)
+def _shares_moved(reference: dict[str, float], current: dict[str, float], column: str) -> Measured:
+    """The largest move of one value's share, in points; the event names it and gives the PSI."""
+    psi, widest, moved = 0.0, -1.0, ""
+    for label in sorted(set(reference) | set(current)):
+        was, now = reference.get(label, 0.0), current.get(label, 0.0)
+        e, a = max(was / 100.0, PSI_FLOOR), max(now / 100.0, PSI_FLOOR)
+        psi += (a - e) * math.log(a / e)
+        if abs(now - was) > widest:
+            widest = abs(now - was)
             name = "other values" if label == OTHER else f"category {label!r}"
-            moved = f"{name} {reference.get(label, 0.0):.0f}% → {current.get(label, 0.0):.0f}%"
-    return Measured(total, moved, column)
+            moved = f"{name} {was:.0f}% → {now:.0f}%"
+    return Measured(widest, f"{moved} (PSI {psi:.2f})", column)
 
 
 def _shown(value: float | None, temporal: bool) -> str:
