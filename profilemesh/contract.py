@@ -252,3 +252,5 @@ VIEW_COLUMNS = {
 DRIFT_EVENT_TYPES = ("DataDriftDetected", "SchemaChangeDetected")
 SEVERITIES = ("none", "low", "medium", "high")
 RUN_STATUSES = ("completed", "failed")
+DISTRIBUTION_KINDS = ("quantile", "histogram", "top_value", "other", "segment", "segment_other")
+DISTRIBUTION_MODES = ("exact", "approximate")

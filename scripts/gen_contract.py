@@ -89,6 +89,8 @@ def render(described: dict[str, Any]) -> str:
         f"DRIFT_EVENT_TYPES = {_tuple(shared['drift_event_types'])}",
         f"SEVERITIES = {_tuple(shared['severities'])}",
         f"RUN_STATUSES = {_tuple(shared['run_statuses'])}",
+        f"DISTRIBUTION_KINDS = {_tuple(shared['distribution_kinds'])}",
+        f"DISTRIBUTION_MODES = {_tuple(shared['distribution_modes'])}",
     ]
     return HEADER + "\n".join(lines) + "\n"
 

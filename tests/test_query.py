@@ -288,8 +288,8 @@ def test_run_shows_every_table_and_metric(seeded: Store) -> None:
 
     # Quantiles, top values and segments: in the JSON as stored, in the table one line per column.
     shapes = data["tables"][1]["distributions"]
-    assert [(s["column_name"], s["kind"], s["label"]) for s in shapes][:2] == [("amount", "quantile", "p1"),
-                                                                               ("amount", "quantile", "p50")]  # fmt: skip
+    first = [(s["column_name"], s["kind"], s["label"]) for s in shapes][:2]
+    assert first == [("amount", "quantile", "p1"), ("amount", "quantile", "p50")]
     text = ok(seeded, "run", "--run-id", "run-a").stdout
     assert "p1 1.5, p50 12.0 (exact)" in text and """'shipped, "fast"' 60.0%, 'open' 30.0%, other 10.0%""" in text
     table = ok(seeded, "table", "--table", "orders", "--schema", "sales", "--days", "0").stdout

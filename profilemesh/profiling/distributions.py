@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.config.settings import DistributionSettings
+from profilemesh.contract import DISTRIBUTION_KINDS, DISTRIBUTION_MODES
 from profilemesh.errors import UsageError, first_line
 from profilemesh.profiling.columns import ProfiledColumn
 from profilemesh.profiling.execute import TableProfile
@@ -38,9 +39,8 @@ from profilemesh.profiling.planner import TablePlan
 from profilemesh.warehouses import Warehouse, is_interrupt, warehouse_of_dialect
 
 QUANTILES = (("p1", 0.01), ("p5", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95), ("p99", 0.99))
-QUANTILE, HISTOGRAM, TOP_VALUE, OTHER, SEGMENT, SEGMENT_OTHER = (
-    "quantile", "histogram", "top_value", "other", "segment", "segment_other"
-)  # fmt: skip
+QUANTILE, HISTOGRAM, TOP_VALUE, OTHER, SEGMENT, SEGMENT_OTHER = DISTRIBUTION_KINDS
+EXACT, APPROXIMATE = DISTRIBUTION_MODES
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ def _shape_statement(
         settings.quantiles == "auto" and profile.row_count <= settings.exact_max_rows
     )
     exact = exact or not warehouse.approx_quantiles_available
-    mode = "exact" if exact else "approximate"
+    mode = EXACT if exact else APPROXIMATE
     fractions = [f for _, f in QUANTILES]
     selects: list[sa.ColumnElement[Any]] = []
     layout: list[tuple[ProfiledColumn, int, int, float | None, float | None]] = []  # column, quantile cols, bins
@@ -211,7 +211,7 @@ def _shape_statement(
                 lo = low + (high - low) * b / bins  # type: ignore[operator]
                 hi = low + (high - low) * (b + 1) / bins  # type: ignore[operator]
                 share = n * 100.0 / total if total else None
-                items.append(DistributionItem(column.name, HISTOGRAM, b, None, lo, hi, None, share, n, "exact"))
+                items.append(DistributionItem(column.name, HISTOGRAM, b, None, lo, hi, None, share, n, EXACT))
         return items
 
     return _scoped(plan, *selects), parse
@@ -269,13 +269,11 @@ def _top(column: str, groups: list[tuple[Any, int]], keep: int, kind: str, rest:
         return []
     ranked = sorted(((_label(v), n) for v, n in groups), key=lambda g: (-g[1], g[0] is None, g[0] or ""))
     items = [
-        DistributionItem(column, kind, k, label, rows=n, share_percent=n * 100.0 / total, mode="exact")
+        DistributionItem(column, kind, k, label, rows=n, share_percent=n * 100.0 / total, mode=EXACT)
         for k, (label, n) in enumerate(ranked[:keep])
     ]
     others = sum(n for _, n in ranked[keep:])
-    items.append(
-        DistributionItem(column, rest, 0, None, rows=others, share_percent=others * 100.0 / total, mode="exact")
-    )
+    items.append(DistributionItem(column, rest, 0, None, rows=others, share_percent=others * 100.0 / total, mode=EXACT))
     return items
 
 

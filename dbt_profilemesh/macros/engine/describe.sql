@@ -39,6 +39,8 @@
       'drift_event_types': profilemesh.drift_event_types(),
       'severities': profilemesh.severities(),
       'run_statuses': profilemesh.run_statuses(),
+      'distribution_kinds': profilemesh.distribution_kinds(),
+      'distribution_modes': profilemesh.distribution_modes(),
   }) -%}
 {% endmacro %}
 
