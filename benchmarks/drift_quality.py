@@ -376,7 +376,7 @@ def _incident_target(data: Dataset, kind: str) -> tuple[str, str | None]:
         "type_changed": (data.typed_column, None),
         "category_shift": (data.category_column or "", "category_shift"),
         "median_shift": (data.median_column or "", "quantile_ks"),
-        "segment_halved": (f"{data.segment_column}=", "segment_rows"),  # any segment of the column
+        "segment_halved": (f"{data.segment_column}=", "segment_percent"),  # any segment of the column
     }[kind]
 
 

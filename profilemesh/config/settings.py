@@ -42,7 +42,7 @@ DRIFT_METRIC_NAMES = (
     "max",
     "quantile_ks",
     "category_shift",
-    "segment_rows",
+    "segment_percent",
 )
 STRATEGIES = ("calibrated", "threshold", "statistical")
 SEASONALITIES = ("auto", "weekly", "daily", "off")
@@ -91,8 +91,8 @@ class DistributionSettings:
 
     enabled: bool = True
     quantiles: str = "auto"  # exact | approximate | auto: exact up to exact_max_rows rows
-    exact_max_rows: int = 1_000_000
-    max_categories: int = 50  # a column with at most this many distinct values gets its top values
+    exact_max_rows: int = 100_000
+    max_categories: int = 100  # a column with at most this many distinct values gets its top values
     top_values: int = 10  # values (and segments) kept per column, the rest summed as "other"
     bins: int = 20  # histogram bins over the run's min..max
 

@@ -227,8 +227,6 @@ def _sampling_noise(metric: str, expected: float, context: Context) -> float:
             return 0.0
         share = min(max(expected / 100.0, 0.0), 1.0)
         return 100.0 * math.sqrt(share * (1 - share) / context.rows)
-    if metric == SEGMENT_METRIC:  # a count of rows: Poisson noise
-        return math.sqrt(max(expected, 1.0))
     spread = max(context.column_spread or 0.0, context.own_spread or 0.0)
     if metric == "mean" and context.values and spread:
         # The larger of the usual spread and this run's: a mean lifted by one extreme row carries

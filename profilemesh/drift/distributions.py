@@ -30,7 +30,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-QUANTILE_METRIC, CATEGORY_METRIC, SEGMENT_METRIC = "quantile_ks", "category_shift", "segment_rows"
+QUANTILE_METRIC, CATEGORY_METRIC, SEGMENT_METRIC = "quantile_ks", "category_shift", "segment_percent"
 DISTRIBUTION_METRICS = (QUANTILE_METRIC, CATEGORY_METRIC, SEGMENT_METRIC)
 OTHER = "(other)"
 # A share never counts as exactly 0 in the PSI (its log): 0.1 % of the values.
@@ -70,7 +70,11 @@ def measure(
     out: dict[tuple[str, str], Measured] = {}
     for column, shape in shapes.items():
         reference = references.get(column) or []
-        if shape.quantiles and reference:
+        # A column whose top values are all its values is compared by their shares: they describe it
+        # whole, and its quantiles jump from one value to the next as the shares wobble (measured: 4 of
+        # 94 quiet days alarmed on a 5-valued numeric column of MplsStops).
+        whole = bool(shape.shares) and not shape.shares.get(OTHER)
+        if shape.quantiles and reference and not whole:
             ref_q = _median_quantiles([r.quantiles for r in reference if r.quantiles])
             if ref_q:
                 out[(column, QUANTILE_METRIC)] = _ks(ref_q, shape.quantiles, column, temporal=shape.temporal)
@@ -83,8 +87,8 @@ def measure(
             for value, (rows, share) in shape.segments.items():
                 usual = ref_seg.get(value)
                 was = f"{usual:.1f}% → " if usual is not None else ""
-                text = f"segment {column}={value!r}: {rows} rows, {was}{share:.1f}% of the table's rows"
-                out[(segment_key(column, value), SEGMENT_METRIC)] = Measured(float(rows), text, column)
+                text = f"segment {column}={value!r}: {was}{share:.1f}% of the table's rows ({rows} rows)"
+                out[(segment_key(column, value), SEGMENT_METRIC)] = Measured(share, text, column)
     return out
 
 
