@@ -22,6 +22,12 @@ against the days before it, exactly as `profilemesh drift` would have graded the
   of the day's load), one numeric column x1.6 (a unit change; on a growing table the whole column, a
   bad rebuild), a column removed, a column's type changed to text. Caught: an alarm at medium or
   above on that column (the row count for missing rows) on the day it is injected.
+- distribution incidents, on the data sets that name a column for them: the most common value of a
+  category column gains 20 points of share; a numeric column's median moves up by one interquartile
+  range with its mean unchanged (the largest 5 % of values give back what the others gained); one
+  segment (the most common value of the table's `segment_by` column) loses half its rows. On a
+  growing table they apply to the whole table (a bad rebuild). Caught: a `category_shift`,
+  `quantile_ks` or `segment_percent` alarm at medium or above on that column.
 
 Compared side by side: the calibrated strategy (the default), the threshold strategy against the
 previous run and against a 7-run moving average, the statistical strategy (z > 4 for medium, 30 runs,

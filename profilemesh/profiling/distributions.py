@@ -2,11 +2,11 @@
 that read what the profile read (the same table or sample, row filter and window):
 
 - **quantiles and histograms** (numeric and temporal columns; temporal values as epoch seconds): one
-  aggregate query with each column's quantiles (QUANTILES) and an equal-width histogram over the
-  run's own min..max, which the profile has just measured (so no extra pass finds the edges). Exact
-  (an ordered-set aggregate) up to `exact_max_rows` rows, a warehouse sketch above (DuckDB
-  approx_quantile, Snowflake APPROX_PERCENTILE; PostgreSQL has none and stays exact); the mode is
-  stored with every quantile;
+  aggregate query with each column's quantiles on a 1 % grid (one ordered-set aggregate per column),
+  exact up to `exact_max_rows` rows and approximate above (DuckDB approx_quantile, Snowflake
+  APPROX_PERCENTILE; PostgreSQL has no sketch: exact quantiles of a row sample), the mode stored
+  with every quantile. The histogram's equal-width bins over the run's own min..max (which the profile
+  has just measured) take their shares from the grid (`_histogram`);
 - **top values and segments**: one GROUP BY GROUPING SETS query, one set per low-cardinality column
   (distinct count at most `max_categories`, known from the profile) and per `segment_by` column: the
   row count of every value, of which the `top_values` most common are kept and the rest summed as
