@@ -304,7 +304,10 @@ def replay(
         keys = [k for k in sorted(run.numbers) if k[1] in EFFECTS and _graded(rules.column(k[0]), k[1])]
         tests = sum(1 for k in keys if EFFECTS[k[1]].cap != "low")
         verdict = RunVerdict(run, tests=tests)
-        verdict.warmup_left = max(0, settings.warmup_runs - min((seen.get(k, 0) for k in keys), default=0))
+        # The table's warm-up: distribution metrics start a run later (they need a reference) and a new
+        # segment value starts its own history, so they do not hold the table's note back.
+        warming = [k for k in keys if k not in measured]
+        verdict.warmup_left = max(0, settings.warmup_runs - min((seen.get(k, 0) for k in warming), default=0))
         outcome: dict[Key, Alarm | None] = {}
         rows = run.numbers.get(("", "row_count"))
         growing = is_growing([p.value for p in levels.get(("", "row_count"), ())][-settings.history_window :])
