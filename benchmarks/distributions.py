@@ -9,8 +9,9 @@ strings of low and high cardinality, timestamps and booleans, 0/5/50 % NULLs). M
 after a warm-up, through the code `profilemesh profile` runs:
 - profile: the exact profile today (the planner's statements through `run_plan`);
 - profile + distributions: that, then `profile_distributions` with the default settings (quantiles
-  exact up to 1M rows, 20-bin histograms, top values of columns with at most 50 distinct values);
-- the same with approximate quantiles (DuckDB's approx_quantile; PostgreSQL has no sketch and stays exact);
+  exact up to 100,000 rows and approximate above: DuckDB's approx_quantile, PostgreSQL exact quantiles
+  of a 100k-row sample; 20-bin histograms; top values of columns with at most 100 distinct values);
+- the same with exact quantiles (`quantiles: exact`: one sort per numeric and temporal column);
 - the same with `segment_by` on one low-cardinality string column.
 """
 
@@ -45,7 +46,7 @@ def _variants(engine: sa.Engine, table: str) -> dict[str, tuple[DistributionSett
     return {
         "profile (today)": (None, ()),
         "profile + distributions": (defaults, ()),
-        "profile + distributions, approximate quantiles": (dataclasses.replace(defaults, quantiles="approximate"), ()),
+        "profile + distributions, quantiles: exact": (dataclasses.replace(defaults, quantiles="exact"), ()),
         f"profile + distributions + segment_by {low}": (defaults, (low,)),
     }
 

@@ -3,8 +3,8 @@ that read what the profile read (the same table or sample, row filter and window
 
 - **quantiles and histograms** (numeric and temporal columns; temporal values as epoch seconds): one
   aggregate query with each column's quantiles on a 1 % grid (one ordered-set aggregate per column),
-  exact up to `exact_max_rows` rows and approximate above (DuckDB approx_quantile, Snowflake
-  APPROX_PERCENTILE; PostgreSQL has no sketch: exact quantiles of a row sample), the mode stored
+  exact up to `exact_max_rows` rows and approximate above (Snowflake APPROX_PERCENTILE; DuckDB and
+  PostgreSQL: exact quantiles of a row sample, measured faster than DuckDB's sketch), the mode stored
   with every quantile. The histogram's equal-width bins over the run's own min..max (which the profile
   has just measured) take their shares from the grid (`_histogram`);
 - **top values and segments**: one GROUP BY GROUPING SETS query, one set per low-cardinality column
@@ -41,7 +41,7 @@ from profilemesh.warehouses import Warehouse, is_interrupt, warehouse_of_dialect
 
 QUANTILES = (("p1", 0.01), ("p5", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95), ("p99", 0.99))
 QUANTILE_GRID = tuple(k / 100 for k in range(1, 100))  # computed: p1..p99; the histogram is read off it
-# Without a quantile sketch (PostgreSQL), approximate quantiles are exact ones of a row sample this big
+# Where no sketch is used (DuckDB, PostgreSQL), approximate quantiles are exact ones of a row sample this big
 # (a distribution function within about 0.5 point of the whole table's), drawn with this seed.
 QUANTILE_SAMPLE_ROWS = 100_000
 QUANTILE_SAMPLE_SEED = 20
@@ -186,7 +186,7 @@ def _shape_statement(
     table = plan.aggregate.get_final_froms()[0]
     relation: sa.FromClause | None = None
     if not exact and not warehouse.approx_quantiles_available and isinstance(table, sa.TableClause):
-        # No sketch (PostgreSQL): exact quantiles of a row sample of about QUANTILE_SAMPLE_ROWS rows.
+        # DuckDB, PostgreSQL: exact quantiles of a row sample of about QUANTILE_SAMPLE_ROWS rows.
         percent = min(100.0, 100.0 * QUANTILE_SAMPLE_ROWS / max(profile.row_count, 1))
         relation = warehouse.sampled(table, percent=percent, rows=None, seed=QUANTILE_SAMPLE_SEED)
     sketch = not exact and warehouse.approx_quantiles_available

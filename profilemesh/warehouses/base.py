@@ -265,7 +265,7 @@ class Warehouse:
 
     # --- distributions (profiling/distributions.py) --------------------------------------------------
 
-    # Whether an approximate quantile aggregate exists (a sketch); without one quantiles are exact.
+    # Approximate quantiles from the warehouse's sketch (True), or exact quantiles of a row sample (False).
     approx_quantiles_available: ClassVar[bool] = True
 
     def epoch_seconds(self, col: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
