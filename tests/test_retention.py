@@ -232,13 +232,12 @@ def test_plan_changes_nothing_and_apply_leaves_exactly_the_expected_rows(store_a
         )
     # Every run with a schema has a distribution row (schema version 7): it goes with its run, and only then.
     shaped = {(r[0], r[2], r[1]) for r in data["runs"] if r[2]}
-    for run_id, schema, table in sorted(shaped):
-        store.sql(
-            f"INSERT INTO {store.qualified('profilemesh_distributions')} (run_id, schema_name, dataset_name, "
-            f"column_name, kind, {store.ident('position')}, profiled_at) VALUES ({store.ph}, {store.ph}, {store.ph}, "
-            f"'c', 'quantile', 0, {store.ph})",
-            [run_id, schema, table, NOW],
-        )
+    rows = ", ".join([f"({store.ph}, {store.ph}, {store.ph}, 'c', 'quantile', 0, {store.ph})"] * len(shaped))
+    store.sql(
+        f"INSERT INTO {store.qualified('profilemesh_distributions')} (run_id, schema_name, dataset_name, "
+        f"column_name, kind, {store.ident('position')}, profiled_at) VALUES {rows}",
+        [value for key in sorted(shaped) for value in (*key, NOW)],
+    )
     model = expected(data, KEEP_DAYS, KEEP_RUNS)
     before = stored(store)
     policy = ("--keep-days", str(KEEP_DAYS), "--keep-runs-per-table", str(KEEP_RUNS))
