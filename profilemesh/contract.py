@@ -17,6 +17,7 @@ DEFAULT_TABLE_NAMES = {
     "events": "profilemesh_events",
     "table_state": "profilemesh_table_state",
     "alert_deliveries": "profilemesh_alert_deliveries",
+    "distributions": "profilemesh_distributions",
 }
 STORAGE_COLUMNS = {
     "schema_version": (
@@ -116,8 +117,25 @@ STORAGE_COLUMNS = {
         "last_attempt_at",
         "sent_at",
     ),
+    "distributions": (
+        "run_id",
+        "schema_name",
+        "dataset_name",
+        "column_name",
+        "kind",
+        "position",
+        "label",
+        "value_numeric",
+        "value_upper",
+        "value_text",
+        "share_percent",
+        "row_count",
+        "mode",
+        "profiled_at",
+    ),
 }
 COLUMN_METRICS_VIEW = "profilemesh_column_metrics_v"
+DISTRIBUTIONS_VIEW = "profilemesh_distributions_v"
 DRIFT_VIEW = "profilemesh_drift_v"
 LATEST_METRICS_VIEW = "profilemesh_latest_metrics_v"
 RUNS_VIEW = "profilemesh_runs_v"
@@ -135,6 +153,24 @@ VIEW_COLUMNS = {
         "metric_name",
         "metric_value",
         "metric_value_numeric",
+        "profiled_at",
+        "environment",
+        "run_status",
+    ),
+    "profilemesh_distributions_v": (
+        "run_id",
+        "schema_name",
+        "dataset_name",
+        "column_name",
+        "kind",
+        "position",
+        "label",
+        "value_numeric",
+        "value_upper",
+        "value_text",
+        "share_percent",
+        "row_count",
+        "mode",
         "profiled_at",
         "environment",
         "run_status",
@@ -218,3 +254,5 @@ VIEW_COLUMNS = {
 DRIFT_EVENT_TYPES = ("DataDriftDetected", "SchemaChangeDetected")
 SEVERITIES = ("none", "low", "medium", "high")
 RUN_STATUSES = ("completed", "failed")
+DISTRIBUTION_KINDS = ("quantile", "histogram", "top_value", "other", "segment", "segment_other")
+DISTRIBUTION_MODES = ("exact", "approximate")

@@ -30,6 +30,7 @@ _VIEW_CONSTANTS = {
     "profilemesh_table_history_v": "TABLE_HISTORY_VIEW",
     "profilemesh_column_metrics_v": "COLUMN_METRICS_VIEW",
     "profilemesh_latest_metrics_v": "LATEST_METRICS_VIEW",
+    "profilemesh_distributions_v": "DISTRIBUTIONS_VIEW",
     "profilemesh_views_info": "VIEWS_INFO_VIEW",
 }
 HEADER = '''\
@@ -88,6 +89,8 @@ def render(described: dict[str, Any]) -> str:
         f"DRIFT_EVENT_TYPES = {_tuple(shared['drift_event_types'])}",
         f"SEVERITIES = {_tuple(shared['severities'])}",
         f"RUN_STATUSES = {_tuple(shared['run_statuses'])}",
+        f"DISTRIBUTION_KINDS = {_tuple(shared['distribution_kinds'])}",
+        f"DISTRIBUTION_MODES = {_tuple(shared['distribution_modes'])}",
     ]
     return HEADER + "\n".join(lines) + "\n"
 

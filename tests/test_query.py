@@ -286,6 +286,16 @@ def test_run_shows_every_table_and_metric(seeded: Store) -> None:
     text = ok(seeded, "run", "--run-id", "run-c").stdout  # failed: NULL counts, no metrics, no crash
     assert "boom" in text and "no metrics stored" in text and "None" not in text
 
+    # Quantiles, top values and segments: in the JSON as stored, in the table one line per column.
+    shapes = data["tables"][1]["distributions"]
+    first = [(s["column_name"], s["kind"], s["label"]) for s in shapes][:2]
+    assert first == [("amount", "quantile", "p1"), ("amount", "quantile", "p50")]
+    text = ok(seeded, "run", "--run-id", "run-a").stdout
+    assert "p1 1.5, p50 12.0 (exact)" in text and """'shipped, "fast"' 60.0%, 'open' 30.0%, other 10.0%""" in text
+    table = ok(seeded, "table", "--table", "orders", "--schema", "sales", "--days", "0").stdout
+    assert "distributions in the newest completed run (run-d)" in table
+    assert "'nord' 75.0% (90 rows), NULL 25.0% (30 rows)" in table and "p50 13.0 (approximate)" in table
+
 
 def test_unknown_run_and_table_are_check_failures(seeded: Store) -> None:
     missing = q(seeded, "run", "--run-id", "no-such-run")
@@ -372,12 +382,14 @@ def test_views_and_table_fallback_agree(seeded: Store) -> None:
             runs = queries.list_runs(reader, days=0, limit=1000).rows
             drift = queries.list_drift(reader, days=0, limit=1000).rows
             tables = [("orders", "sales"), ("orders", "other"), ("ticks", "paging"), ("customers", None)]
-            history = [queries.table_history(reader, t, schema=s, days=0).rows for t, s in tables]
+            history = [queries.table_history(reader, t, schema=s, days=0) for t, s in tables]
             details = [queries.run_details(reader, r) for r in ("run-a", "run-b", "run-c", "run-d")]
-        return runs, drift, history, [(d.tables, d.metrics) for d in details]
+        shapes = [h.distributions for h in history]
+        return runs, drift, [h.rows for h in history], [(d.tables, d.metrics, d.distributions) for d in details], shapes
 
     views, tables = everything(False), everything(True)
     assert views == tables
+    assert len(views[3][0][2]) == 5 and views[4][0][0]["run_id"] == "run-d"  # run-a's shapes; orders' newest run
     assert len(views[0]) == len(runs_model()) and len(views[1]) == len(drift_model())
 
 

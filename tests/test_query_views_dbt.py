@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from profilemesh.contract import DRIFT_EVENT_TYPES, RUN_STATUSES, SEVERITIES, VIEW_COLUMNS
+from profilemesh.contract import (
+    DISTRIBUTION_KINDS,
+    DISTRIBUTION_MODES,
+    DRIFT_EVENT_TYPES,
+    RUN_STATUSES,
+    SEVERITIES,
+    VIEW_COLUMNS,
+)
 from profilemesh.query.queries import HISTORY_COLUMNS, RUNS_COLUMNS
 from tests.support.cli import run_cli
 from tests.support.dbt_project import dbt, make_user_project
@@ -57,6 +64,8 @@ def test_view_columns_match_the_models_and_are_documented() -> None:
         ("profilemesh_drift_v", "drift_severity"): SEVERITIES,
         ("profilemesh_table_history_v", "status"): RUN_STATUSES,
         ("profilemesh_latest_metrics_v", "run_status"): RUN_STATUSES[:1],  # the newest *completed* value
+        ("profilemesh_distributions_v", "kind"): DISTRIBUTION_KINDS,
+        ("profilemesh_distributions_v", "mode"): DISTRIBUTION_MODES,
     }
     examples = (REPO_ROOT / "docs" / "schemas" / "QUERY_EXAMPLES.md").read_text()
     for view, columns in VIEW_COLUMNS.items():
@@ -73,6 +82,11 @@ def _break_data(store: Store) -> None:
         f"INSERT INTO {q('profilemesh_events')} (event_id, event_type, run_id, table_name, drift_severity, "
         f"{store.ident('timestamp')}) VALUES ({', '.join([ph] * 6)})",
         ["bad-ev", "DataDriftDetected", "ghost-run", "orders", "catastrophic", "2024-01-01 00:00:00"],
+    )
+    store.sql(
+        f"INSERT INTO {q('profilemesh_distributions')} (run_id, schema_name, dataset_name, column_name, kind, "
+        f"{store.ident('position')}, profiled_at) VALUES ({', '.join([ph] * 7)})",
+        ["ghost-run", "sales", "orders", "amount", "bogus", 0, "2024-01-01 00:00:00"],
     )
 
 
@@ -112,7 +126,9 @@ def test_views_build_and_their_tests_pass_then_fail_on_broken_data(store: Store,
         "accepted_values_profilemesh_table_history_v_status__completed__failed",
         "accepted_values_profilemesh_drift_v_drift_severity__none__low__medium__high",
         "relationships_profilemesh_drift_v_run_id__run_id__ref_profilemesh_runs_v_",
+        "relationships_profilemesh_distributions_v_run_id__run_id__ref_profilemesh_runs_v_",
     } <= broken, broken
+    assert any(name.startswith("accepted_values_profilemesh_distributions_v_kind") for name in broken), broken
     assert "profilemesh_history_deltas_match_row_counts" not in broken
 
     _break_views(store)

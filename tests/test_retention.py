@@ -230,6 +230,14 @@ def test_plan_changes_nothing_and_apply_leaves_exactly_the_expected_rows(store_a
             "'hook', 'sent')",
             [f"d-{event[0]}", event[0]],
         )
+    # Every run with a schema has a distribution row (schema version 7): it goes with its run, and only then.
+    shaped = {(r[0], r[2], r[1]) for r in data["runs"] if r[2]}
+    rows = ", ".join([f"({store.ph}, {store.ph}, {store.ph}, 'c', 'quantile', 0, {store.ph})"] * len(shaped))
+    store.sql(
+        f"INSERT INTO {store.qualified('profilemesh_distributions')} (run_id, schema_name, dataset_name, "
+        f"column_name, kind, {store.ident('position')}, profiled_at) VALUES {rows}",
+        [value for key in sorted(shaped) for value in (*key, NOW)],
+    )
     model = expected(data, KEEP_DAYS, KEEP_RUNS)
     before = stored(store)
     policy = ("--keep-days", str(KEEP_DAYS), "--keep-runs-per-table", str(KEEP_RUNS))
@@ -260,6 +268,9 @@ def test_plan_changes_nothing_and_apply_leaves_exactly_the_expected_rows(store_a
     assert "batch 1: 7 runs deleted" in applied.stderr  # progress, as batches commit
     kept_events = {row[0] for row in as_sets(model, data)["events"]}
     assert {row[0] for row in store.sql(f"SELECT event_id FROM {deliveries}")} == kept_events
+    kept_runs = {(r[0], r[2], r[1]) for r in as_sets(model, data)["runs"]}
+    left = store.sql(f"SELECT run_id, schema_name, dataset_name FROM {store.qualified('profilemesh_distributions')}")
+    assert {tuple(r) for r in left} == shaped & kept_runs and len(left) < len(shaped)
 
     again = retention(store, "apply", *policy, "--format", "csv")
     assert again.exit_code == 0, again.stderr

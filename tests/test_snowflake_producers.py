@@ -41,6 +41,14 @@ def test_profile_and_drift_on_snowflake(sf_store: Store, tmp_path: Path) -> None
     assert metrics[("amount", "mean")] == pytest.approx(8 / 3)
     assert metrics[("name", "distinct_count")] == 3 and metrics[("flag", "true_count")] == 2
     assert metrics[("id", "null_percent")] == 0
+    shapes = sf_store.sql(
+        f"SELECT COLUMN_NAME, KIND, LABEL, VALUE_NUMERIC, ROW_COUNT, MODE FROM "
+        f"{sf_store.qualified('profilemesh_distributions')} WHERE RUN_ID = %s",
+        [first.run_id],
+    )
+    by = {(c.lower(), k, label): (v, n, mode) for c, k, label, v, n, mode in shapes}
+    assert by[("id", "quantile", "p50")][0] == pytest.approx(2.5) and by[("id", "quantile", "p50")][2] == "exact"
+    assert by[("name", "top_value", "bb")][1] == 1 and by[("flag", "top_value", "true")][1] == 2
 
     sf_store.sql("DELETE FROM SRC.KNOWN WHERE ID > 2")
     profile(config)

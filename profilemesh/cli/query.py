@@ -59,6 +59,7 @@ HISTORY_TABLE_COLUMNS = _shown(
     ),
 )
 METRIC_TABLE_COLUMNS = ("column_name", "column_type", "metric_name", "metric_value")
+SHAPE_COLUMNS = ("column_name", "shape", "summary")  # a column's quantiles, top values or segments, in one line
 
 
 def _warn(result: Any) -> None:
@@ -207,14 +208,29 @@ def _run_text(details: RunDetails, fmt: str) -> str:
     by_table: dict[str, list[dict[str, Any]]] = {}
     for metric in details.metrics:
         by_table.setdefault(metric["dataset_name"], []).append(metric)
+    from profilemesh.query.queries import shape_summary
+
+    shapes: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for shape in details.distributions:
+        shapes.setdefault((shape["schema_name"], shape["dataset_name"]), []).append(shape)
     if fmt == "json":
-        tables = [{**t, "columns": _columns(by_table.get(t["dataset_name"], []))} for t in details.tables]
+        tables = [
+            {
+                **t,
+                "columns": _columns(by_table.get(t["dataset_name"], [])),
+                "distributions": shapes.get((t["schema_name"], t["dataset_name"]), []),
+            }
+            for t in details.tables
+        ]
         return to_json({"run_id": details.run_id, "tables": tables})
     parts = []
     for t in details.tables:
         parts.append(to_fields((k, t[k]) for k in t))
         metrics = by_table.get(t["dataset_name"], [])
         parts.append(to_table(METRIC_TABLE_COLUMNS, metrics) if metrics else "no metrics stored\n")
+        summary = shape_summary(shapes.get((t["schema_name"], t["dataset_name"]), []))
+        if summary:
+            parts.append(to_table(SHAPE_COLUMNS, summary))
     return "\n".join(parts)
 
 
@@ -265,6 +281,7 @@ def history_text(history: TableHistory, fmt: str) -> str:
         "total": len(history.rows),
         "trend": _trend(history),
         "rows": history.rows,
+        "distributions": history.distributions,
     }
     return render(fmt, data, rows=history.rows, columns=HISTORY_COLUMNS, table=lambda: _history_table(history))
 
@@ -280,6 +297,12 @@ def _history_table(history: TableHistory) -> str:
         f"row count trend: {trend['sparkline']}  ({_count(trend['first_row_count'])} -> "
         f"{_count(trend['last_row_count'])})\n",
     ]
+    from profilemesh.query.queries import shape_summary
+
+    summary = shape_summary(history.distributions)
+    if summary:
+        lines += [f"\ndistributions in the newest completed run ({history.distributions[0]['run_id']}):\n",
+                  to_table(SHAPE_COLUMNS, summary)]  # fmt: skip
     return "".join(lines)
 
 

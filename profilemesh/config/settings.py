@@ -44,6 +44,9 @@ DRIFT_METRIC_NAMES = (
     "min",
     "max",
     "freshness_hours",
+    "quantile_ks",
+    "category_shift",
+    "segment_percent",
 )
 STRATEGIES = ("calibrated", "threshold", "statistical")
 SEASONALITIES = ("auto", "weekly", "daily", "off")
@@ -65,6 +68,7 @@ class TableSelector:
     metrics: tuple[str, ...] | None = None  # this table's metrics; None: profiling.metrics
     dbt_unique_id: str | None = None  # the dbt node this table is (profile --project-dir)
     explicit: frozenset[str] = frozenset()  # the keys its entry set (the rest are defaults)
+    segment_by: tuple[str, ...] = ()  # columns whose values' row counts are profiled (distributions.py)
 
     @property
     def is_pattern(self) -> bool:
@@ -86,6 +90,21 @@ def split_table_name(name: str | None, schema: str | None = None) -> tuple[str |
     return (prefix or schema), table
 
 
+QUANTILE_MODES = ("auto", "exact", "approximate")
+
+
+@dataclass(frozen=True)
+class DistributionSettings:
+    """profiling.distributions: the shape of each column's values, stored per run (profiling/distributions.py)."""
+
+    enabled: bool = True
+    quantiles: str = "auto"  # exact | approximate | auto: exact up to exact_max_rows rows
+    exact_max_rows: int = 100_000
+    max_categories: int = 100  # a column with at most this many distinct values gets its top values
+    top_values: int = 10  # values (and segments) kept per column, the rest summed as "other"
+    bins: int = 20  # histogram bins over the run's min..max
+
+
 @dataclass(frozen=True)
 class ProfilingSettings:
     tables: tuple[TableSelector, ...] = ()
@@ -94,6 +113,11 @@ class ProfilingSettings:
     scope: ReadScope = FULL_READ  # the top level's columns, exclude_columns and sample: each table's default
     freshness: FreshnessSLA | None = None  # every table's freshness SLA, unless its entry sets one
     limits: Limits = DEFAULT_LIMITS  # memory, spill directory, the approximate switch (config/limits.py)
+    distributions: DistributionSettings = DistributionSettings()
+
+    def segments_for(self, schema: str | None, table: str) -> tuple[str, ...]:
+        """The segment_by columns of the first profiling.tables entry that matches the table."""
+        return next((s.segment_by for s in self.tables if s.matches(schema, table)), ())
 
 
 DIRECTIONS = ("both", "up", "down")
@@ -173,7 +197,17 @@ def parse_profiling(data: Any, shown: str, base_dir: Path = Path()) -> Profiling
         data,
         shown,
         "profiling",
-        {"tables", "metrics", "distinct", "columns", "exclude_columns", "sample", "freshness", "limits"},
+        {
+            "tables",
+            "metrics",
+            "distinct",
+            "columns",
+            "exclude_columns",
+            "sample",
+            "freshness",
+            "limits",
+            "distributions",
+        },
     )
     defaults = read_scope(data, shown, "profiling", FULL_READ, allow_where=False)
     tables = []
@@ -185,7 +219,7 @@ def parse_profiling(data: Any, shown: str, base_dir: Path = Path()) -> Profiling
         if isinstance(item, str):  # "schema.table" shorthand
             schema, table = split_table_name(item)
             item = {"schema": schema, "table": table}
-        mapping(item, shown, key, {"schema", "table", "freshness", "metrics", *SCOPE_KEYS})
+        mapping(item, shown, key, {"schema", "table", "freshness", "metrics", "segment_by", *SCOPE_KEYS})
         table = item.get("table")
         if not isinstance(table, str) or not table:
             raise ConfigError(shown, f"{key}.table", "required, a string")
@@ -200,6 +234,7 @@ def parse_profiling(data: Any, shown: str, base_dir: Path = Path()) -> Profiling
                 freshness=parse_freshness(item.get("freshness"), shown, f"{key}.freshness"),
                 metrics=parse_metrics(item["metrics"], shown, f"{key}.metrics") if "metrics" in item else None,
                 explicit=frozenset(item) - {"schema", "table"},
+                segment_by=_segment_by(item.get("segment_by"), shown, key),
             )
         )
     metrics = parse_metrics(data.get("metrics", list(METRIC_NAMES)), shown, "profiling.metrics")
@@ -213,6 +248,7 @@ def parse_profiling(data: Any, shown: str, base_dir: Path = Path()) -> Profiling
         scope=defaults,
         freshness=parse_freshness(data.get("freshness"), shown, "profiling.freshness"),
         limits=parse_limits(data.get("limits"), shown, base_dir),
+        distributions=_distributions(data.get("distributions"), shown),
     )
 
 
@@ -224,6 +260,39 @@ def parse_metrics(metrics: Any, shown: str, key: str) -> tuple[str, ...]:
     if unknown:
         raise ConfigError(shown, key, f"unknown metric(s) {', '.join(unknown)} (known: {', '.join(METRIC_NAMES)})")
     return tuple(m for m in METRIC_NAMES if m in metrics)
+
+
+def _segment_by(value: Any, shown: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(c, str) and c.strip() for c in value):
+        raise ConfigError(shown, f"{key}.segment_by", "must be a column name or a list of column names")
+    if len({c.lower() for c in value}) != len(value):
+        raise ConfigError(shown, f"{key}.segment_by", "names a column twice")
+    return tuple(c.strip() for c in value)
+
+
+def _distributions(data: Any, shown: str) -> DistributionSettings:
+    if data is None:
+        return DistributionSettings()
+    if isinstance(data, bool):
+        return DistributionSettings(enabled=data)
+    key = "profiling.distributions"
+    mapping(data, shown, key, {"enabled", "quantiles", "exact_max_rows", "max_categories", "top_values", "bins"})
+    defaults = DistributionSettings()
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(shown, f"{key}.enabled", "must be true or false")
+    quantiles = data.get("quantiles", defaults.quantiles)
+    if quantiles not in QUANTILE_MODES:
+        raise ConfigError(shown, f"{key}.quantiles", f"must be one of {', '.join(QUANTILE_MODES)}")
+    numbers = {
+        name: positive_int(data, name, getattr(defaults, name), shown, key)
+        for name in ("exact_max_rows", "max_categories", "top_values", "bins")
+    }
+    return DistributionSettings(enabled=enabled, quantiles=quantiles, **numbers)
 
 
 def parse_drift(data: Any, shown: str) -> DriftSettings:

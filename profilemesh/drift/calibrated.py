@@ -21,6 +21,7 @@ behind `drift`, `drift backtest` and the quality benchmark.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping
@@ -28,6 +29,14 @@ from dataclasses import dataclass, field
 
 from profilemesh.config.freshness import FRESHNESS_METRIC
 from profilemesh.config.settings import NO_RULES, ColumnRules, DriftSettings, TableRules, severity_rank
+from profilemesh.drift.distributions import (
+    CATEGORY_METRIC,
+    QUANTILE_METRIC,
+    SEGMENT_METRIC,
+    ColumnShape,
+    Measured,
+    measure,
+)
 from profilemesh.drift.history import RunMetrics
 from profilemesh.drift.series import (
     Cycle,
@@ -72,9 +81,16 @@ EFFECTS: dict[str, Effect] = {
     # Hours since the newest row (or the table's last change): a move of an hour is worth reporting,
     # six hours pages, a day is high, whatever the table's usual lag (docs/guides/MONITORING.md).
     FRESHNESS_METRIC: Effect("hours", 1, 6, 24),
+    # Distributions (drift/distributions.py): distances from the reference runs' shape, in points (a
+    # median moved by one IQR is ~25 points of quantile_ks; category_shift is one value's share move),
+    # and each segment's rows, graded like the table's.
+    QUANTILE_METRIC: Effect("points", 5, 10, 20),
+    CATEGORY_METRIC: Effect("points", 5, 10, 20),
+    SEGMENT_METRIC: Effect("percent", 10, 25, 50),
 }
-# Metrics that alarm one way only, whatever a table's `direction` says: fresher data is never a problem.
-ONE_WAY = {FRESHNESS_METRIC: "up"}
+# Metrics that alarm one way only, whatever a table's `direction` says: fresher data is never a problem,
+# and a run closer to its reference distribution than usual is no incident.
+ONE_WAY = {FRESHNESS_METRIC: "up", QUANTILE_METRIC: "up", CATEGORY_METRIC: "up"}
 # Graded by their level even on a growing table: a stalled load adds an hour of lag per hourly run,
 # which graded as steps would never be more than one hour's move.
 LEVEL_ONLY = frozenset({FRESHNESS_METRIC})
@@ -103,6 +119,7 @@ class Alarm:
     cold_start: bool = False
     step: bool = False  # graded by its change from the run before (a growing table)
     like_season: str | None = None  # the other weekday (hour) whose usual level the value matches
+    moved: str | None = None  # a distribution metric's biggest move, in words ("p50 12 → 18.5")
 
     @property
     def key(self) -> Key:
@@ -120,6 +137,7 @@ class Alarm:
             "baseline_runs": self.points,
             "seasonal": self.seasonal,
             **({"looks_like": self.like_season} if self.like_season else {}),
+            **({"moved": self.moved} if self.moved else {}),
         }
 
 
@@ -312,13 +330,19 @@ def replay(
     seen: dict[Key, int] = {}  # runs seen per metric (for the warm-up)
     budget = 1.0 / settings.runs_per_false_alarm
     verdicts = []
+    shapes: dict[str, deque[tuple[ColumnShape, bool]]] = {}  # column -> its recent shapes, clean or not
     for index, run in enumerate(runs):
+        measured = measure(run.distributions, _references(shapes, settings.history_window))
+        run = dataclasses.replace(run, numbers={**run.numbers, **{k: m.value for k, m in measured.items()}})
         at = run.run.profiled_at
         cycle = cycle_of([r.run.profiled_at for r in runs[max(0, index - 20) : index]], settings.seasonality)
         keys = [k for k in sorted(run.numbers) if k[1] in EFFECTS and _graded(rules.column(k[0]), k[1])]
         tests = sum(1 for k in keys if EFFECTS[k[1]].cap != "low")
         verdict = RunVerdict(run, tests=tests)
-        verdict.warmup_left = max(0, settings.warmup_runs - min((seen.get(k, 0) for k in keys), default=0))
+        # The table's warm-up: distribution metrics start a run later (they need a reference) and a new
+        # segment value starts its own history, so they do not hold the table's note back.
+        warming = [k for k in keys if k not in measured]
+        verdict.warmup_left = max(0, settings.warmup_runs - min((seen.get(k, 0) for k in warming), default=0))
         outcome: dict[Key, Alarm | None] = {}
         rows = run.numbers.get(("", "row_count"))
         growing = is_growing([p.value for p in levels.get(("", "row_count"), ())][-settings.history_window :])
@@ -342,6 +366,7 @@ def replay(
                 context,
                 steps=list(steps.get(key, ())) if growing and key in levels and metric not in LEVEL_ONLY else None,
             )
+            outcome[key] = _described(outcome[key], measured.get(key))
         for key in keys:
             alarm = _directed(outcome[key], ONE_WAY.get(key[1], rules.column(key[0]).direction))
             if alarm is not None and run.run.run_id in accepted.get(key, ()):
@@ -375,8 +400,39 @@ def replay(
                 steps.setdefault(key, deque(maxlen=kept)).append(step)
             levels.setdefault(key, deque(maxlen=kept)).append(Point(at, value, clean))
             seen[key] = seen.get(key, 0) + 1
+        _remember_shapes(shapes, run, measured, verdict, kept)
         verdicts.append(verdict)
     return verdicts
+
+
+def _described(alarm: Alarm | None, measured: Measured | None) -> Alarm | None:
+    """A distribution metric's alarm says what moved (ONE_WAY keeps a distance's alarms to growth)."""
+    if alarm is None or measured is None:
+        return alarm
+    return dataclasses.replace(alarm, moved=measured.moved)
+
+
+def _references(shapes: dict[str, deque[tuple[ColumnShape, bool]]], window: int) -> dict[str, list[ColumnShape]]:
+    """Per column, the shapes of its last `window` clean runs: what its distribution is compared with."""
+    return {column: [s for s, clean in history if clean][-window:] for column, history in shapes.items()}
+
+
+def _remember_shapes(
+    shapes: dict[str, deque[tuple[ColumnShape, bool]]],
+    run: RunMetrics,
+    measured: dict[Key, Measured],
+    verdict: RunVerdict,
+    kept: int,
+) -> None:
+    """A run's shapes join their columns' history; a column whose distribution metrics alarmed at medium
+    or above in this run is kept out of later references (an incident is never its own reference)."""
+    flagged = {
+        measured[i.alarm.key].column
+        for i in verdict.new + verdict.persisting
+        if i.alarm.key in measured and severity_rank(i.alarm.severity) >= severity_rank("medium")
+    }
+    for column, shape in run.distributions.items():
+        shapes.setdefault(column, deque(maxlen=kept)).append((shape, column not in flagged))
 
 
 def _relative(alarm: Alarm) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from profilemesh.drift.distributions import OTHER, ColumnShape
 from profilemesh.store.tables import scope_key, storage_table, stored_schema
 from profilemesh.store.target import StorageTarget
 
@@ -30,6 +31,7 @@ class RunMetrics:
     numbers: dict[tuple[str, str], float] = field(default_factory=dict)  # (column, metric) -> value
     column_types: dict[str, str] = field(default_factory=dict)
     native_types: dict[str, str] = field(default_factory=dict)  # where the run recorded them (version 4 on)
+    distributions: dict[str, ColumnShape] = field(default_factory=dict)  # column -> shape (version 7 on)
 
 
 def completed_runs(
@@ -89,6 +91,7 @@ def load_metrics(conn: Connection, target: StorageTarget, run: TableRun) -> RunM
         _record_types(metrics, row)
         if row.metric_value_numeric is not None:
             metrics.numbers[(row.column_name, row.metric_name)] = float(row.metric_value_numeric)
+    _load_shapes(conn, target, {run.run_id: metrics})
     return metrics
 
 
@@ -118,7 +121,37 @@ def load_history(conn: Connection, target: StorageTarget, runs: list[TableRun]) 
             _record_types(metrics, row)
             if row.metric_value_numeric is not None:
                 metrics.numbers[(row.column_name, row.metric_name)] = float(row.metric_value_numeric)
+    _load_shapes(conn, target, by_id)
     return [by_id[run.run_id] for run in runs]
+
+
+def _load_shapes(conn: Connection, target: StorageTarget, by_id: dict[str, RunMetrics]) -> None:
+    """Each run's stored quantiles, value shares and segments (profilemesh_distributions), one query
+    per 500 runs of one table; histograms are for display and not read."""
+    first = next(iter(by_id.values())).run
+    table = storage_table(target, "distributions")
+    ids = list(by_id)
+    for start in range(0, len(ids), 500):
+        query = sa.select(
+            table.c.run_id, table.c.column_name, table.c.kind, table.c.label, table.c.value_numeric,
+            table.c.share_percent, table.c.row_count,
+        ).where(
+            table.c.run_id.in_(ids[start : start + 500]),
+            table.c.dataset_name == first.table,
+            table.c.schema_name == stored_schema(first.schema),
+            table.c.kind != "histogram",
+        )  # fmt: skip
+        for row in conn.execute(query):
+            metrics = by_id[row.run_id]
+            shape = metrics.distributions.setdefault(row.column_name, ColumnShape())
+            label = OTHER if row.kind in ("other", "segment_other") else ("NULL" if row.label is None else row.label)
+            if row.kind == "quantile" and row.value_numeric is not None:
+                shape.quantiles[row.label] = float(row.value_numeric)
+                shape.temporal = metrics.column_types.get(row.column_name, "").upper().startswith(("DATE", "TIME"))
+            elif row.kind in ("top_value", "other") and row.share_percent is not None:
+                shape.shares[label] = float(row.share_percent)
+            elif row.kind in ("segment", "segment_other") and row.share_percent is not None:
+                shape.segments[label] = (int(row.row_count or 0), float(row.share_percent))
 
 
 def _record_types(metrics: RunMetrics, row: sa.Row[Any]) -> None:

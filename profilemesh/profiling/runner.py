@@ -24,6 +24,7 @@ from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_lin
 from profilemesh.profiling.bounds import bound_memory, choose_distinct
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
 from profilemesh.profiling.cost import CostMeter, meter_statements
+from profilemesh.profiling.distributions import DistributionItem, profile_distributions, stored_rows
 from profilemesh.profiling.execute import MetricValue, TableProfile, run_plan
 from profilemesh.profiling.freshness import freshness_metric
 from profilemesh.profiling.planner import TablePlan, TimeWindow, plan_table
@@ -57,9 +58,10 @@ class TableOutcome:
     scope: dict[str, Any] | None = None  # what the run read, when not every row and column (runs.scope)
     dbt_unique_id: str | None = None  # the dbt node profiled (profile --project-dir)
     cost: dict[str, Any] | None = None  # what its statements read and cost (profiling/cost.py)
+    distributions: list[DistributionItem] = field(default_factory=list, repr=False)  # profilemesh_distributions
 
     def to_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k not in ("statements", "profile")}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("statements", "profile", "distributions")}
         if self.statements:
             data["statements"] = self.statements
         return data
@@ -219,6 +221,15 @@ def _profile_one(
             conn.rollback()
             result = _profile_around_failing_columns(conn, read, columns, outcome, exc, meter)
         conn.commit()
+        outcome.distributions = profile_distributions(
+            conn,
+            plan,
+            result,
+            settings.distributions,
+            settings.segments_for(schema, table),
+            outcome.notes,
+            meter.statement_done,
+        )
         outcome.cost = {**meter.figures(), "estimated_rows": choice.estimated_rows}
         outcome.row_count = result.row_count
         if window is not None and window.end is not None:
@@ -368,6 +379,11 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
     try:
         writes.insert(conn, target, "runs", runs)
         writes.insert(conn, target, "results", results)
+        for outcome in report.tables:
+            rows = stored_rows(
+                report.run_id, stored_schema(outcome.schema), outcome.table, outcome.profiled_at, outcome.distributions
+            )
+            writes.insert(conn, target, "distributions", rows)
         for outcome in report.tables:
             if outcome.status == "completed":
                 writes.upsert(

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh.contract import DRIFT_EVENT_TYPES, SEVERITIES, STORAGE_COLUMNS
+from profilemesh.contract import DISTRIBUTIONS_VIEW, DRIFT_EVENT_TYPES, SEVERITIES, STORAGE_COLUMNS, VIEW_COLUMNS
 from profilemesh.query.relations import Relations
 from profilemesh.store.target import StorageTarget
 
@@ -31,6 +31,10 @@ _TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "baseline_value": sa.Double(),
     "current_value": sa.Double(),
     "change_percent": sa.Double(),
+    "position": sa.Integer(),
+    "value_numeric": sa.Double(),
+    "value_upper": sa.Double(),
+    "share_percent": sa.Double(),
 }
 
 
@@ -79,6 +83,7 @@ def relations(conn: Connection, target: StorageTarget) -> Relations:
         drift=drift,
         history=_history(runs_view),
         metrics=_metrics(runs, results),
+        distributions=_distributions(runs, _storage(conn, target, "distributions")),
     )
 
 
@@ -204,3 +209,25 @@ def _metrics(runs: _Columns, results: _Columns) -> sa.Subquery:
         runs["status"].label("run_status"),
     ).select_from(joined)
     return query.subquery("metrics_v")
+
+
+def _distributions(runs: _Columns, distributions: _Columns) -> sa.Subquery:
+    """profilemesh_distributions_v; a store before version 7 has no distributions: no rows."""
+    stored = [c for c in VIEW_COLUMNS[DISTRIBUTIONS_VIEW] if c not in ("environment", "run_status")]
+    if not distributions.exists:
+        empty = [sa.cast(sa.null(), _TYPES.get(c, sa.String())).label(c) for c in VIEW_COLUMNS[DISTRIBUTIONS_VIEW]]
+        return sa.select(*empty).where(sa.false()).subquery("distributions_v")
+    joined = distributions.table.outerjoin(
+        runs.table,
+        sa.and_(
+            runs["run_id"] == distributions["run_id"],
+            runs["schema_name"] == distributions["schema_name"],
+            runs["dataset_name"] == distributions["dataset_name"],
+        ),
+    )
+    query = sa.select(
+        *(distributions[c].label(c) for c in stored),
+        runs["environment"].label("environment"),
+        runs["status"].label("run_status"),
+    ).select_from(joined)
+    return query.subquery("distributions_v")

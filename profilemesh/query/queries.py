@@ -14,7 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from profilemesh.clock import utc_now
-from profilemesh.contract import COLUMN_METRICS_VIEW, DRIFT_VIEW, RUNS_VIEW, TABLE_HISTORY_VIEW, VIEW_COLUMNS
+from profilemesh.contract import (
+    COLUMN_METRICS_VIEW,
+    DISTRIBUTIONS_VIEW,
+    DRIFT_VIEW,
+    RUNS_VIEW,
+    TABLE_HISTORY_VIEW,
+    VIEW_COLUMNS,
+)
 from profilemesh.errors import CheckFailed, UsageError
 from profilemesh.query.reader import Reader
 
@@ -23,6 +30,7 @@ RUNS_COLUMNS = VIEW_COLUMNS[RUNS_VIEW]
 DRIFT_COLUMNS = VIEW_COLUMNS[DRIFT_VIEW]
 HISTORY_COLUMNS = VIEW_COLUMNS[TABLE_HISTORY_VIEW]
 METRICS_COLUMNS = VIEW_COLUMNS[COLUMN_METRICS_VIEW]
+DISTRIBUTIONS_COLUMNS = VIEW_COLUMNS[DISTRIBUTIONS_VIEW]
 
 
 @dataclass
@@ -43,6 +51,7 @@ class RunDetails:
     tables: list[Row]  # rows of the runs view, one per table of the run
     metrics: list[Row]  # rows of the column metrics view
     warning: str | None = None
+    distributions: list[Row] = field(default_factory=list)  # the distributions view, histograms left out
 
 
 @dataclass
@@ -52,6 +61,7 @@ class TableHistory:
     days: int
     rows: list[Row] = field(default_factory=list)
     warning: str | None = None
+    distributions: list[Row] = field(default_factory=list)  # of the newest completed run shown
 
     @property
     def row_counts(self) -> list[int | None]:
@@ -172,7 +182,49 @@ def run_details(reader: Reader, run_id: str, *, table: str | None = None, schema
     order = [m.dataset_name, m.column_name, m.metric_name, m.result_id]
     query = sa.select(*(m[c] for c in METRICS_COLUMNS)).where(*where).order_by(*order)
     metrics = [dict(zip(METRICS_COLUMNS, row, strict=True)) for row in reader.conn.execute(query)]
-    return RunDetails(run_id, tables, metrics, reader.warning)
+    distributions = _distributions(reader, run_id, table=table, schema=schema)
+    return RunDetails(run_id, tables, metrics, reader.warning, distributions)
+
+
+def _distributions(reader: Reader, run_id: str, *, table: str | None, schema: str | None) -> list[Row]:
+    """A run's quantiles, top values and segments (histogram bins are for BI tools and the views)."""
+    d = reader.relations.distributions.c
+    where = [d.run_id == run_id, d.kind != "histogram"]
+    if table is not None:
+        where.append(d.dataset_name == table)
+    if schema is not None:
+        where.append(d.schema_name == schema)
+    order = [d.schema_name, d.dataset_name, d.column_name, d.kind, d.position]
+    query = sa.select(*(d[c] for c in DISTRIBUTIONS_COLUMNS)).where(*where).order_by(*order)
+    return [dict(zip(DISTRIBUTIONS_COLUMNS, row, strict=True)) for row in reader.conn.execute(query)]
+
+
+def shape_summary(rows: list[Row]) -> list[Row]:
+    """Per table and column, its distributions in one line each: quantiles, top values, segments."""
+    grouped: dict[tuple[Any, Any, Any, str], list[Row]] = {}
+    for row in rows:
+        kind = str({"other": "top_value", "segment_other": "segment"}.get(row["kind"], row["kind"]))
+        grouped.setdefault((row["schema_name"], row["dataset_name"], row["column_name"], kind), []).append(row)
+    out = []
+    for (schema, table, column, kind), group in grouped.items():
+        items = sorted(group, key=lambda i: (i["kind"] in ("other", "segment_other"), i["position"]))
+        if kind == "quantile":
+            text = ", ".join(f"{i['label']} {i['value_text']}" for i in items)
+            text += f" ({items[0]['mode']})"
+            shown = "quantiles"
+        else:
+            parts = []
+            for i in items:
+                rest = i["kind"] in ("other", "segment_other")
+                if rest and not i["row_count"]:
+                    continue
+                name = "other" if rest else ("NULL" if i["label"] is None else repr(i["label"]))
+                share = f"{i['share_percent']:.1f}%" if i["share_percent"] is not None else "?"
+                parts.append(f"{name} {share}" + (f" ({i['row_count']} rows)" if kind == "segment" else ""))
+            text, shown = ", ".join(parts), "top values" if kind == "top_value" else "segments"
+        out.append({"schema_name": schema, "dataset_name": table, "column_name": column, "shape": shown,
+                    "summary": text})  # fmt: skip
+    return out
 
 
 def _qualified(schema: str | None, table: str) -> str:
@@ -197,4 +249,6 @@ def table_history(
         shown = ", ".join("(none)" if s is None else s for s in schemas)
         raise UsageError(f"table {table} exists in several schemas ({shown}): pass --schema")
     chosen = schema if schema is not None else (schemas[0] if schemas else None)
-    return TableHistory(table, chosen, days, rows, reader.warning)
+    completed = [r for r in rows if r["status"] == "completed"]
+    shapes = _distributions(reader, completed[-1]["run_id"], table=table, schema=chosen) if completed else []
+    return TableHistory(table, chosen, days, rows, reader.warning, shapes)

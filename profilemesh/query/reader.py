@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from profilemesh.context import Context
 from profilemesh.contract import (
     COLUMN_METRICS_VIEW,
+    DISTRIBUTIONS_VIEW,
     DRIFT_VIEW,
     RUNS_VIEW,
     TABLE_HISTORY_VIEW,
@@ -35,7 +36,14 @@ from profilemesh.store.state import ReadPlan
 from profilemesh.store.target import StorageTarget
 
 BUILD_HINT = "run `profilemesh migrate apply` (or `dbt run -s profilemesh` in a dbt project that installs the package)"
-READ_VIEWS = (VIEWS_INFO_VIEW, RUNS_VIEW, DRIFT_VIEW, TABLE_HISTORY_VIEW, COLUMN_METRICS_VIEW)  # what the CLI reads
+READ_VIEWS = (  # what the CLI reads
+    VIEWS_INFO_VIEW,
+    RUNS_VIEW,
+    DRIFT_VIEW,
+    TABLE_HISTORY_VIEW,
+    COLUMN_METRICS_VIEW,
+    DISTRIBUTIONS_VIEW,
+)
 
 
 @dataclass
@@ -77,6 +85,7 @@ def view_relations(schema: str) -> Relations:
         drift=view(DRIFT_VIEW),
         history=view(TABLE_HISTORY_VIEW),
         metrics=view(COLUMN_METRICS_VIEW),
+        distributions=view(DISTRIBUTIONS_VIEW),
     )
 
 

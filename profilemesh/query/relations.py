@@ -15,3 +15,4 @@ class Relations:
     drift: sa.FromClause
     history: sa.FromClause
     metrics: sa.FromClause
+    distributions: sa.FromClause  # profilemesh_distributions_v (schema version 7)

@@ -332,3 +332,22 @@ class Warehouse:
         import sqlalchemy as sa
 
         return sa.func.approx_count_distinct(col)
+
+    # --- distributions (profiling/distributions.py) --------------------------------------------------
+
+    # Approximate quantiles from the warehouse's sketch (True), or exact quantiles of a row sample (False).
+    approx_quantiles_available: ClassVar[bool] = True
+
+    def epoch_seconds(self, col: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """A date or time column's values as seconds since 1970-01-01 (UTC for values without a zone)."""
+        import sqlalchemy as sa
+
+        return sa.extract("epoch", col)
+
+    def quantiles(
+        self, value: sa.ColumnElement[Any], fractions: Sequence[float], *, exact: bool
+    ) -> list[sa.ColumnElement[Any]]:
+        """Aggregates giving `value`'s quantiles at `fractions`: one list-valued aggregate, or one per fraction."""
+        import sqlalchemy as sa
+
+        return [sa.func.percentile_cont(f).within_group(value) for f in fractions]

@@ -195,3 +195,16 @@ class DuckDB(Warehouse):
             )
         finally:
             os.unlink(path)
+
+    def quantiles(
+        self, value: sa.ColumnElement[Any], fractions: Sequence[float], *, exact: bool
+    ) -> list[sa.ColumnElement[Any]]:
+        import sqlalchemy as sa
+
+        # One aggregate for all fractions: one sort per column.
+        levels: sa.ColumnElement[Any] = sa.literal_column("[" + ", ".join(repr(float(f)) for f in fractions) + "]")
+        return [sa.func.quantile_cont(value, levels)]
+
+    # Approximate quantiles are exact ones of a row sample: at 1M rows x 29 columns, quantile_cont over a
+    # 10 % BERNOULLI sample took 0.98 s, approx_quantile (a T-Digest) over every row 3.25 s.
+    approx_quantiles_available = False

@@ -245,3 +245,16 @@ class PostgreSQL(Warehouse):
         else:
             hashed = sa.func.hll_hash_any(col)
         return sa.func.hll_cardinality(sa.func.hll_add_agg(hashed, *HLL_PARAMETERS))
+
+    # No built-in sketch: quantiles are exact (one ordered-set aggregate, one sort per column).
+    approx_quantiles_available = False
+
+    def quantiles(
+        self, value: sa.ColumnElement[Any], fractions: Sequence[float], *, exact: bool
+    ) -> list[sa.ColumnElement[Any]]:
+        import sqlalchemy as sa
+
+        levels: sa.ColumnElement[Any] = sa.literal_column(
+            "ARRAY[" + ", ".join(repr(float(f)) for f in fractions) + "]::float8[]"
+        )
+        return [sa.func.percentile_cont(levels).within_group(value)]

@@ -107,3 +107,17 @@ class Snowflake(Warehouse):
         merge.when_matched_then_update().values(**{k: source.c[k] for k in changes})
         merge.when_not_matched_then_insert().values(**{k: source.c[k] for k in values})
         conn.execute(merge)
+
+    def epoch_seconds(self, col: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        import sqlalchemy as sa
+
+        return sa.func.date_part(sa.literal_column("epoch_second"), col)
+
+    def quantiles(
+        self, value: sa.ColumnElement[Any], fractions: Sequence[float], *, exact: bool
+    ) -> list[sa.ColumnElement[Any]]:
+        import sqlalchemy as sa
+
+        if exact:
+            return super().quantiles(value, fractions, exact=True)
+        return [sa.func.approx_percentile(value, f) for f in fractions]  # a T-Digest per fraction

@@ -44,6 +44,21 @@ RESULTS: list[tuple] = [
     ("run-d", "orders", "sales", "amount", "DOUBLE", "mean", "13", 13.0, T1),
     ("run-b", "kunden_ü", "vertrieb", "straße", "VARCHAR", "top_value", "Grüße 👋", None, T2),
 ]
+DISTRIBUTION_COLUMNS = ("run_id", "schema_name", "dataset_name", "column_name", "kind", "position", "label",
+                        "value_numeric", "value_upper", "value_text", "share_percent", "row_count", "mode",
+                        "profiled_at")  # fmt: skip
+DISTRIBUTIONS: list[tuple] = [
+    ("run-a", "sales", "orders", "amount", "quantile", 3, "p50", 12.0, None, "12.0", None, None, "exact", T3),
+    ("run-a", "sales", "orders", "amount", "quantile", 0, "p1", 1.5, None, "1.5", None, None, "exact", T3),
+    ("run-a", "sales", "orders", "amount", "histogram", 0, None, 1.5, 20.0, None, 100.0, 100, "exact", T3),
+    ("run-a", "sales", "orders", "status", "top_value", 0, 'shipped, "fast"', None, None, None, 60.0, 60, "exact", T3),
+    ("run-a", "sales", "orders", "status", "top_value", 1, "open", None, None, None, 30.0, 30, "exact", T3),
+    ("run-a", "sales", "orders", "status", "other", 0, None, None, None, None, 10.0, 10, "exact", T3),
+    ("run-d", "sales", "orders", "amount", "quantile", 3, "p50", 13.0, None, "13.0", None, None, "approximate", T1),
+    ("run-d", "sales", "orders", "region", "segment", 0, "nord", None, None, None, 75.0, 90, "exact", T1),
+    ("run-d", "sales", "orders", "region", "segment", 1, None, None, None, None, 25.0, 30, "exact", T1),
+    ("run-d", "sales", "orders", "region", "segment_other", 0, None, None, None, None, 0.0, 0, "exact", T1),
+]  # fmt: skip
 # The order of the tuples below: id and type, then the run (v2's columns), then the rest as stored.
 EVENT_COLUMNS = ("event_id", "event_type", "run_id", "schema_name", *STORAGE_COLUMNS["events"][2:11])
 EVENTS: list[tuple] = [
@@ -77,6 +92,7 @@ def seed(store: Store) -> None:
     insert(store, "profilemesh_runs", RUN_COLUMNS, RUNS + PAGING_RUNS)
     insert(store, "profilemesh_results", RESULT_COLUMNS, RESULTS)
     insert(store, "profilemesh_events", EVENT_COLUMNS, EVENTS + PAGING_EVENTS)
+    insert(store, "profilemesh_distributions", DISTRIBUTION_COLUMNS, DISTRIBUTIONS)
 
 
 # --- the model: what the views must say about these rows ---

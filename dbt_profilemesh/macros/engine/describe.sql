@@ -11,12 +11,14 @@
       'ledger_table': names.schema_version,
       'lease_table': names.migration_lock,
       'pg_advisory_lock_class': profilemesh.advisory_lock_class(),
-      'storage_tables': ['runs', 'results', 'events', 'table_state', 'alert_deliveries'],
+      'storage_tables': ['runs', 'results', 'events', 'table_state', 'alert_deliveries', 'distributions'],
       'default_table_names': names,
       'views': views,
       'drift_event_types': profilemesh.drift_event_types(),
       'severities': profilemesh.severities(),
       'run_statuses': profilemesh.run_statuses(),
+      'distribution_kinds': profilemesh.distribution_kinds(),
+      'distribution_modes': profilemesh.distribution_modes(),
   }) -%}
 {% endmacro %}
 

@@ -24,6 +24,15 @@
   {%- do return(['completed', 'failed']) -%}
 {% endmacro %}
 
+{#- What a row of profilemesh_distributions is (schema version 7), and how its quantiles were computed. -#}
+{% macro distribution_kinds() %}
+  {%- do return(['quantile', 'histogram', 'top_value', 'other', 'segment', 'segment_other']) -%}
+{% endmacro %}
+
+{% macro distribution_modes() %}
+  {%- do return(['exact', 'approximate']) -%}
+{% endmacro %}
+
 {#- The storage schema version these views are written for: the package's newest migration. -#}
 {% macro views_schema_version() %}
   {%- do return(profilemesh.load_migrations() | length) -%}

@@ -139,6 +139,8 @@
     {#- Children first, then the runs: no result or event is ever left without its run, and no alert
         delivery without its event. -#}
     {%- do run_query('delete from ' ~ results ~ ' where ' ~ on_results) -%}
+    {#- A run's distributions (schema version 7) are keyed like its results, and go with them. -#}
+    {%- do run_query('delete from ' ~ profilemesh.storage_relation('distributions') ~ ' where ' ~ on_results) -%}
     {%- do profilemesh.retention_delete_deliveries('select ' ~ c.event_id ~ ' from ' ~ events ~ ' where ' ~ on_events) -%}
     {%- do run_query('delete from ' ~ events ~ ' where ' ~ on_events) -%}
     {%- do profilemesh.emit('retention_children_deleted', {'batch': batch_number, 'runs': pairs | length}) -%}

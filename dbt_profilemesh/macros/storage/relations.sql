@@ -21,6 +21,7 @@
       'events': var('profilemesh_events_table', 'profilemesh_events'),
       'table_state': var('profilemesh_table_state_table', 'profilemesh_table_state'),
       'alert_deliveries': var('profilemesh_alert_deliveries_table', 'profilemesh_alert_deliveries'),
+      'distributions': var('profilemesh_distributions_table', 'profilemesh_distributions'),
       'schema_version': 'profilemesh_schema_version',
       'migration_lock': 'profilemesh_migration_lock',
   }) -%}

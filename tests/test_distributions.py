@@ -1,0 +1,110 @@
+"""Distributions (profilemesh_distributions, schema version 7): quantiles, histograms, top values and
+segment counts computed in the warehouse, against ground truth, on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from profilemesh.api import Context, profile
+from profilemesh.config.loader import load_config
+from profilemesh.errors import ConfigError, UsageError
+from tests.support.stores import Store
+
+SRC = "src"
+
+
+def _config(store: Store, tmp_path: Path, tables: list[dict], **profiling: object) -> Path:
+    data = yaml.safe_load(store.config_path.read_text())
+    data["source"] = dict(data["storage"]["connection"], schema=SRC)
+    data["profiling"] = {"tables": tables, **profiling}
+    path = tmp_path / "dist.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _items(store: Store, run_id: str) -> dict[tuple[str, str], list[tuple]]:
+    rows = store.sql(
+        f"SELECT column_name, kind, position, label, value_numeric, value_upper, value_text, share_percent, "
+        f"row_count, mode FROM {store.qualified('profilemesh_distributions')} WHERE run_id = {store.ph} "
+        "ORDER BY column_name, kind, position",
+        [run_id],
+    )
+    out: dict[tuple[str, str], list[tuple]] = {}
+    for r in rows:
+        out.setdefault((r[0], r[1]), []).append(tuple(r[2:]))
+    return out
+
+
+@pytest.fixture
+def profiled(store_at_head: Store, tmp_path: Path):
+    store = store_at_head
+    store.sql(f"CREATE SCHEMA IF NOT EXISTS {SRC}")
+    # x: 1..100; cat: 'a' x 50, 'b' x 30, 'c' x 20 (and no NULL); region: 'n' x 70, 's' x 30;
+    # seen: one day per 10 rows; uid: 100 distinct values (not low-cardinality under a limit of 5).
+    store.sql(f"CREATE TABLE {SRC}.facts (x INTEGER, cat VARCHAR(5), region VARCHAR(5), seen TIMESTAMP, uid INTEGER)")
+    values = ", ".join(
+        f"({i}, '{'a' if i <= 50 else 'b' if i <= 80 else 'c'}', '{'n' if i % 10 < 7 else 's'}', "
+        f"TIMESTAMP '2024-01-{1 + (i - 1) // 10:02d} 00:00:00', {i})"
+        for i in range(1, 101)
+    )
+    store.sql(f"INSERT INTO {SRC}.facts VALUES {values}")
+    path = _config(
+        store,
+        tmp_path,
+        [{"schema": SRC, "table": "facts", "segment_by": ["region"]}],
+        distributions={"max_categories": 5, "top_values": 2, "bins": 4},
+    )
+    report = profile(Context.load(path))
+    return store, report, path
+
+
+def test_quantiles_histograms_top_values_and_segments_are_exact(profiled) -> None:
+    store, report, _ = profiled
+    (facts,) = report.tables
+    assert facts.status == "completed" and not facts.notes
+    items = _items(store, report.run_id)
+    quantiles = {row[1]: row[2] for row in items[("x", "quantile")]}
+    # Linear interpolation between order statistics (quantile_cont / percentile_cont): 1 + f * 99.
+    assert quantiles == pytest.approx({"p1": 1.99, "p5": 5.95, "p25": 25.75, "p50": 50.5, "p75": 75.25,
+                                       "p95": 95.05, "p99": 99.01})  # fmt: skip
+    assert {row[-1] for row in items[("x", "quantile")]} == {"exact"}
+    # 4 equal-width bins over 1..100 (width 24.75); the last bin holds the max.
+    bins = items[("x", "histogram")]
+    assert [row[-2] for row in bins] == [25, 25, 25, 25]  # x - 1 < 24.75, < 49.5, < 74.25, <= 99
+    assert bins[0][2] == pytest.approx(1.0) and bins[-1][3] == pytest.approx(100.0)
+    assert sum(row[-3] for row in bins) == pytest.approx(100.0)
+    # A temporal column's quantiles are its values as epoch seconds, and as text.
+    seen = {row[1]: row for row in items[("seen", "quantile")]}
+    assert seen["p50"][4] == "2024-01-05T12:00:00"  # halfway between the 50th (Jan 5) and 51st (Jan 6) rows
+    # Top values of a low-cardinality column: the 2 most common, and the rest as other.
+    assert [(r[1], r[5], r[-3]) for r in items[("cat", "top_value")]] == [("a", 50, 50.0), ("b", 30, 30.0)]
+    assert [(r[5], r[-3]) for r in items[("cat", "other")]] == [(20, 20.0)]
+    assert ("uid", "top_value") not in items  # 100 distinct values: over max_categories
+    # The segment column's row counts, and its values as top values too (2 distinct values).
+    assert [(r[1], r[5]) for r in items[("region", "segment")]] == [("n", 70), ("s", 30)]
+    assert [(r[5]) for r in items[("region", "segment_other")]] == [0]
+
+
+def test_segment_by_names_a_missing_column_and_config_is_validated(profiled, tmp_path: Path) -> None:
+    store, _, _ = profiled
+    path = _config(store, tmp_path, [{"schema": SRC, "table": "facts", "segment_by": ["nope"]}])
+    with pytest.raises(UsageError, match="segment_by nope is not a profiled column"):
+        profile(Context.load(path))
+    for bad, key in (
+        ({"segment_by": 3}, "segment_by"),
+        ({"segment_by": ["a", "A"]}, "segment_by"),
+    ):
+        path = _config(store, tmp_path, [{"schema": SRC, "table": "facts", **bad}])
+        with pytest.raises(ConfigError, match=key):
+            load_config(path)
+    for bad, key in (
+        ({"quantiles": "fast"}, "distributions.quantiles"),
+        ({"bins": 0}, "distributions.bins"),
+        ({"colour": 1}, "colour"),
+    ):
+        path = _config(store, tmp_path, [{"schema": SRC, "table": "facts"}], distributions=bad)
+        with pytest.raises(ConfigError, match=key):
+            load_config(path)
