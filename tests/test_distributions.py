@@ -108,3 +108,19 @@ def test_segment_by_names_a_missing_column_and_config_is_validated(profiled, tmp
         path = _config(store, tmp_path, [{"schema": SRC, "table": "facts"}], distributions=bad)
         with pytest.raises(ConfigError, match=key):
             load_config(path)
+
+
+def test_a_quantity_with_few_distinct_values_is_not_a_category(profiled, tmp_path: Path) -> None:
+    """10 readings: a temperature with 8 distinct values (under max_categories, but values that do not
+    repeat: a quantity, graded by its quantiles), a code with 3 and a name with 8 (shares)."""
+    store, _, _ = profiled
+    store.sql(f"CREATE TABLE {SRC}.readings (temp DOUBLE PRECISION, code INTEGER, name VARCHAR(5))")
+    temps = [17.1, 17.2, 17.2, 17.4, 17.5, 17.5, 17.6, 17.8, 18.0, 18.1]
+    rows = ", ".join(f"({t}, {i % 3}, 'n{i % 8}')" for i, t in enumerate(temps))
+    store.sql(f"INSERT INTO {SRC}.readings VALUES {rows}")
+    path = _config(store, tmp_path, [{"schema": SRC, "table": "readings"}], distributions={"max_categories": 10})
+    report = profile(Context.load(path))
+    items = _items(store, report.run_id)
+    assert ("temp", "quantile") in items and ("temp", "top_value") not in items
+    assert len(items[("code", "top_value")]) == 3
+    assert len(items[("name", "top_value")]) == 8
