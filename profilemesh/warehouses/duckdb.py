@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from profilemesh.warehouses.base import BusyHolder, ConnectionConfig, Warehouse
 from profilemesh.warehouses.csv_rows import csv_text
-from profilemesh.warehouses.explain import Explain
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -140,6 +139,8 @@ class DuckDB(Warehouse):
 
     def estimated_rows(self, conn: Connection, statement: sa.Select[Any]) -> int | None:
         """The top operator's `Estimated Cardinality` (a view over range() or a table function included)."""
+        from profilemesh.warehouses.explain import Explain  # SQLAlchemy: not at CLI start-up
+
         plan = conn.execute(Explain(statement, "EXPLAIN (FORMAT JSON)")).one()[1]
         value = json.loads(plan)[0].get("extra_info", {}).get("Estimated Cardinality")
         return None if value is None else int(value)

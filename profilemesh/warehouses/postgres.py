@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from profilemesh.warehouses.base import CONNECT_TIMEOUT_SECONDS, ConnectionConfig, Warehouse, access_denied_message
 from profilemesh.warehouses.csv_rows import csv_text
-from profilemesh.warehouses.explain import Explain
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -197,6 +196,8 @@ class PostgreSQL(Warehouse):
 
     def estimated_rows(self, conn: Connection, statement: sa.Select[Any]) -> int | None:
         """The plan's `Plan Rows` (from the table's statistics: pg_class.reltuples, refreshed by ANALYZE)."""
+        from profilemesh.warehouses.explain import Explain  # SQLAlchemy: not at CLI start-up
+
         plan = conn.execute(Explain(statement, "EXPLAIN (FORMAT JSON)")).scalar_one()
         plan = json.loads(plan) if isinstance(plan, str) else plan
         return int(plan[0]["Plan"]["Plan Rows"])
