@@ -24,6 +24,7 @@ from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_lin
 from profilemesh.profiling.bounds import bound_memory, choose_distinct
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
 from profilemesh.profiling.cost import CostMeter, meter_statements
+from profilemesh.profiling.ctrl_c import noted
 from profilemesh.profiling.distributions import DistributionItem, profile_distributions, stored_rows
 from profilemesh.profiling.execute import MetricValue, TableProfile, run_plan
 from profilemesh.profiling.freshness import freshness_metric
@@ -133,7 +134,7 @@ def profile(
         since = previous_window_ends(store, target, [(schema, table, s.scope) for schema, table, s in names])
         position, name = 0, ""
         try:
-            with warehouse_for(source.type).interruptible():
+            with noted() as ctrl_c, warehouse_for(source.type).interruptible():
                 for position, (schema, table, selector) in enumerate(names, start=1):
                     name = f"{schema}.{table}" if schema else table
                     if progress:
@@ -142,8 +143,17 @@ def profile(
                     if selector.metrics is not None:
                         settings = dataclasses.replace(settings, metrics=selector.metrics)
                     outcome = _profile_one(
-                        src, schema, table, selector.scope, settings, dry_run, as_of, since.get((schema, table))
+                        src,
+                        schema,
+                        table,
+                        selector.scope,
+                        settings,
+                        dry_run,
+                        as_of,
+                        since.get((schema, table)),
+                        checkpoint=ctrl_c.check,
                     )
+                    ctrl_c.check()
                     outcome.dbt_unique_id = selector.dbt_unique_id
                     report.tables.append(outcome)
             if not dry_run:
@@ -177,7 +187,10 @@ def _profile_one(
     dry_run: bool,
     as_of: dt.datetime | None,
     since: Any = None,
+    *,
+    checkpoint: Callable[[], None] = lambda: None,
 ) -> TableOutcome:
+    """checkpoint: raises a Ctrl-C a driver swallowed (profiling/ctrl_c.py), before and after each statement."""
     started = time.perf_counter()
     outcome = TableOutcome(
         schema=schema,
@@ -212,9 +225,15 @@ def _profile_one(
             outcome.statements = plan.statements(conn.dialect)
             conn.rollback()
             return outcome
+        checkpoint()  # before the table's long statement, a press during the short ones is not lost
         meter = CostMeter(conn, schema, table)
+
+        def after_statement() -> None:
+            meter.statement_done()
+            checkpoint()
+
         try:
-            result = run_plan(conn, plan, meter.statement_done)
+            result = run_plan(conn, plan, after_statement)
         except sa.exc.DBAPIError as exc:
             if is_interrupt(exc):
                 raise
@@ -228,7 +247,7 @@ def _profile_one(
             settings.distributions,
             settings.segments_for(schema, table),
             outcome.notes,
-            meter.statement_done,
+            after_statement,
         )
         outcome.cost = {**meter.figures(), "estimated_rows": choice.estimated_rows}
         outcome.row_count = result.row_count
