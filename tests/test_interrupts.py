@@ -68,6 +68,9 @@ def test_ctrl_c_stops_the_statement_and_writes_nothing(store_at_head: Store, tmp
         stdout=subprocess.PIPE,
         stderr=stderr,
         env=os.environ.copy(),
+        # A terminal's Ctrl-C, whatever started the suite: a shell without job control starts its
+        # background commands with SIGINT ignored, and a child inherits that (Python then keeps it).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(stderr)
     seen = bytearray()
