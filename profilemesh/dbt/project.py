@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from profilemesh.config.dbt_meta import META_KEY, DbtNode
-from profilemesh.dbt.session import RUNNER_LOCK, speed_up_behavior_flags
+from profilemesh.dbt.session import QUIET_FLAGS, RUNNER_LOCK, speed_up_behavior_flags
 from profilemesh.errors import UsageError, first_line
 
 # The nodes that are relations in the warehouse (ephemeral models aside).
@@ -95,12 +95,7 @@ def _ls(selection: DbtSelection, log: Callable[[str], None] | None) -> list[dict
         "--output-keys",
         *_KEYS,
         *_NESTED_KEYS,
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "none",
-        "--no-send-anonymous-usage-stats",
-        "--no-use-colors",
+        *QUIET_FLAGS,
     ]
     errors: list[str] = []
 

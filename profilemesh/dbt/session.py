@@ -33,6 +33,16 @@ from profilemesh.hooks import NO_HOOKS, Hooks
 from profilemesh.store.target import StorageTarget
 
 # dbtRunner is not thread-safe: every in-process dbt invocation of ProfileMesh holds this lock.
+# Every in-process dbt invocation: no console or file log (it would mix with our output), no usage
+# statistics sent, no colour codes.
+QUIET_FLAGS = (
+    "--log-level",
+    "none",
+    "--log-level-file",
+    "none",
+    "--no-send-anonymous-usage-stats",
+    "--no-use-colors",
+)
 RUNNER_LOCK = threading.Lock()
 
 
@@ -226,12 +236,7 @@ class DbtSession:
             "--vars",
             self.vars_json,
             # dbt's console log would mix with our output; with --debug it reaches stderr via logging.
-            "--log-level",
-            "none",
-            "--log-level-file",
-            "none",
-            "--no-send-anonymous-usage-stats",
-            "--no-use-colors",
+            *QUIET_FLAGS,
         ]
         environment = {DBT_PASSWORD_ENV: self.target.connection.password or "", FINGERPRINT_ENV: self.fingerprint}
         with RUNNER_LOCK, variables_in_env(environment):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.drift.distributions import OTHER, ColumnShape
-from profilemesh.store.tables import scope_key, storage_table, stored_schema
+from profilemesh.store.tables import newest_first, scope_key, storage_table, stored_schema
 from profilemesh.store.target import StorageTarget
 
 
@@ -174,14 +174,7 @@ def latest_runs(
 ) -> dict[tuple[str | None, str], LatestRun]:
     """Each table's latest run, whatever its status (a failed run is latest too)."""
     runs = storage_table(target, "runs")
-    position = (
-        sa.func.row_number()
-        .over(
-            partition_by=(runs.c.schema_name, runs.c.dataset_name),
-            order_by=(runs.c.profiled_at.desc(), runs.c.run_id.desc()),
-        )
-        .label("position")
-    )
+    position = newest_first(runs)
     ranked = sa.select(
         runs.c.run_id, runs.c.schema_name, runs.c.dataset_name, runs.c.status, runs.c.error_message, position
     )

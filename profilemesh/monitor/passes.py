@@ -12,7 +12,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh.store.tables import METADATA_PASS, READ_BOUNDS, storage_table, stored_schema, stored_scope
+from profilemesh.store.tables import (
+    METADATA_PASS,
+    READ_BOUNDS,
+    newest_first,
+    storage_table,
+    stored_schema,
+    stored_scope,
+)
 from profilemesh.store.target import StorageTarget
 
 # A table's newest runs searched for its previous metadata pass: a table profiled more often than
@@ -35,14 +42,7 @@ def previous_passes(
     if not tables:
         return {}
     runs = storage_table(target, "runs")
-    position = (
-        sa.func.row_number()
-        .over(
-            partition_by=(runs.c.schema_name, runs.c.dataset_name),
-            order_by=(runs.c.profiled_at.desc(), runs.c.run_id.desc()),
-        )
-        .label("position")
-    )
+    position = newest_first(runs)
     ranked = (
         sa.select(
             runs.c.run_id, runs.c.schema_name, runs.c.dataset_name, runs.c.profiled_at, runs.c.row_count, runs.c.scope

@@ -59,3 +59,16 @@ def scope_key(stored: Any) -> str | None:
     for fact in RUN_FACTS:
         value.pop(fact, None)
     return json.dumps(value, sort_keys=True) if value else None
+
+
+def newest_first(runs: sa.TableClause) -> sa.Label[int]:
+    """Each run's position among its table's runs, newest first (1: the table's latest run), by
+    profiled_at and then run_id, so ties are broken the same way everywhere."""
+    return (
+        sa.func.row_number()
+        .over(
+            partition_by=(runs.c.schema_name, runs.c.dataset_name),
+            order_by=(runs.c.profiled_at.desc(), runs.c.run_id.desc()),
+        )
+        .label("position")
+    )
