@@ -80,12 +80,18 @@ CASES = [
     for v, ids in STEPS.items()
     for k in (range(1, len(ids) + 1) if FULL_MATRIX else _representative(v))
 ]
+
+
 def _covered(version: int, k: int) -> set[tuple[str, bool]]:
     """What a crash after step k of `version` makes `repair` probe on Snowflake, where each step commits
     on its own: every kind of step before the crash as done, every kind after it as not done, and (at
     the last step) a migration whose steps all committed while the ledger was not updated."""
     ops = OPS[version]
-    return {(op, True) for op in ops[:k]} | {(op, False) for op in ops[k:]} | ({("ledger", False)} if k == len(ops) else set())
+    return (
+        {(op, True) for op in ops[:k]}
+        | {(op, False) for op in ops[k:]}
+        | ({("ledger", False)} if k == len(ops) else set())
+    )
 
 
 def _emulator_cases() -> list[tuple[int, int]]:
@@ -104,9 +110,7 @@ def _emulator_cases() -> list[tuple[int, int]]:
     return sorted(chosen)
 
 
-EMULATOR_CASES = (
-    CASES if FULL_MATRIX else [pytest.param(v, k, id=f"v{v}-after-step-{k}") for v, k in _emulator_cases()]
-)
+EMULATOR_CASES = CASES if FULL_MATRIX else [pytest.param(v, k, id=f"v{v}-after-step-{k}") for v, k in _emulator_cases()]
 
 
 def content_snapshot(store: Store) -> dict[str, tuple[int, str]]:
