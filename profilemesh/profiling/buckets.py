@@ -118,7 +118,9 @@ def bucket_span(
 
 
 def bucket_key(value: Any) -> dt.datetime:
-    """A bucket as the GROUP BY returns it (a timestamp in the bucket's wall time, or a date)."""
+    """A bucket as the GROUP BY returns it (a timestamp in the bucket's wall time, a date, or SQLite's text)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=None)
     return dt.datetime.combine(value, dt.time())
