@@ -62,7 +62,7 @@ def test_view_columns_match_the_models_and_are_documented() -> None:
         ("profilemesh_runs_v", "max_drift_severity"): SEVERITIES,
         ("profilemesh_drift_v", "event_type"): DRIFT_EVENT_TYPES,
         ("profilemesh_drift_v", "drift_severity"): SEVERITIES,
-        ("profilemesh_table_history_v", "status"): RUN_STATUSES[:2],  # a superseded bucket is no point of it
+        ("profilemesh_table_history_v", "status"): RUN_STATUSES[:2],  # not superseded
         ("profilemesh_latest_metrics_v", "run_status"): RUN_STATUSES[:1],  # the newest *completed* value
         ("profilemesh_distributions_v", "kind"): DISTRIBUTION_KINDS,
         ("profilemesh_distributions_v", "mode"): DISTRIBUTION_MODES,
