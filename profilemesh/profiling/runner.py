@@ -501,30 +501,34 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
             if o.run_id and o.status == "completed"
         ]
         supersede_buckets(conn, target, points)
-        for outcome in written:
-            rows = stored_rows(
+        distributions = [
+            row
+            for outcome in written
+            for row in stored_rows(
                 outcome.run_id or report.run_id,
                 stored_schema(outcome.schema),
                 outcome.table,
                 outcome.profiled_at,
                 outcome.distributions,
             )
-            writes.insert(conn, target, "distributions", rows)
-        for outcome in written:
-            if outcome.status == "completed":
-                writes.upsert(
-                    conn,
-                    target,
-                    "table_state",
-                    ["schema_name", "table_name"],
-                    {
-                        "schema_name": stored_schema(outcome.schema),
-                        "table_name": outcome.table,
-                        "last_run_id": outcome.run_id or report.run_id,
-                        "last_profiled_at": outcome.profiled_at,
-                        "row_count": outcome.row_count or 0,
-                    },
-                )
+        ]
+        writes.insert(conn, target, "distributions", distributions)
+        # Each table's newest completed point (the buckets of a table come oldest first).
+        latest = {(o.schema, o.table): o for o in written if o.status == "completed"}
+        for outcome in latest.values():
+            writes.upsert(
+                conn,
+                target,
+                "table_state",
+                ["schema_name", "table_name"],
+                {
+                    "schema_name": stored_schema(outcome.schema),
+                    "table_name": outcome.table,
+                    "last_run_id": outcome.run_id or report.run_id,
+                    "last_profiled_at": outcome.profiled_at,
+                    "row_count": outcome.row_count or 0,
+                },
+            )
         ctx.hooks.before_commit("profile")
         conn.commit()
     except sa.exc.DBAPIError as exc:
