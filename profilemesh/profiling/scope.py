@@ -84,7 +84,8 @@ def _newest_time(
     end = conn.execute(
         latest_time_statement(schema, table, column.name, warehouse=warehouse, where=scope.where)
     ).scalar()
-    return column, end
+    # SQLite keeps times as text, and an untyped max() returns it so: read it as the time it is.
+    return column, parse_time(end) if isinstance(end, str) else end
 
 
 def _is_date(value: Any) -> bool:
