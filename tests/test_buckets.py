@@ -207,6 +207,9 @@ def test_bad_bucket_settings_are_one_line_and_exit_2(duck_at_head: Store, tmp_pa
         ("2024-03-04", 0),
     ]
     bucketed = _ctx(store, tmp_path, time_column="placed_at", granularity="day")
+    (planned,) = profile(bucketed, dry_run=True, as_of=NOW, since=dt.date(2024, 3, 1)).tables
+    assert planned.status == "planned" and "4 day bucket(s): 2024-03-01 to 2024-03-04" in planned.notes
+    assert any("GROUP BY 1" in statement for statement in planned.statements)
     with pytest.raises(UsageError, match=r"--since 2999-01-01 is in the future"):
         profile(bucketed, since=dt.date(2999, 1, 1))
     with pytest.raises(UsageError, match="none of these tables sets granularity"):
