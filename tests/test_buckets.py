@@ -26,14 +26,16 @@ NOW = dt.datetime(2024, 3, 5, 12, 0)
 
 def _orders(store: Store, kind: str = "TIMESTAMP") -> None:
     store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
-    store.sql(f'CREATE TABLE "src"."orders" (id INTEGER, placed_at {kind}, amount FLOAT)')
+    store.sql(f'CREATE TABLE "src"."orders" (id INTEGER, placed_at {kind}, amount FLOAT, note VARCHAR(10))')
     rows = [(day, k) for day, count in COUNTS.items() for k in range(count)]
     _insert(store, [(DAY.replace(day=day, hour=1 + 2 * k), 10.0 * day + k) for day, k in rows])
-    store.sql("""INSERT INTO "src"."orders" VALUES (999, NULL, 1.0)""")  # no time: never in a bucket
+    store.sql("""INSERT INTO "src"."orders" VALUES (999, NULL, 1.0, 'x')""")  # no time: never in a bucket
 
 
 def _insert(store: Store, rows: list[tuple[dt.datetime, float]], first_id: int = 0) -> None:
-    values = ", ".join(f"({first_id + i}, '{t:%Y-%m-%d %H:%M:%S}', {amount})" for i, (t, amount) in enumerate(rows))
+    values = ", ".join(
+        f"({first_id + i}, '{t:%Y-%m-%d %H:%M:%S}', {amount}, 'n{i % 2}{t:%d}')" for i, (t, amount) in enumerate(rows)
+    )
     store.sql(f'INSERT INTO "src"."orders" VALUES {values}')
 
 
@@ -84,6 +86,7 @@ def test_backfill_then_new_buckets_then_lookback_replaces_a_late_bucket(store_at
     amounts = {(m.column_name, m.metric_name): m.number for m in fourth.profile.metrics} if fourth.profile else {}
     assert amounts[("amount", "min")] == 40.0 and amounts[("amount", "max")] == 43.0
     assert amounts[("id", "distinct_count")] == 4
+    assert (amounts[("note", "distinct_count")], amounts[("note", "max_length")]) == (2, 4)  # n004, n104
     assert amounts[("", "freshness_hours")] == pytest.approx((NOW - DAY.replace(day=5, hour=3)).total_seconds() / 3600)
 
     # The next day: the 5th is complete now, and only it is read (after the newest bucket profiled).
@@ -207,6 +210,13 @@ def test_bad_bucket_settings_are_one_line_and_exit_2(duck_at_head: Store, tmp_pa
         ("2024-03-04", 0),
     ]
     bucketed = _ctx(store, tmp_path, time_column="placed_at", granularity="day")
+    approximate = _ctx(store, tmp_path, {"distinct": "approximate"}, time_column="placed_at", granularity="day")
+    estimated = profile(approximate, as_of=NOW, since=dt.date(2024, 3, 1)).tables  # DuckDB's HyperLogLog in SQL
+    assert [
+        next(m.number for m in t.profile.metrics if (m.column_name, m.metric_name) == ("id", "distinct_count_approx"))
+        for t in estimated
+        if t.profile
+    ] == [3, 5, 0, 4]
     (planned,) = profile(bucketed, dry_run=True, as_of=NOW, since=dt.date(2024, 3, 1)).tables
     assert planned.status == "planned" and "4 day bucket(s): 2024-03-01 to 2024-03-04" in planned.notes
     assert any("GROUP BY 1" in statement for statement in planned.statements)

@@ -123,7 +123,7 @@ def test_views_build_and_their_tests_pass_then_fail_on_broken_data(store: Store,
     _break_data(store)
     broken = failing(node_statuses(project, "test", "-s", "profilemesh"))
     assert {
-        "accepted_values_profilemesh_runs_v_status__completed__failed",
+        "accepted_values_profilemesh_runs_v_status__completed__failed__superseded",
         "accepted_values_profilemesh_table_history_v_status__completed__failed",
         "accepted_values_profilemesh_drift_v_drift_severity__none__low__medium__high",
         "relationships_profilemesh_drift_v_run_id__run_id__ref_profilemesh_runs_v_",
@@ -148,7 +148,7 @@ def test_cli_session_runs_and_tests_the_views(duck_at_head: Store) -> None:
     _break_data(duck_store)
     tested = session.test("package:profilemesh")
     assert not tested.success
-    assert "accepted_values_profilemesh_runs_v_status__completed__failed: fail" in tested.describe_failure()
+    assert "accepted_values_profilemesh_runs_v_status__completed__failed__superseded: fail" in tested.describe_failure()
 
 
 @pytest.mark.snowflake
@@ -164,7 +164,7 @@ def test_views_build_and_pass_their_tests_on_snowflake(sf_store: Store, store_po
     assert len(tested) >= 25 and not failing(tested), failing(tested)
     _break_data(sf_store)
     broken = failing(node_statuses(project, "test", "-s", "profilemesh"))
-    assert "accepted_values_profilemesh_runs_v_status__completed__failed" in broken
+    assert "accepted_values_profilemesh_runs_v_status__completed__failed__superseded" in broken
     assert "relationships_profilemesh_drift_v_run_id__run_id__ref_profilemesh_runs_v_" in broken
 
 

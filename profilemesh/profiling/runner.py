@@ -227,7 +227,10 @@ def _profile_one(
             span = bucket_read(conn, schema, table, every_column, scope, now=now, backfill=backfill, previous=since)
             if not span.buckets:
                 outcome.status = "planned" if dry_run else "up_to_date"
-                outcome.notes.append(f"no complete {scope.granularity} after bucket {since}: nothing to profile")
+                outcome.notes.append(
+                    f"no complete {scope.granularity} to profile (newest profiled: {since or 'none'}; "
+                    "the current one waits until it is complete)"
+                )
                 conn.rollback()
                 return [outcome]
             window, buckets = span.window, span.grouping
@@ -342,8 +345,8 @@ def _bucket_outcomes(
             duration_seconds=None,
         )
         if profile.row_count:
-            bucket_read = dataclasses.replace(read, window=bucket.window(column), buckets=None)
-            bucket_plan = _plan(conn, bucket_read, plan.columns)
+            one_bucket = dataclasses.replace(read, window=bucket.window(column), buckets=None)
+            bucket_plan = _plan(conn, one_bucket, plan.columns)
             point.distributions = profile_distributions(
                 conn,
                 bucket_plan,
