@@ -109,10 +109,10 @@ def _text(report: ProfileReport) -> str:
         for t in report.tables
     ]
     failed = len(report.failed)
-    points = [t for t in report.tables if t.status != "up_to_date"]
-    buckets = sum(1 for t in points if t.bucket)
+    profiled = {(t.schema, t.table) for t in report.tables if t.status not in ("failed", "up_to_date")}
+    buckets = sum(1 for t in report.tables if t.bucket)
     per_bucket = f" ({buckets} bucket(s), each its own run id)" if buckets else ""
-    summary = f"run {report.run_id}: {len(points) - failed} table(s) profiled{per_bucket}, {failed} failed\n"
+    summary = f"run {report.run_id}: {len(profiled)} table(s) profiled{per_bucket}, {failed} failed\n"
     columns: tuple[str, ...] = TABLE_COLUMNS
     if not any(t.dbt_unique_id for t in report.tables):  # a run of profilemesh.yml's tables
         columns = tuple(c for c in columns if c != "dbt_unique_id")
