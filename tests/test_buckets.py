@@ -167,6 +167,8 @@ def test_drift_grades_the_newest_bucket_against_the_backfilled_ones(duck_at_head
     ctx = _ctx(store, tmp_path, time_column="placed_at", granularity="day")
     backfill = profile(ctx, as_of=dt.datetime(2024, 3, 21, 6), since=dt.date(2024, 3, 1))
     assert [t.row_count for t in backfill.tables] == [200] * 19 + [20]
+    quiet = detect_drift(ctx, current=backfill.tables[-2].run_id, write=False)  # the day before: a usable baseline
+    assert quiet.tables_checked == ["src.orders"] and not quiet.events, quiet.events
     report = detect_drift(ctx, write=False)
     assert report.tables_checked == ["src.orders"]
     drops = [e for e in report.events if e.metric == "row_count"]
