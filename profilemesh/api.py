@@ -150,14 +150,18 @@ def profile(
     dry_run: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
     as_of: dt.datetime | None = None,
+    since: dt.date | None = None,
 ) -> ProfileReport:
     """Profile the configured tables (or `tables`, `[schema.]name`) into one run.
 
     as_of (naive UTC): the profiled_at to record instead of the clock, for programs that replay
-    history (the quickstart's simulated days)."""
+    history (the quickstart's simulated days). since: backfill every bucket of the tables with
+    `granularity` from this date to the newest complete bucket (`profile --since`)."""
     from profilemesh.profiling.runner import profile as run_profile
 
-    return run_profile(ctx, tables=list(tables) if tables else None, dry_run=dry_run, progress=progress, as_of=as_of)
+    return run_profile(
+        ctx, tables=list(tables) if tables else None, dry_run=dry_run, progress=progress, as_of=as_of, since=since
+    )
 
 
 def monitor(

@@ -253,6 +253,6 @@ VIEW_COLUMNS = {
 }
 DRIFT_EVENT_TYPES = ("DataDriftDetected", "SchemaChangeDetected")
 SEVERITIES = ("none", "low", "medium", "high")
-RUN_STATUSES = ("completed", "failed")
+RUN_STATUSES = ("completed", "failed", "superseded")
 DISTRIBUTION_KINDS = ("quantile", "histogram", "top_value", "other", "segment", "segment_other")
 DISTRIBUTION_MODES = ("exact", "approximate")

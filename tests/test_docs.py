@@ -38,6 +38,7 @@ PARSE_ONLY = {
     ("migrate", "repair", "--dry-run"): "needs a failed attempt; tests/test_checksums_and_repair.py",
     ("profile", "--project-dir", ".", "-s", "tag:daily"): "needs a dbt project; tests/test_dbt_user_project.py",
     ("drift", "--project-dir", ".", "-s", "tag:daily"): "needs a dbt project; tests/test_dbt_meta.py reads one",
+    ("profile", "--since", "2026-01-01"): "needs a table with granularity; tests/test_buckets.py backfills one",
 }
 # Text that reads like a command but is none, and what it is.
 NOT_COMMANDS = {

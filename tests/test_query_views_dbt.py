@@ -57,12 +57,13 @@ def test_view_columns_match_the_models_and_are_documented() -> None:
         for test in column.get("data_tests", [])
         if isinstance(test, dict) and "accepted_values" in test
     }
+    points = tuple(s for s in RUN_STATUSES if s != "superseded")  # a superseded bucket is no point of a history
     assert accepted == {
         ("profilemesh_runs_v", "status"): RUN_STATUSES,
         ("profilemesh_runs_v", "max_drift_severity"): SEVERITIES,
         ("profilemesh_drift_v", "event_type"): DRIFT_EVENT_TYPES,
         ("profilemesh_drift_v", "drift_severity"): SEVERITIES,
-        ("profilemesh_table_history_v", "status"): RUN_STATUSES,
+        ("profilemesh_table_history_v", "status"): points,
         ("profilemesh_latest_metrics_v", "run_status"): RUN_STATUSES[:1],  # the newest *completed* value
         ("profilemesh_distributions_v", "kind"): DISTRIBUTION_KINDS,
         ("profilemesh_distributions_v", "mode"): DISTRIBUTION_MODES,
@@ -122,7 +123,7 @@ def test_views_build_and_their_tests_pass_then_fail_on_broken_data(store: Store,
     _break_data(store)
     broken = failing(node_statuses(project, "test", "-s", "profilemesh"))
     assert {
-        "accepted_values_profilemesh_runs_v_status__completed__failed",
+        "accepted_values_profilemesh_runs_v_status__completed__failed__superseded",
         "accepted_values_profilemesh_table_history_v_status__completed__failed",
         "accepted_values_profilemesh_drift_v_drift_severity__none__low__medium__high",
         "relationships_profilemesh_drift_v_run_id__run_id__ref_profilemesh_runs_v_",
@@ -147,7 +148,7 @@ def test_cli_session_runs_and_tests_the_views(duck_at_head: Store) -> None:
     _break_data(duck_store)
     tested = session.test("package:profilemesh")
     assert not tested.success
-    assert "accepted_values_profilemesh_runs_v_status__completed__failed: fail" in tested.describe_failure()
+    assert "accepted_values_profilemesh_runs_v_status__completed__failed__superseded: fail" in tested.describe_failure()
 
 
 @pytest.mark.snowflake
@@ -163,7 +164,7 @@ def test_views_build_and_pass_their_tests_on_snowflake(sf_store: Store, store_po
     assert len(tested) >= 25 and not failing(tested), failing(tested)
     _break_data(sf_store)
     broken = failing(node_statuses(project, "test", "-s", "profilemesh"))
-    assert "accepted_values_profilemesh_runs_v_status__completed__failed" in broken
+    assert "accepted_values_profilemesh_runs_v_status__completed__failed__superseded" in broken
     assert "relationships_profilemesh_drift_v_run_id__run_id__ref_profilemesh_runs_v_" in broken
 
 

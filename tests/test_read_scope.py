@@ -5,6 +5,7 @@ warehouse itself computes with the same predicate."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,25 @@ def test_where_and_sample_on_snowflake(sf_store: Store, tmp_path: Path) -> None:
     (half,) = profile(sampled).tables
     assert half.status == "completed", half.error
     assert 120 < (half.row_count or 0) < 280
+    _buckets_on_snowflake(sf_store, tmp_path)  # the store's migration is the slow part: shared here
+
+
+def _buckets_on_snowflake(store: Store, tmp_path: Path) -> None:
+    """granularity on Snowflake (tests/test_buckets.py on DuckDB and PostgreSQL): one grouped aggregate
+    for every bucket, a TIMESTAMP_TZ column's days cut in the configured zone."""
+    store.sql('CREATE TABLE "SRC"."EVENTS" ("ID" INTEGER, "PLACED_AT" TIMESTAMP_TZ, "AMOUNT" FLOAT)')
+    store.sql(
+        """INSERT INTO "SRC"."EVENTS" VALUES (1, '2024-03-01 10:00:00+00:00', 1), (2, '2024-03-01 23:30:00+00:00', 2),
+        (3, '2024-03-02 12:00:00+00:00', 3), (4, '2024-03-04 12:00:00+00:00', 4)"""
+    )
+    table = {"schema": "SRC", "table": "EVENTS", "time_column": "PLACED_AT", "granularity": "day"}
+    # Distributions per bucket are tested on DuckDB and PostgreSQL; each statement costs the emulator ~1 s.
+    ctx = _config(store, tmp_path, {**table, "timezone": "Europe/Paris"}, {"distributions": False})
+    report = profile(ctx, as_of=dt.datetime(2024, 3, 5, 12), since=dt.date(2024, 3, 1))
+    assert [(t.bucket, t.status, t.row_count) for t in report.tables] == [
+        ("2024-03-01", "completed", 1),
+        ("2024-03-02", "completed", 2),  # 23:30 UTC on the 1st is the 2nd in Paris
+        ("2024-03-03", "completed", 0),
+        ("2024-03-04", "completed", 1),
+    ], [t.error for t in report.tables]
+    assert {t.query_count for t in report.tables} == {1}

@@ -313,3 +313,19 @@ def test_retention_deletes_old_runs_under_the_lock(shop: SQLiteShop) -> None:
     assert newest <= left and shop.run_ids[0] not in left
     assert "legacy-run" in left  # the only run of its table (schema ''): a table's newest run is kept
     assert orphans == 0
+
+
+def test_buckets_group_by_the_day_on_sqlite(shop: SQLiteShop) -> None:
+    """granularity on SQLite: strftime's day, one grouped read for every bucket (after retention: last)."""
+    data = yaml.safe_load(shop.config.read_text())
+    data["profiling"] = {
+        "tables": [{"schema": "main", "table": "orders", "time_column": "ordered_at", "granularity": "day"}]
+    }
+    path = shop.config.parent / "buckets.yml"
+    path.write_text(yaml.safe_dump(data))
+    after = START + dt.timedelta(days=DAYS, hours=1)
+    report = profile(Context.load(path), as_of=after, since=START.date() - dt.timedelta(days=1))
+    assert [(t.bucket, t.row_count) for t in report.tables] == [
+        ((START.date() + dt.timedelta(days=d)).isoformat(), 0 if d < 0 else 200) for d in range(-1, DAYS)
+    ], [t.error for t in report.tables]
+    assert {t.query_count for t in report.tables} == {1}  # one grouped aggregate (distinct counts in it)

@@ -1,12 +1,15 @@
 """What a run reads of a table, as the config says it: profiling.tables[].where, columns /
-exclude_columns, sample, time_column and window (columns, exclude_columns and sample also at the top
-of `profiling`, as every table's default). Validated here; read by profiling/scope.py and the planner."""
+exclude_columns, sample, time_column and window, and the buckets of an incremental table (granularity,
+lookback, timezone); columns, exclude_columns, sample, granularity, lookback and timezone also at the
+top of `profiling`, as every table's default. Validated here; read by profiling/scope.py,
+profiling/buckets.py and the planner."""
 
 from __future__ import annotations
 
 import datetime as dt
 import fnmatch
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +41,8 @@ class Window:
     last: dt.timedelta | None = None
 
 
+GRANULARITIES = ("day", "hour")
+
 _SPAN = re.compile(r"^\s*(\d+)\s*(minute|hour|day|week)s?\s*$", re.IGNORECASE)
 
 
@@ -52,6 +57,15 @@ class ReadScope:
     sample: Sample | None = None
     time_column: str | None = None
     window: Window | None = None  # set with time_column (since_last_run by default)
+    # Each day or hour of the time_column profiled as its own point (profiling/buckets.py); a default
+    # from the top level applies to the tables that name a time_column.
+    granularity: str | None = None
+    lookback: int = 0  # the last N complete buckets re-profiled on every run (late rows)
+    timezone: str | None = None  # where a zoned column's buckets are cut (IANA name; UTC when unset)
+
+    @property
+    def bucketed(self) -> bool:
+        return bool(self.time_column and self.granularity)
 
     def describe(self) -> dict[str, Any] | None:
         """As recorded with the run (runs.scope), None for a full read."""
@@ -67,6 +81,10 @@ class ReadScope:
         if self.time_column and self.window:
             described["time_column"] = self.time_column
             described["window"] = self.window.text
+        if self.bucketed:  # a day's point and an hour's are two histories (lookback changes no point)
+            described["granularity"] = self.granularity
+            if self.timezone:
+                described["timezone"] = self.timezone
         return described or None
 
     def keeps(self, column: str) -> bool:
@@ -81,7 +99,17 @@ class ReadScope:
 FULL_READ = ReadScope()
 
 
-SCOPE_KEYS = ("where", "columns", "exclude_columns", "sample", "time_column", "window")
+SCOPE_KEYS = (
+    "where",
+    "columns",
+    "exclude_columns",
+    "sample",
+    "time_column",
+    "window",
+    "granularity",
+    "lookback",
+    "timezone",
+)
 
 
 def read_scope(
@@ -112,6 +140,19 @@ def read_scope(
         raise ConfigError(shown, f"{key}.window", "needs time_column: the column whose values place a row in time")
     inherited = time_column is None and window is None
     read_window = defaults.window if inherited else _window(window, shown, f"{key}.window")
+    has_time_column = time_column is not None or defaults.time_column is not None
+    granularity, lookback, timezone = _buckets(item, shown, key, defaults, per_table=allow_where)
+    if "granularity" in item and allow_where and not has_time_column:
+        raise ConfigError(
+            shown, f"{key}.granularity", "needs time_column: the column whose values place a row in a bucket"
+        )
+    if granularity and has_time_column and read_window is not None and read_window.last is not None:
+        raise ConfigError(
+            shown,
+            f"{key}.window",
+            f"{read_window.text} and granularity both choose the rows: with granularity, each run reads the "
+            "buckets after the last one profiled (lookback: N re-reads the last N)",
+        )
     return ReadScope(
         where=where.strip() if where else defaults.where,
         columns=globs["columns"],
@@ -119,7 +160,38 @@ def read_scope(
         sample=sample,
         time_column=time_column.strip() if time_column else defaults.time_column,
         window=read_window,
+        granularity=granularity,
+        lookback=lookback,
+        timezone=timezone,
     )
+
+
+def _buckets(
+    item: Mapping[str, Any], shown: str, key: str, defaults: ReadScope, *, per_table: bool
+) -> tuple[str | None, int, str | None]:
+    """granularity, lookback and timezone: the item's own, else the defaults'. A table's own lookback or
+    timezone needs a granularity (its own or the default); at the top level they are defaults."""
+    granularity = item.get("granularity", defaults.granularity)
+    if granularity is not None and granularity not in GRANULARITIES:
+        raise ConfigError(shown, f"{key}.granularity", f"must be one of {', '.join(GRANULARITIES)}")
+    lookback = item.get("lookback", defaults.lookback)
+    if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 0:
+        raise ConfigError(shown, f"{key}.lookback", "must be a whole number of buckets, 0 or more")
+    timezone = item.get("timezone", defaults.timezone)
+    if timezone is not None and (not isinstance(timezone, str) or not _is_zone(timezone)):
+        raise ConfigError(shown, f"{key}.timezone", "must be an IANA time zone name, such as UTC or Europe/Paris")
+    for name in ("lookback", "timezone"):
+        if per_table and name in item and granularity is None:
+            raise ConfigError(shown, f"{key}.{name}", "applies to buckets: needs granularity (day or hour)")
+    return granularity, lookback, timezone
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _window(value: Any, shown: str, key: str) -> Window:

@@ -207,6 +207,9 @@ def parse_profiling(data: Any, shown: str, base_dir: Path = Path()) -> Profiling
             "freshness",
             "limits",
             "distributions",
+            "granularity",
+            "lookback",
+            "timezone",
         },
     )
     defaults = read_scope(data, shown, "profiling", FULL_READ, allow_where=False)

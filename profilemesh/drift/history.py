@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.drift.distributions import OTHER, ColumnShape
-from profilemesh.store.tables import newest_first, scope_key, storage_table, stored_schema
+from profilemesh.store.tables import SUPERSEDED, newest_first, scope_key, storage_table, stored_schema
 from profilemesh.store.target import StorageTarget
 
 
@@ -172,12 +172,13 @@ class LatestRun:
 def latest_runs(
     conn: Connection, target: StorageTarget, *, table: str | None = None, schema: str | None = None
 ) -> dict[tuple[str | None, str], LatestRun]:
-    """Each table's latest run, whatever its status (a failed run is latest too)."""
+    """Each table's latest run, whatever its status (a failed run is latest too), but a superseded one
+    (a bucket profiled again: the run that replaced it is the point)."""
     runs = storage_table(target, "runs")
     position = newest_first(runs)
     ranked = sa.select(
         runs.c.run_id, runs.c.schema_name, runs.c.dataset_name, runs.c.status, runs.c.error_message, position
-    )
+    ).where(runs.c.status != SUPERSEDED)
     if table is not None:
         ranked = ranked.where(runs.c.dataset_name == table)
     if schema is not None:

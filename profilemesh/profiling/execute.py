@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from profilemesh.profiling.planner import LENGTHS, TablePlan, column_label
+from profilemesh.profiling.planner import BUCKET_LABEL, LENGTHS, TablePlan, column_label
 
 
 @dataclass
@@ -38,27 +38,57 @@ class TableProfile:
 
 def run_plan(conn: Connection, plan: TablePlan, on_statement: Callable[[], None] | None = None) -> TableProfile:
     """on_statement: called after each profiling statement (the cost meter reads what it read)."""
+    return run_plan_by_bucket(conn, plan, on_statement)[None]
+
+
+def run_plan_by_bucket(
+    conn: Connection, plan: TablePlan, on_statement: Callable[[], None] | None = None
+) -> dict[Any, TableProfile]:
+    """The plan's profile, keyed by bucket (as the warehouse returns it) for a bucketed plan, by None
+    otherwise. A bucket without rows returns no row, so it is not among the keys (empty_profile)."""
     done = on_statement or (lambda: None)
     for setting in plan.session_settings:
         conn.execute(sa.text(setting))
-    aggregate = conn.execute(plan.aggregate).mappings().one()
+    aggregates = {
+        (row[BUCKET_LABEL] if plan.bucketed else None): row for row in conn.execute(plan.aggregate).mappings().all()
+    }
     done()
-    distinct: dict[int, Any] = {}
-    lengths: dict[int, dict[str, Any]] = {}
+    distinct: dict[Any, dict[int, Any]] = {}
+    lengths: dict[Any, dict[int, dict[str, Any]]] = {}
     if plan.distinct is not None:
-        for row in conn.execute(plan.distinct).all():
+        for full in conn.execute(plan.distinct).all():
+            key, row = (full[0], full[1:]) if plan.bucketed else (None, full)
             branch = plan.distinct_branches[int(row[0])]
+            counts = distinct.setdefault(key, {})
             if plan.branch_lengths:  # (count, min, max, mean length) per column slot
                 slots = [row[1 + 4 * k : 5 + 4 * k] for k in range(len(branch))]
-                distinct.update((index, slot[0]) for index, slot in zip(branch, slots, strict=False))
-                lengths.update(
+                counts.update((index, slot[0]) for index, slot in zip(branch, slots, strict=False))
+                lengths.setdefault(key, {}).update(
                     (index, dict(zip(LENGTHS, slot[1:], strict=True)))
                     for index, slot in zip(branch, slots, strict=False)
                 )
             else:
-                distinct.update(zip(branch, row[1:], strict=False))
+                counts.update(zip(branch, row[1:], strict=False))
         done()
+    return {
+        key: _profile(plan, aggregate, distinct.get(key, {}), lengths.get(key, {}))
+        for key, aggregate in aggregates.items()
+    }
 
+
+def empty_profile(plan: TablePlan) -> TableProfile:
+    """The profile of no rows (a bucket the GROUP BY returned nothing for): what the plan's aggregate
+    gives over an empty read, counts 0 and the rest NULL."""
+    zeros = {
+        column.name: (0 if column.name == "row_count" or column.name.endswith("_count") else None)
+        for column in plan.aggregate.selected_columns
+    }
+    return _profile(plan, zeros, {}, {})
+
+
+def _profile(
+    plan: TablePlan, aggregate: Mapping[Any, Any], distinct: dict[int, Any], lengths: dict[int, dict[str, Any]]
+) -> TableProfile:
     row_count = int(aggregate["row_count"])
     profile = TableProfile(plan.schema, plan.table, row_count, len(plan.columns), distinct_mode=plan.distinct_mode)
     for index, column in enumerate(plan.columns):

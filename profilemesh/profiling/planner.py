@@ -52,6 +52,7 @@ class TablePlan:
     # column slot of a branch row is then (distinct count, min, max and mean length) instead of the count.
     branch_lengths: bool = False
     notes: list[str] = field(default_factory=list)
+    bucketed: bool = False  # every statement's rows lead with the bucket (GROUP BY the truncated time)
 
     @property
     def query_count(self) -> int:
@@ -99,12 +100,16 @@ def plan_table(
     where: str | None = None,
     sample: Sample | None = None,
     window: TimeWindow | None = None,
+    buckets: Buckets | None = None,
 ) -> TablePlan:
     """approx_available: whether the warehouse can estimate distinct counts here (PostgreSQL needs the
     `hll` extension); without it an approximate plan counts exactly, and says so in its notes.
-    where (trusted SQL) and sample narrow what every statement of the plan reads."""
+    where (trusted SQL) and sample narrow what every statement of the plan reads; buckets: every
+    statement groups its rows by bucket (one result row per bucket and branch)."""
     names = [c.name for c in columns]
-    scope = _read_scope(schema, table, names, warehouse=warehouse, where=where, sample=sample, window=window)
+    scope = _read_scope(
+        schema, table, names, warehouse=warehouse, where=where, sample=sample, window=window, buckets=buckets
+    )
     relation = scope.relation
     metrics = {c.name: metrics_for(c, selected_metrics) for c in columns}
     approx = distinct == "approximate" and approx_available
@@ -158,6 +163,7 @@ def plan_table(
         distinct_mode="approximate" if approx else "exact",
         session_settings=list(warehouse.plan_settings()),
         notes=notes,
+        bucketed=buckets is not None,
     )
 
 
@@ -185,9 +191,10 @@ def _read_scope(
     where: str | None,
     sample: Sample | None,
     window: TimeWindow | None,
+    buckets: Buckets | None = None,
 ) -> _Scope:
     """What every statement of a plan reads: the table (these columns of it), its sample, the row filter
-    and the window."""
+    and the window; with buckets, the bucket each row falls in."""
     quote = True if warehouse.quote_reflected_names else None
     if window is not None and window.column not in names:
         names = [*names, window.column]
@@ -205,42 +212,75 @@ def _read_scope(
     conditions: list[sa.ColumnElement[bool]] = [sa.literal_column(f"({where})", sa.Boolean)] if where else []
     if window is not None:
         conditions += window.conditions(relation.c[window.column])
-    return _Scope(relation, sa.and_(*conditions) if conditions else None)
+    bucket = None
+    if buckets is not None:
+        col = relation.c[buckets.column]
+        bucket = warehouse.bucket_start(col, buckets.unit, buckets.zone) if buckets.truncate else col
+    return _Scope(relation, sa.and_(*conditions) if conditions else None, bucket)
 
 
 @dataclass(frozen=True)
 class TimeWindow:
     """An incremental read: the rows whose time_column is after `start` (when there is one) and at or
-    before `end`; no row when `end` is None (the column holds no time yet). Bound as parameters."""
+    before `end`; no row when `end` is None (the column holds no time yet). Bound as parameters.
+    half_open: a bucket's read, from `start` (included) to `end` (excluded)."""
 
     column: str
     start: Any
     end: Any
+    half_open: bool = False
 
     def recorded(self) -> dict[str, str | None]:
         """The bounds as the run records them (runs.scope.read, ISO 8601)."""
         return {"after": _iso(self.start), "through": _iso(self.end)}
 
     def conditions(self, col: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
+        if self.half_open:
+            return [col >= sa.literal(self.start), col < sa.literal(self.end)]
         if self.end is None:
             return [sa.false()]
         bounds = [col <= sa.literal(self.end)]
         return bounds if self.start is None else [col > sa.literal(self.start), *bounds]
 
 
+@dataclass(frozen=True)
+class Buckets:
+    """A bucketed read (profiling.tables[].granularity): every statement groups by the time column
+    truncated to the `unit` (day, hour) in `zone` (None: the values as stored); a date column by the day
+    is its own bucket (`truncate` False)."""
+
+    column: str
+    unit: str
+    zone: str | None
+    truncate: bool = True
+
+
 def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat()
 
 
+BUCKET_LABEL = "pm_bucket"
+
+
 @dataclass(frozen=True)
 class _Scope:
-    """What every statement of a plan reads: the table (or its sample) and the run's row filter."""
+    """What every statement of a plan reads: the table (or its sample) and the run's row filter; with a
+    bucket expression, aggregates are per bucket (the bucket leads each row, GROUP BY 1: an ordinal,
+    so a table column named like the label cannot capture it)."""
 
     relation: sa.FromClause
     where: sa.ColumnElement[bool] | None
+    bucket: sa.ColumnElement[Any] | None = None
 
     def select(self, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
-        query = sa.select(*columns).select_from(self.relation)
+        """An aggregate over the read: one row, or one per bucket."""
+        query = self.rows(*columns)
+        return query if self.bucket is None else query.group_by(sa.literal_column("1"))
+
+    def rows(self, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+        """The read's rows (with their bucket first, as pm_bucket, when bucketed)."""
+        leading = [] if self.bucket is None else [self.bucket.label(BUCKET_LABEL)]
+        query = sa.select(*leading, *columns).select_from(self.relation)
         return query if self.where is None else query.where(self.where)
 
 
@@ -290,7 +330,7 @@ def _distinct_with_lengths(
     width = max((len(branch) for branch in branches), default=0)
     selects = []
     for number, branch in enumerate(branches):
-        values = scope.select(
+        values = scope.rows(
             *(
                 _distinct_operand(scope.relation.c[columns[i].name], columns[i], warehouse).label(f"v{k}")
                 for k, i in enumerate(branch)
@@ -298,6 +338,8 @@ def _distinct_with_lengths(
         )
         fenced = values.offset(sa.literal_column("0")).subquery(f"b{number}")
         outputs: list[sa.ColumnElement[Any]] = [sa.literal(number).label("branch")]
+        if scope.bucket is not None:
+            outputs.insert(0, fenced.c[BUCKET_LABEL])
         for k in range(width):
             if k < len(branch):
                 value = fenced.c[f"v{k}"]
@@ -310,7 +352,8 @@ def _distinct_with_lengths(
             else:
                 outputs.append(sa.cast(sa.null(), sa.BigInteger).label(f"d{k}"))
                 outputs += [sa.cast(sa.null(), sa.Numeric).label(f"{label}{k}") for label in "nxm"]
-        selects.append(sa.select(*outputs).select_from(fenced))
+        query = sa.select(*outputs).select_from(fenced)
+        selects.append(query if scope.bucket is None else query.group_by(fenced.c[BUCKET_LABEL]))
     if not selects:
         return None
     return selects[0] if len(selects) == 1 else sa.union_all(*selects)
@@ -330,12 +373,14 @@ def _sql_hll_statement(scope: _Scope, columns: list[ProfiledColumn], branches: l
     m = 1 << p
     hashes = sa.union_all(
         *(
-            scope.select(
+            scope.rows(
                 sa.literal(number).label("branch"), sa.func.hash(scope.relation.c[columns[i].name]).label("h")
             ).where(scope.relation.c[columns[i].name].is_not(None))
             for number, (i,) in enumerate(branches)
         )
     ).subquery("hashes")
+    # per bucket when bucketed: the bucket leads every row, as in the plan's other statements
+    by: list[sa.ColumnElement[Any]] = [] if scope.bucket is None else [hashes.c[BUCKET_LABEL]]
     rest = hashes.c.h.op(">>")(p)
     rank = sa.case(
         (rest == 0, 64 - p + 1),
@@ -343,15 +388,16 @@ def _sql_hll_statement(scope: _Scope, columns: list[ProfiledColumn], branches: l
     )
     register = hashes.c.h.op("&")(m - 1)
     registers = (
-        sa.select(hashes.c.branch, sa.func.max(rank).label("rank"))
-        .group_by(hashes.c.branch, register)
+        sa.select(*by, hashes.c.branch, sa.func.max(rank).label("rank"))
+        .group_by(*by, hashes.c.branch, register)
         .subquery("registers")
     )
+    per = [registers.c[BUCKET_LABEL]] if by else []
     empty = m - sa.func.count()
     raw = (0.7213 / (1 + 1.079 / m)) * m * m / (sa.func.sum(sa.func.pow(2.0, -registers.c.rank)) + empty)
     estimate = sa.case((sa.and_(raw <= 2.5 * m, empty > 0), m * sa.func.ln(sa.cast(m, sa.Double) / empty)), else_=raw)
-    return sa.select(registers.c.branch, sa.cast(sa.func.round(estimate), sa.BigInteger).label("d0")).group_by(
-        registers.c.branch
+    return sa.select(*per, registers.c.branch, sa.cast(sa.func.round(estimate), sa.BigInteger).label("d0")).group_by(
+        *per, registers.c.branch
     )
 
 

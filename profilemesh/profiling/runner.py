@@ -22,15 +22,17 @@ from profilemesh.config.settings import ProfilingSettings
 from profilemesh.context import Context
 from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_line
 from profilemesh.profiling.bounds import bound_memory, choose_distinct
+from profilemesh.profiling.buckets import BucketSpan, bucket_key
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
 from profilemesh.profiling.cost import CostMeter, meter_statements
 from profilemesh.profiling.ctrl_c import noted
 from profilemesh.profiling.distributions import DistributionItem, profile_distributions, stored_rows
-from profilemesh.profiling.execute import MetricValue, TableProfile, run_plan
+from profilemesh.profiling.execute import MetricValue, TableProfile, empty_profile, run_plan_by_bucket
 from profilemesh.profiling.freshness import freshness_metric
-from profilemesh.profiling.planner import TablePlan, TimeWindow, plan_table
-from profilemesh.profiling.scope import kept_columns, previous_window_ends, time_window
+from profilemesh.profiling.planner import Buckets, TablePlan, TimeWindow, plan_table
+from profilemesh.profiling.scope import bucket_read, kept_columns, previous_window_ends, time_window
 from profilemesh.profiling.selection import resolve_tables, table_selectors
+from profilemesh.profiling.supersede import BucketPoint, supersede_buckets
 from profilemesh.store import writes
 from profilemesh.store.handshake import require_writable
 from profilemesh.store.source import source_and_store, source_error
@@ -44,13 +46,13 @@ ProgressCallback = Callable[[str, int, int], None]
 class TableOutcome:
     schema: str | None
     table: str
-    status: str  # completed | failed | planned
+    status: str  # completed | failed | planned | up_to_date (a bucketed table with no new bucket: not written)
     profiled_at: dt.datetime
     row_count: int | None = None
     column_count: int | None = None
     metric_count: int = 0
     query_count: int = 0
-    duration_seconds: float = 0.0
+    duration_seconds: float | None = 0.0  # None: a bucket of a read whose time its newest bucket records
     error: str | None = None
     distinct_mode: str = "exact"
     notes: list[str] = field(default_factory=list)
@@ -60,6 +62,8 @@ class TableOutcome:
     dbt_unique_id: str | None = None  # the dbt node profiled (profile --project-dir)
     cost: dict[str, Any] | None = None  # what its statements read and cost (profiling/cost.py)
     distributions: list[DistributionItem] = field(default_factory=list, repr=False)  # profilemesh_distributions
+    run_id: str | None = None  # a bucket's own run (profiling/buckets.py); None: the invocation's run_id
+    bucket: str | None = None  # the bucket's label (2026-11-30, 2026-11-30T05:00) of a table with granularity
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("statements", "profile", "distributions")}
@@ -78,6 +82,7 @@ class TableRead:
     scope: ReadScope
     window: TimeWindow | None
     distinct: str  # the distinct counts the plan computes: exact, or approximate (profiling/bounds.py)
+    buckets: Buckets | None = None  # a table with granularity: every statement grouped by bucket
 
 
 @dataclass
@@ -111,9 +116,13 @@ def profile(
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
     as_of: dt.datetime | None = None,
+    since: dt.date | None = None,
 ) -> ProfileReport:
     """as_of (naive UTC): the profiled_at to record for every table instead of the clock, for
-    programs that replay history (the quickstart's simulated days); the CLI never sets it."""
+    programs that replay history (the quickstart's simulated days); the CLI never sets it. For a
+    table with granularity it is the "now" that decides which buckets are complete.
+
+    since: backfill every bucket of the tables with granularity from this date (`profile --since`)."""
     config, target = ctx.config, ctx.target
     source = config.source or target.connection
     selectors = table_selectors(config.profiling, tables)
@@ -131,7 +140,9 @@ def profile(
             raise source_error(source, exc) from exc
         if not names:
             raise UsageError("no tables to profile: profiling.tables (or --table) matched nothing")
-        since = previous_window_ends(store, target, [(schema, table, s.scope) for schema, table, s in names])
+        if since is not None and not any(s.scope.bucketed for _, _, s in names):
+            raise UsageError("--since backfills tables profiled by bucket: none of these tables sets granularity")
+        previous = previous_window_ends(store, target, [(schema, table, s.scope) for schema, table, s in names])
         position, name = 0, ""
         try:
             with noted() as ctrl_c, warehouse_for(source.type).interruptible():
@@ -142,7 +153,7 @@ def profile(
                     settings = config.profiling
                     if selector.metrics is not None:
                         settings = dataclasses.replace(settings, metrics=selector.metrics)
-                    outcome = _profile_one(
+                    outcomes = _profile_one(
                         src,
                         schema,
                         table,
@@ -150,12 +161,15 @@ def profile(
                         settings,
                         dry_run,
                         as_of,
-                        since.get((schema, table)),
+                        previous.get((schema, table)),
                         checkpoint=ctrl_c.check,
+                        backfill=since,
+                        run_id=report.run_id,
                     )
                     ctrl_c.check()
-                    outcome.dbt_unique_id = selector.dbt_unique_id
-                    report.tables.append(outcome)
+                    for outcome in outcomes:
+                        outcome.dbt_unique_id = selector.dbt_unique_id
+                    report.tables.extend(outcomes)
             if not dry_run:
                 _write_run(ctx, store, report)
         except Exception as exc:
@@ -170,7 +184,7 @@ def profile(
 def _interrupted(report: ProfileReport, table: str, position: int, total: int) -> Interrupted:
     if report.dry_run:
         return Interrupted(f"interrupted while planning {table} ({position} of {total} tables); nothing to write")
-    if len(report.tables) == total:
+    if len({(t.schema, t.table) for t in report.tables}) == total:
         return Interrupted(f"interrupted while writing run {report.run_id}: nothing of it was written")
     return Interrupted(
         f"interrupted while profiling {table} ({position} of {total} tables): run {report.run_id} was not "
@@ -189,21 +203,46 @@ def _profile_one(
     since: Any = None,
     *,
     checkpoint: Callable[[], None] = lambda: None,
-) -> TableOutcome:
-    """checkpoint: raises a Ctrl-C a driver swallowed (profiling/ctrl_c.py), before and after each statement."""
+    backfill: dt.date | None = None,
+    run_id: str = "",
+) -> list[TableOutcome]:
+    """The table's outcome: one, or one per bucket for a table with granularity. since: where the
+    previous run's window ended (a bucketed table: its newest bucket's label); backfill: --since.
+    checkpoint: raises a Ctrl-C a driver swallowed (profiling/ctrl_c.py), before and after each statement."""
     started = time.perf_counter()
+    now = as_of or utc_now()
     outcome = TableOutcome(
         schema=schema,
         table=table,
         status="planned" if dry_run else "completed",
-        profiled_at=as_of or utc_now(),
+        profiled_at=now,
         scope=scope.describe(),
     )
+    span: BucketSpan | None = None
     try:
         every_column = _columns(conn, schema, table)
         columns = kept_columns(every_column, scope, schema, table)
-        window = time_window(conn, schema, table, every_column, scope, since) if scope.time_column else None
-        if window is not None and outcome.scope is not None:
+        window, buckets = None, None
+        if scope.bucketed:
+            span = bucket_read(conn, schema, table, every_column, scope, now=now, backfill=backfill, previous=since)
+            if not span.buckets:
+                outcome.status = "planned" if dry_run else "up_to_date"
+                outcome.notes.append(
+                    f"no complete {scope.granularity} to profile (newest profiled: {since or 'none'}; "
+                    "the current one waits until it is complete)"
+                )
+                conn.rollback()
+                return [outcome]
+            window, buckets = span.window, span.grouping
+            newest = span.buckets[-1]  # a failed read is recorded at its newest bucket's time
+            outcome.profiled_at = newest.profiled_at
+            if outcome.scope is not None:
+                outcome.scope[READ_BOUNDS] = {**newest.recorded(), "start": window.recorded()["after"]}
+            first = span.buckets[0].label
+            outcome.notes.append(f"{len(span.buckets)} {scope.granularity} bucket(s): {first} to {newest.label}")
+        elif scope.time_column:
+            window = time_window(conn, schema, table, every_column, scope, since)
+        if window is not None and span is None and outcome.scope is not None:
             outcome.scope[READ_BOUNDS] = window.recorded()
         choice = choose_distinct(
             conn,
@@ -215,16 +254,16 @@ def _profile_one(
             sample=scope.sample,
             window=window,
         )
-        read = TableRead(schema, table, settings, scope, window, choice.mode)
+        read = TableRead(schema, table, settings, scope, window, choice.mode, buckets)
         plan = _plan(conn, read, columns)
         outcome.query_count = plan.query_count
         outcome.column_count = len(plan.columns)
-        outcome.notes = [*([choice.note] if choice.note else []), *plan.notes]
+        outcome.notes = [*([choice.note] if choice.note else []), *outcome.notes, *plan.notes]
         outcome.distinct_mode = plan.distinct_mode
         if dry_run:
             outcome.statements = plan.statements(conn.dialect)
             conn.rollback()
-            return outcome
+            return [outcome]
         checkpoint()  # before the table's long statement, a press during the short ones is not lost
         meter = CostMeter(conn, schema, table)
 
@@ -233,13 +272,19 @@ def _profile_one(
             checkpoint()
 
         try:
-            result = run_plan(conn, plan, after_statement)
+            results = run_plan_by_bucket(conn, plan, after_statement)
         except sa.exc.DBAPIError as exc:
             if is_interrupt(exc):
                 raise
             conn.rollback()
-            result = _profile_around_failing_columns(conn, read, columns, outcome, exc, meter)
+            results = _profile_around_failing_columns(conn, read, columns, outcome, exc, meter)
         conn.commit()
+        if span is not None:
+            points = _bucket_outcomes(conn, read, plan, span, results, outcome, now, run_id, after_statement)
+            points[-1].cost = {**meter.figures(), "estimated_rows": choice.estimated_rows, "buckets": len(points)}
+            points[-1].duration_seconds = round(time.perf_counter() - started, 6)  # the newest: the read's
+            return points
+        result = results[None]
         outcome.distributions = profile_distributions(
             conn,
             plan,
@@ -265,7 +310,59 @@ def _profile_one(
         outcome.status = "failed"
         outcome.error = first_line(str(exc.orig or exc))
     outcome.duration_seconds = round(time.perf_counter() - started, 6)
-    return outcome
+    return [outcome]
+
+
+def _bucket_outcomes(
+    conn: Connection,
+    read: TableRead,
+    plan: TablePlan,
+    span: BucketSpan,
+    results: dict[Any, TableProfile],
+    outcome: TableOutcome,
+    now: dt.datetime,
+    run_id: str,
+    after_statement: Callable[[], None],
+) -> list[TableOutcome]:
+    """One outcome per bucket, oldest first: its own run (run id, profiled_at at the bucket's start,
+    runs.scope.read its bounds), from the grouped statements' rows; a bucket without rows is a point of
+    0 rows. Its distributions are read per bucket (two statements each). The newest bucket carries the
+    read's cost, duration and the table's freshness (hours from its newest row to now)."""
+    by_bucket = {bucket_key(key): profile for key, profile in results.items()}
+    column = span.grouping.column
+    outcomes = []
+    for bucket in span.buckets:
+        profile = by_bucket.get(bucket.local) or empty_profile(plan)
+        point = dataclasses.replace(
+            outcome,
+            run_id=bucket.run_id(run_id, read.schema, read.table),
+            bucket=bucket.label,
+            profiled_at=bucket.profiled_at,
+            scope={**(outcome.scope or {}), READ_BOUNDS: bucket.recorded()},
+            notes=list(outcome.notes),
+            row_count=profile.row_count,
+            profile=profile,
+            duration_seconds=None,
+        )
+        if profile.row_count:
+            one_bucket = dataclasses.replace(read, window=bucket.window(column), buckets=None)
+            bucket_plan = _plan(conn, one_bucket, plan.columns)
+            point.distributions = profile_distributions(
+                conn,
+                bucket_plan,
+                profile,
+                read.settings.distributions,
+                read.settings.segments_for(read.schema, read.table),
+                point.notes,
+                after_statement,
+            )
+        outcomes.append(point)
+    newest = outcomes[-1]
+    if span.newest_row is not None and newest.profile is not None:
+        newest.profile.metrics.append(freshness_metric(span.newest_row, now))
+    for point in outcomes:
+        point.metric_count = len(point.profile.metrics) if point.profile else 0
+    return outcomes
 
 
 def _profile_around_failing_columns(
@@ -275,28 +372,29 @@ def _profile_around_failing_columns(
     outcome: TableOutcome,
     error: sa.exc.DBAPIError,
     meter: CostMeter,
-) -> TableProfile:
+) -> dict[Any, TableProfile]:
     """The table's plan failed. If the table itself reads (its row count), the columns whose metrics the
     warehouse refused are found by halving (a few scans for one bad column among hundreds), and the
     table is profiled without them: each skipped column gets a `skipped` metric holding the reason, and
     a note. A table never fails because of one column (its type, or values it cannot read); when the
     table does not read, or none of its columns does, the table's error stands."""
-    run_plan(conn, _plan(conn, read, []), meter.statement_done)  # raises the table's own error
+    run_plan_by_bucket(conn, _plan(conn, read, []), meter.statement_done)  # raises the table's own error
     conn.rollback()
     failing = _failing_columns(conn, read, columns, meter)
     if len(failing) == len(columns):
         raise error
     kept = [c for c in columns if c.name not in failing]
-    result = run_plan(conn, _plan(conn, read, kept), meter.statement_done)
-    result.column_count = len(columns)
+    results = run_plan_by_bucket(conn, _plan(conn, read, kept), meter.statement_done)
     for column in columns:
         if column.name in failing:
             reason = failing[column.name]
-            result.metrics.append(
-                MetricValue(column.name, column.type_name, SKIPPED_METRIC, reason, None, column.native_type)
-            )
+            for result in results.values():
+                result.column_count = len(columns)
+                result.metrics.append(
+                    MetricValue(column.name, column.type_name, SKIPPED_METRIC, reason, None, column.native_type)
+                )
             outcome.notes.append(f"column {column.name} ({column.type_name}) skipped: {reason}")
-    return result
+    return results
 
 
 def _failing_columns(
@@ -304,7 +402,7 @@ def _failing_columns(
 ) -> dict[str, str]:
     """Column name -> the warehouse's error, for the columns whose own plan fails (halving the set)."""
     try:
-        run_plan(conn, _plan(conn, read, columns), meter.statement_done)
+        run_plan_by_bucket(conn, _plan(conn, read, columns), meter.statement_done)
         conn.rollback()
         return {}
     except sa.exc.DBAPIError as exc:
@@ -344,6 +442,7 @@ def _plan(conn: Connection, read: TableRead, columns: list[ProfiledColumn]) -> T
         where=read.scope.where,
         sample=read.scope.sample,
         window=read.window,
+        buckets=read.buckets,
     )
 
 
@@ -362,10 +461,11 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
     """Every row of the run in one transaction: a run is all or nothing."""
     target = ctx.target
     runs, results = [], []
-    for outcome in report.tables:
+    written = [outcome for outcome in report.tables if outcome.status != "up_to_date"]
+    for outcome in written:
         runs.append(
             {
-                "run_id": report.run_id,
+                "run_id": outcome.run_id or report.run_id,
                 "dataset_name": outcome.table,
                 "schema_name": stored_schema(outcome.schema),
                 "profiled_at": outcome.profiled_at,
@@ -382,7 +482,7 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
         for m in outcome.profile.metrics if outcome.profile else ():
             results.append(
                 {
-                    "run_id": report.run_id,
+                    "run_id": outcome.run_id or report.run_id,
                     "dataset_name": outcome.table,
                     "schema_name": stored_schema(outcome.schema),
                     "column_name": m.column_name,
@@ -398,26 +498,40 @@ def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
     try:
         writes.insert(conn, target, "runs", runs)
         writes.insert(conn, target, "results", results)
-        for outcome in report.tables:
-            rows = stored_rows(
-                report.run_id, stored_schema(outcome.schema), outcome.table, outcome.profiled_at, outcome.distributions
+        points = [
+            BucketPoint(o.run_id, o.schema, o.table, o.profiled_at, o.scope or {})
+            for o in written
+            if o.run_id and o.status == "completed"
+        ]
+        supersede_buckets(conn, target, points)
+        distributions = [
+            row
+            for outcome in written
+            for row in stored_rows(
+                outcome.run_id or report.run_id,
+                stored_schema(outcome.schema),
+                outcome.table,
+                outcome.profiled_at,
+                outcome.distributions,
             )
-            writes.insert(conn, target, "distributions", rows)
-        for outcome in report.tables:
-            if outcome.status == "completed":
-                writes.upsert(
-                    conn,
-                    target,
-                    "table_state",
-                    ["schema_name", "table_name"],
-                    {
-                        "schema_name": stored_schema(outcome.schema),
-                        "table_name": outcome.table,
-                        "last_run_id": report.run_id,
-                        "last_profiled_at": outcome.profiled_at,
-                        "row_count": outcome.row_count or 0,
-                    },
-                )
+        ]
+        writes.insert(conn, target, "distributions", distributions)
+        # Each table's newest completed point (the buckets of a table come oldest first).
+        latest = {(o.schema, o.table): o for o in written if o.status == "completed"}
+        for outcome in latest.values():
+            writes.upsert(
+                conn,
+                target,
+                "table_state",
+                ["schema_name", "table_name"],
+                {
+                    "schema_name": stored_schema(outcome.schema),
+                    "table_name": outcome.table,
+                    "last_run_id": outcome.run_id or report.run_id,
+                    "last_profiled_at": outcome.profiled_at,
+                    "row_count": outcome.row_count or 0,
+                },
+            )
         ctx.hooks.before_commit("profile")
         conn.commit()
     except sa.exc.DBAPIError as exc:

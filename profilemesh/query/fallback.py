@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from profilemesh.contract import DISTRIBUTIONS_VIEW, DRIFT_EVENT_TYPES, SEVERITIES, STORAGE_COLUMNS, VIEW_COLUMNS
 from profilemesh.query.relations import Relations
+from profilemesh.store.tables import SUPERSEDED
 from profilemesh.store.target import StorageTarget
 
 _TYPES: dict[str, sa.types.TypeEngine[Any]] = {
@@ -162,17 +163,21 @@ def _history(runs: sa.Subquery) -> sa.Subquery:
             partition_by=[runs.c.schema_name, runs.c.dataset_name], order_by=[runs.c.profiled_at, runs.c.run_id]
         )
 
-    ordered = sa.select(
-        *(runs.c[c] for c in ("run_id", "schema_name", "dataset_name", "environment", "status", "profiled_at")),
-        runs.c.row_count,
-        runs.c.column_count,
-        runs.c.drift_event_count,
-        runs.c.max_drift_severity,
-        previous(runs.c.run_id).label("previous_run_id"),
-        previous(runs.c.profiled_at).label("previous_profiled_at"),
-        previous(runs.c.row_count).label("previous_row_count"),
-        previous(runs.c.column_count).label("previous_column_count"),
-    ).subquery("ordered")
+    ordered = (
+        sa.select(
+            *(runs.c[c] for c in ("run_id", "schema_name", "dataset_name", "environment", "status", "profiled_at")),
+            runs.c.row_count,
+            runs.c.column_count,
+            runs.c.drift_event_count,
+            runs.c.max_drift_severity,
+            previous(runs.c.run_id).label("previous_run_id"),
+            previous(runs.c.profiled_at).label("previous_profiled_at"),
+            previous(runs.c.row_count).label("previous_row_count"),
+            previous(runs.c.column_count).label("previous_column_count"),
+        )
+        .where(runs.c.status != SUPERSEDED)
+        .subquery("ordered")
+    )
     o = ordered.c
     change = o.row_count - o.previous_row_count
     query = sa.select(

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from profilemesh.clock import utc_now
 from profilemesh.contract import DRIFT_VIEW, RUNS_VIEW, VIEW_COLUMNS
 from profilemesh.errors import UsageError
+from profilemesh.store.tables import SUPERSEDED
 
 TableKey = tuple[str | None, str]  # (schema_name, dataset_name)
 
@@ -98,7 +99,7 @@ def read_history(
     histories: dict[TableKey, TableHistory] = {}
 
     r = sources.runs.c
-    where = _filters(r.schema_name, r.dataset_name, chosen)
+    where = [*_filters(r.schema_name, r.dataset_name, chosen), r.status != SUPERSEDED]  # one point per bucket
     if since is not None:
         where.append(r.profiled_at >= since)
     query = sa.select(*(r[c] for c in RUN_COLUMNS)).where(*where)
@@ -188,7 +189,7 @@ def _metrics_query(
     if all(len(h.runs) <= chart_runs for h in histories):
         return query.where(*where)
     r = sources.runs.c
-    run_where = _filters(r.schema_name, r.dataset_name, chosen)
+    run_where = [*_filters(r.schema_name, r.dataset_name, chosen), r.status != SUPERSEDED]
     if since is not None:
         run_where.append(r.profiled_at >= since)
     position = sa.func.row_number().over(

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from profilemesh.contract import STORAGE_COLUMNS
+from profilemesh.contract import RUN_STATUSES, STORAGE_COLUMNS
 from profilemesh.store.target import StorageTarget
 
 
@@ -23,6 +23,10 @@ def stored_schema(schema: str | None) -> str:
     runs by schema, so it cannot be NULL)."""
     return schema or ""
 
+
+COMPLETED, FAILED, SUPERSEDED = RUN_STATUSES
+# SUPERSEDED: a bucket's run that a later run of the same bucket replaced (profiling/supersede.py); kept,
+# and left out of every history (drift, the views, query).
 
 # What a run recorded about the rows it actually read (an incremental window's bounds): it differs
 # from run to run, so it is not part of what makes two runs comparable.

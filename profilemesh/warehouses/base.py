@@ -333,6 +333,15 @@ class Warehouse:
 
         return sa.func.approx_count_distinct(col)
 
+    def bucket_start(self, col: sa.ColumnElement[Any], unit: str, zone: str | None) -> sa.ColumnElement[Any]:
+        """The start of the day or hour `col` falls in, as a timestamp in the wall time of `zone` (a
+        column with a time zone), or of the values as stored (zone None). PostgreSQL and DuckDB:
+        `date_trunc(unit, timezone(zone, col))`; `timezone()` of a timestamptz is its local time there."""
+        import sqlalchemy as sa
+
+        local = col if zone is None else sa.func.timezone(sa.literal(zone), col)
+        return sa.func.date_trunc(sa.literal_column(f"'{unit}'"), local)
+
     # --- distributions (profiling/distributions.py) --------------------------------------------------
 
     # Approximate quantiles from the warehouse's sketch (True), or exact quantiles of a row sample (False).

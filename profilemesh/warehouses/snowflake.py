@@ -50,6 +50,13 @@ class Snowflake(Warehouse):
             raise UsageError("snowflake draws a sample of a number of rows without a seed: drop sample.seed")
         return self._tablesample(table, sa.func.bernoulli(sa.literal_column(f"{int(rows or 0)} ROWS")), None)
 
+    def bucket_start(self, col: sa.ColumnElement[Any], unit: str, zone: str | None) -> sa.ColumnElement[Any]:
+        """Snowflake: CONVERT_TIMEZONE gives a TIMESTAMP_TZ's local time in the zone; truncated as NTZ."""
+        import sqlalchemy as sa
+
+        local = col if zone is None else sa.func.to_timestamp_ntz(sa.func.convert_timezone(sa.literal(zone), col))
+        return sa.func.date_trunc(sa.literal_column(f"'{unit}'"), local)
+
     def name_problem(self, name: str) -> str | None:
         if not _PLAIN_IDENTIFIER.match(name):
             return "must be a plain identifier on Snowflake (letters, digits, _ and $, not starting with a digit)"

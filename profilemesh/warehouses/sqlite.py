@@ -186,5 +186,12 @@ class SQLite(Warehouse):
     def approx_distinct_available(self, conn: Connection) -> bool:
         return False
 
+    def bucket_start(self, col: sa.ColumnElement[Any], unit: str, zone: str | None) -> sa.ColumnElement[Any]:
+        """SQLite keeps times as text without a zone: the bucket's start as `YYYY-MM-DD HH:00:00` text."""
+        import sqlalchemy as sa
+
+        pattern = "%Y-%m-%d 00:00:00" if unit == "day" else "%Y-%m-%d %H:00:00"
+        return sa.func.strftime(sa.literal_column(f"'{pattern}'"), col)
+
     def approx_distinct_unavailable_note(self) -> str:
         return "SQLite has no HyperLogLog; distinct values counted exactly instead"

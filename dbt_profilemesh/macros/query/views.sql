@@ -19,9 +19,10 @@
   case {{ column }}{% for name in profilemesh.severities() %} when {{ loop.index0 }} then '{{ name }}'{% endfor %} end
 {%- endmacro %}
 
-{#- A run's outcome in the runs table. -#}
+{#- A run's outcome in the runs table. superseded: a bucket's run whose bucket a later run profiled again
+    (lookback, --since; docs/guides/PROFILING.md): kept, and left out of every history. -#}
 {% macro run_statuses() %}
-  {%- do return(['completed', 'failed']) -%}
+  {%- do return(['completed', 'failed', 'superseded']) -%}
 {% endmacro %}
 
 {#- What a row of profilemesh_distributions is (schema version 7), and how its quantiles were computed. -#}

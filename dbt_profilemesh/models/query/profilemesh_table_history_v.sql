@@ -1,8 +1,10 @@
 {#- One row per table per run, with the change against the table's previous run (any status),
     ordered by profiled_at and then run_id so that ties have a defined predecessor. (No WINDOW
-    clause: Snowflake has none.) -#}
+    clause: Snowflake has none.) A superseded run (a bucket profiled again) is no point of the
+    history: the run that replaced it is. -#}
 with runs as (
     select * from {{ ref('profilemesh_runs_v') }}
+    where status <> 'superseded'
 ),
 
 ordered as (
