@@ -389,18 +389,23 @@ class Tally:
         self.caught_kinds.update(other.caught_kinds)
 
 
-def _incident_target(data: Dataset, kind: str) -> tuple[str, str | None]:
-    """The (column, metric) an incident must be caught on (None: any metric or schema change of it)."""
-    return {
+def _incident_targets(data: Dataset, kind: str) -> list[tuple[str, str | None]]:
+    """The (column, metric) pairs an incident is caught on (None: any metric or schema change of the
+    column). A column's value shares are graded two ways, `category_shift` on the column's top values and
+    `segment_percent` on each segment of a `segment_by` column: either event says the share moved
+    ("gender: 'Male' 54% -> 37%"), so a category shift or a halved segment is caught by either."""
+    shares = {"category_shift": data.category_column, "segment_halved": data.segment_column}
+    if kind in shares:
+        column = shares[kind] or ""
+        return [(column, "category_shift"), (f"{column}=", "segment_percent")]  # `col=`: any segment of col
+    return [{
         "null_spike": (data.null_column, "null_percent"),
         "row_drop": ("", "row_count"),
         "unit_change": (data.numeric_column, None),
         "column_removed": (data.removed_column, "schema"),
         "type_changed": (data.typed_column, None),
-        "category_shift": (data.category_column or "", "category_shift"),
         "median_shift": (data.median_column or "", "quantile_ks"),
-        "segment_halved": (f"{data.segment_column}=", "segment_percent"),  # any segment of the column
-    }[kind]
+    }[kind]]  # fmt: skip
 
 
 def _on(target: str, column: str) -> bool:
@@ -430,10 +435,11 @@ def evaluate(
             tally.alarm_metrics.update(f"{c or '(table)'}.{m}" for c, m, _ in found.paging())
     for (day, kind), run in sorted(incidents.items()):
         tally.incidents += 1
-        column, metric = _incident_target(data, kind)
+        targets = _incident_targets(data, kind)
         found = grade([*clean[:day], run])
         tally.injected_kinds[kind] += 1
-        if any(_on(column, c) and (metric is None or m == metric) for c, m, _ in found.paging()):
+        paged = found.paging()
+        if any(_on(col, c) and (metric is None or m == metric) for col, metric in targets for c, m, _ in paged):
             tally.caught += 1
             tally.caught_kinds[kind] += 1
         else:
