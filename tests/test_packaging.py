@@ -11,6 +11,7 @@ import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -153,6 +154,17 @@ def test_a_warehouse_without_its_extra_names_the_extra_to_install(
     assert f"pip install 'profilemesh[{extra}]'" in result.stderr
 
 
+def _migrate_profile_drift_query(install: CleanInstall, config: dict[str, Any], cwd: Path) -> dict[str, Any]:
+    """The four commands of the done-when, in `install`'s virtualenv, with `config` as profilemesh.yml:
+    migrate apply, profile, drift, query runs; the query's one run."""
+    (cwd / "profilemesh.yml").write_text(yaml.safe_dump(config))
+    for command in (["migrate", "apply"], ["profile"], ["drift"], ["query", "runs", "--format", "json"]):
+        result = install.run(*command, cwd=cwd)
+        assert result.returncode == 0, (command, result.stderr[-2000:])
+    (run,) = json.loads(result.stdout)["rows"]
+    return dict(run)
+
+
 @pytest.mark.slow
 def test_the_postgres_extra_alone_migrates_profiles_detects_drift_and_queries(
     clean_install: CleanInstall, pg_store: Store, tmp_path: Path
@@ -165,11 +177,28 @@ def test_the_postgres_extra_alone_migrates_profiles_detects_drift_and_queries(
     pg_store.sql("CREATE TABLE public.orders AS SELECT g AS id, g * 1.5 AS amount FROM generate_series(1, 200) g")
     config = yaml.safe_load(pg_store.config_path.read_text())
     config["profiling"] = {"tables": [{"schema": "public", "table": "orders"}]}
-    (tmp_path / "profilemesh.yml").write_text(yaml.safe_dump(config))
-    for command in (["migrate", "apply"], ["profile"], ["drift"], ["query", "runs", "--format", "json"]):
-        result = install.run(*command, cwd=tmp_path)
-        assert result.returncode == 0, (command, result.stderr[-2000:])
-    assert '"row_count": 200' in result.stdout
+    run = _migrate_profile_drift_query(install, config, tmp_path)
+    assert (run["dataset_name"], run["row_count"], run["status"]) == ("orders", 200, "completed")
+
+
+@pytest.mark.slow
+def test_the_snowflake_extra_alone_migrates_profiles_detects_drift_and_queries(
+    clean_install: CleanInstall, sf_store: Store, tmp_path: Path
+) -> None:
+    """`pip install 'profilemesh[snowflake]'` in a clean virtualenv (no PostgreSQL package) against the
+    emulator (or a real account with SNOWFLAKE_*): migrate apply (the views built once: the emulator
+    fails an incremental model's second run), profile, drift, query."""
+    install = clean_install.with_extra("snowflake", tmp_path / "venv")
+    assert {"dbt-snowflake", "snowflake-connector-python", "snowflake-sqlalchemy"} <= set(install.packages)
+    assert not {"dbt-postgres", "psycopg2-binary", "psycopg2", "dbt-sqlite"} & set(install.packages)
+    sf_store.sql("CREATE SCHEMA IF NOT EXISTS SRC")
+    sf_store.sql("CREATE OR REPLACE TABLE SRC.ORDERS (ID INTEGER, AMOUNT FLOAT)")
+    sf_store.sql("INSERT INTO SRC.ORDERS SELECT SEQ4(), SEQ4() * 1.5 FROM TABLE(GENERATOR(ROWCOUNT => 200))")
+    config = yaml.safe_load(sf_store.config_path.read_text())
+    config["source"] = dict(config["storage"]["connection"], schema="SRC")
+    config["profiling"] = {"tables": [{"schema": "SRC", "table": "ORDERS"}]}
+    run = _migrate_profile_drift_query(install, config, tmp_path)
+    assert (run["dataset_name"].lower(), run["row_count"], run["status"]) == ("orders", 200, "completed")
 
 
 def test_every_warehouse_names_an_extra_that_installs_its_modules() -> None:
