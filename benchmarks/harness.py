@@ -50,8 +50,8 @@ def ratio(value: float, floor: float) -> str:
     return f"{value / floor:.2f}x" if floor > 0 else "—"
 
 
-def markdown_table(headers: list[str], rows: list[list[object]]) -> str:
-    return tabulate(rows, headers=headers, tablefmt="github", floatfmt=".3f")
+def markdown_table(headers: list[str], rows: list[list[object]], floatfmt: str = ".3f") -> str:
+    return tabulate(rows, headers=headers, tablefmt="github", floatfmt=floatfmt)
 
 
 def machine_info() -> str:

@@ -11,6 +11,7 @@ import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -22,19 +23,17 @@ from profilemesh.dbt.package import DbtPackage
 from profilemesh.warehouses import WAREHOUSES
 from tests.support.stores import REPO_ROOT, Store
 
-# One worker builds the sdist and wheel and the clean virtualenv (a module fixture), and runs what uses them.
-pytestmark = pytest.mark.xdist_group("packaging")
+
+def _uv(*args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "uv", *args], check=True, capture_output=True, text=True).stdout
 
 
 @dataclass(frozen=True)
 class CleanInstall:
-    """A clean virtualenv with only the wheel (and an extra) installed; the sdist and wheel it came from."""
+    """A clean virtualenv with only the wheel (and an extra) installed."""
 
-    sdist: Path
-    wheel: Path
     venv: Path
     packages: dict[str, str]  # lower-cased distribution name -> version
-    pins: Path  # the suite's own versions, as constraints
 
     def run(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         env = {"PATH": f"{self.venv / 'bin'}:/usr/bin:/bin", "HOME": str(cwd), "NO_COLOR": "1"}
@@ -42,28 +41,31 @@ class CleanInstall:
             [str(self.venv / "bin" / "profilemesh"), *args], cwd=cwd, env=env, capture_output=True, text=True
         )
 
-    def with_extra(self, extra: str, venv: Path) -> CleanInstall:
-        """Another clean virtualenv: the same wheel with `extra`."""
-        return _install(self.sdist, self.wheel, self.pins, venv, f"{self.wheel}[{extra}]")
 
+@dataclass(frozen=True)
+class WheelBuild:
+    """`python -m build`'s sdist and wheel, and the suite's own versions as constraints."""
 
-def _uv(*args: str) -> str:
-    return subprocess.run([sys.executable, "-m", "uv", *args], check=True, capture_output=True, text=True).stdout
+    sdist: Path
+    wheel: Path
+    pins: Path
 
-
-def _install(sdist: Path, wheel: Path, pins: Path, venv: Path, requirement: str) -> CleanInstall:
-    """A new virtualenv with `requirement`, installed by uv offline: the dependencies come from the cache this
-    suite's own install filled, at the versions the suite runs (so nothing is downloaded while it runs)."""
-    _uv("venv", "-q", "--python", sys.executable, str(venv))
-    python = str(venv / "bin" / "python")
-    _uv("pip", "install", "-q", "--offline", "--python", python, "-c", str(pins), requirement)
-    listed = json.loads(_uv("pip", "list", "--format", "json", "--python", python))
-    return CleanInstall(sdist, wheel, venv, {p["name"].lower(): p["version"] for p in listed}, pins)
+    def install(self, venv: Path, extra: str | None = None) -> CleanInstall:
+        """A new virtualenv with the wheel (and `extra`), installed by uv offline: the dependencies come from
+        the cache this suite's own install filled, at the versions the suite runs (so nothing is downloaded
+        while it runs)."""
+        _uv("venv", "-q", "--python", sys.executable, str(venv))
+        python = str(venv / "bin" / "python")
+        requirement = f"{self.wheel}[{extra}]" if extra else str(self.wheel)
+        _uv("pip", "install", "-q", "--offline", "--python", python, "-c", str(self.pins), requirement)
+        listed = json.loads(_uv("pip", "list", "--format", "json", "--python", python))
+        return CleanInstall(venv, {p["name"].lower(): p["version"] for p in listed})
 
 
 @pytest.fixture(scope="module")
-def clean_install(tmp_path_factory: pytest.TempPathFactory) -> CleanInstall:
-    """`python -m build` (the sdist, then the wheel from it), then `pip install <wheel>` in a new virtualenv."""
+def wheel_build(tmp_path_factory: pytest.TempPathFactory) -> WheelBuild:
+    """`python -m build`: the sdist, then the wheel from it (once per worker: tests/conftest.py puts the tests
+    that use it on one, except the `[snowflake]` one, which runs beside the emulator's tests)."""
     root = tmp_path_factory.mktemp("packaging")
     dist = root / "dist"
     subprocess.run(
@@ -71,27 +73,32 @@ def clean_install(tmp_path_factory: pytest.TempPathFactory) -> CleanInstall:
         check=True,
         capture_output=True,
     )
-    sdist, wheel = next(dist.glob("profilemesh-*.tar.gz")), next(dist.glob("profilemesh-*.whl"))
     pins = root / "constraints.txt"
     frozen = _uv("pip", "freeze", "--python", sys.executable)
     pins.write_text("".join(line + "\n" for line in frozen.splitlines() if "==" in line and "profilemesh" not in line))
-    return _install(sdist, wheel, pins, root / "venv", str(wheel))
+    return WheelBuild(next(dist.glob("profilemesh-*.tar.gz")), next(dist.glob("profilemesh-*.whl")), pins)
 
 
-@pytest.mark.slow  # builds the sdist and the wheel, installs a virtualenv, runs the quickstart
-def test_sdist_and_wheel_ship_the_dbt_package(clean_install: CleanInstall) -> None:
-    names = set(zipfile.ZipFile(clean_install.wheel).namelist())
+@pytest.fixture(scope="module")
+def clean_install(wheel_build: WheelBuild, tmp_path_factory: pytest.TempPathFactory) -> CleanInstall:
+    """`pip install <wheel>` (the base install: DuckDB only) in a new virtualenv."""
+    return wheel_build.install(tmp_path_factory.mktemp("base") / "venv")
+
+
+@pytest.mark.slow  # builds the sdist and the wheel (the tests below install it in clean virtualenvs)
+def test_sdist_and_wheel_ship_the_dbt_package(wheel_build: WheelBuild) -> None:
+    names = set(zipfile.ZipFile(wheel_build.wheel).namelist())
     assert "profilemesh/dbt_package/dbt_project.yml" in names
     assert "profilemesh/py.typed" in names  # the library API's type hints reach its users
     assert not [n for n in names if n.startswith("tests/") or "testhooks" in n or "faults" in n]  # no test hooks
     for migration in DbtPackage.installed().migrations:
         assert f"profilemesh/dbt_package/dbt_profilemesh/macros/migrations/{migration.path.name}" in names
-    with tarfile.open(clean_install.sdist) as sdist:
+    with tarfile.open(wheel_build.sdist) as sdist:
         members = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
     assert {"pyproject.toml", "dbt_project.yml", "README.md", "LICENSE"} <= members
     assert "dbt_profilemesh/macros/migrations/V0001__baseline.sql" in members
     metadata = (
-        zipfile.ZipFile(clean_install.wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        zipfile.ZipFile(wheel_build.wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     )
     for extra in ("postgres", "snowflake", "sqlite", "all"):
         assert f"Provides-Extra: {extra}" in metadata
@@ -153,23 +160,51 @@ def test_a_warehouse_without_its_extra_names_the_extra_to_install(
     assert f"pip install 'profilemesh[{extra}]'" in result.stderr
 
 
+def _migrate_profile_drift_query(install: CleanInstall, config: dict[str, Any], cwd: Path) -> dict[str, Any]:
+    """The four commands of the done-when, in `install`'s virtualenv, with `config` as profilemesh.yml:
+    migrate apply, profile, drift, query runs; the query's one run."""
+    (cwd / "profilemesh.yml").write_text(yaml.safe_dump(config))
+    for command in (["migrate", "apply"], ["profile"], ["drift"], ["query", "runs", "--format", "json"]):
+        result = install.run(*command, cwd=cwd)
+        assert result.returncode == 0, (command, result.stderr[-2000:])
+    (run,) = json.loads(result.stdout)["rows"]
+    return dict(run)
+
+
 @pytest.mark.slow
 def test_the_postgres_extra_alone_migrates_profiles_detects_drift_and_queries(
-    clean_install: CleanInstall, pg_store: Store, tmp_path: Path
+    wheel_build: WheelBuild, pg_store: Store, tmp_path: Path
 ) -> None:
     """`pip install 'profilemesh[postgres]'` in a clean virtualenv (no Snowflake package) against the real
     server: migrate apply, profile, drift, query."""
-    install = clean_install.with_extra("postgres", tmp_path / "venv")
+    install = wheel_build.install(tmp_path / "venv", "postgres")
     assert {"dbt-postgres", "psycopg2-binary"} <= set(install.packages)
     assert not {"dbt-snowflake", "snowflake-connector-python", "boto3"} & set(install.packages)
     pg_store.sql("CREATE TABLE public.orders AS SELECT g AS id, g * 1.5 AS amount FROM generate_series(1, 200) g")
     config = yaml.safe_load(pg_store.config_path.read_text())
     config["profiling"] = {"tables": [{"schema": "public", "table": "orders"}]}
-    (tmp_path / "profilemesh.yml").write_text(yaml.safe_dump(config))
-    for command in (["migrate", "apply"], ["profile"], ["drift"], ["query", "runs", "--format", "json"]):
-        result = install.run(*command, cwd=tmp_path)
-        assert result.returncode == 0, (command, result.stderr[-2000:])
-    assert '"row_count": 200' in result.stdout
+    run = _migrate_profile_drift_query(install, config, tmp_path)
+    assert (run["dataset_name"], run["row_count"], run["status"]) == ("orders", 200, "completed")
+
+
+@pytest.mark.slow
+def test_the_snowflake_extra_alone_migrates_profiles_detects_drift_and_queries(
+    wheel_build: WheelBuild, sf_store: Store, tmp_path: Path
+) -> None:
+    """`pip install 'profilemesh[snowflake]'` in a clean virtualenv (no PostgreSQL package) against the
+    emulator (or a real account with SNOWFLAKE_*): migrate apply (the views built once: the emulator
+    fails an incremental model's second run), profile, drift, query."""
+    install = wheel_build.install(tmp_path / "venv", "snowflake")
+    assert {"dbt-snowflake", "snowflake-connector-python", "snowflake-sqlalchemy"} <= set(install.packages)
+    assert not {"dbt-postgres", "psycopg2-binary", "psycopg2", "dbt-sqlite"} & set(install.packages)
+    sf_store.sql("CREATE SCHEMA IF NOT EXISTS SRC")
+    sf_store.sql("CREATE OR REPLACE TABLE SRC.ORDERS (ID INTEGER, AMOUNT FLOAT)")
+    sf_store.sql("INSERT INTO SRC.ORDERS SELECT SEQ4(), SEQ4() * 1.5 FROM TABLE(GENERATOR(ROWCOUNT => 200))")
+    config = yaml.safe_load(sf_store.config_path.read_text())
+    config["source"] = dict(config["storage"]["connection"], schema="SRC")
+    config["profiling"] = {"tables": [{"schema": "SRC", "table": "ORDERS"}]}
+    run = _migrate_profile_drift_query(install, config, tmp_path)
+    assert (run["dataset_name"].lower(), run["row_count"], run["status"]) == ("orders", 200, "completed")
 
 
 def test_every_warehouse_names_an_extra_that_installs_its_modules() -> None:
