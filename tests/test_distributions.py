@@ -124,3 +124,47 @@ def test_a_quantity_with_few_distinct_values_is_not_a_category(profiled, tmp_pat
     assert ("temp", "quantile") in items and ("temp", "top_value") not in items
     assert len(items[("code", "top_value")]) == 3
     assert len(items[("name", "top_value")]) == 8
+
+
+BIG = 400_000  # rows of the block-sampled table: 195 DuckDB vectors, about 2,000 PostgreSQL pages
+
+
+def test_a_big_table_s_distributions_read_one_bounded_block_sample(store_at_head: Store, tmp_path: Path) -> None:
+    """Above sample_above_rows, quantiles, top values, segments and segment metrics come from ONE
+    statement over a block sample: what it reads is about sample_rows rows, not the table; every item
+    says `sampled`, and the quantiles' row_count is the sample's size. Below, every row is read."""
+    store = store_at_head
+    store.sql(f"CREATE SCHEMA IF NOT EXISTS {SRC}")
+    store.sql(
+        f"CREATE TABLE {SRC}.big AS SELECT i AS x, CASE WHEN i % 10 < 7 THEN 'n' ELSE 's' END AS region, "
+        f"CASE WHEN i % 4 = 0 THEN NULL ELSE i % 100 END AS amount FROM generate_series(1, {BIG}) AS g(i)"
+    )
+    if store.kind == "postgres":
+        store.sql(f"ANALYZE {SRC}.big")
+    entry = {"schema": SRC, "table": "big", "segment_by": ["region"], "segment_metrics": {"amount": ["null_percent"]}}
+    sampled = {"max_categories": 5, "sample_above_rows": 100_000, "sample_rows": 20_000}
+
+    def read(distributions: object) -> tuple[int, list]:
+        report = profile(Context.load(_config(store, tmp_path, [entry], distributions=distributions)))
+        (outcome,) = report.tables
+        assert outcome.status == "completed", outcome.error
+        return outcome.cost["rows_read"], outcome
+
+    alone, _ = read({"enabled": False, "sample_above_rows": 100_000})
+    full, every_row = read({**sampled, "sample_above_rows": None})
+    block, outcome = read(sampled)
+    assert full - alone >= BIG  # the value shares and segments read every row
+    assert block - alone <= BIG // 4, (alone, block)  # one block sample of about 20,000 rows
+    assert any("block sample of about 20,000 rows" in note for note in outcome.notes)
+    items = outcome.distributions
+    assert {i.mode for i in items} == {"sampled"}
+    (size,) = {i.rows for i in items if i.kind == "quantile"}
+    assert 5_000 <= size <= 60_000
+    x = {i.label: i.value for i in items if i.kind == "quantile" and i.column == "x"}
+    assert abs(x["p50"] - BIG / 2) < BIG * 0.2  # whole blocks of a sequential column: a coarse median
+    shares = {i.label: i.share_percent for i in items if i.kind == "segment"}
+    assert shares["n"] == pytest.approx(70, abs=3)
+    nulls = {i.label: i.value for i in items if i.kind == "segment_metric"}
+    # NULL when i % 4 = 0: 4 of every 14 rows of 'n' (i % 10 in 0, 2, 4, 6 of 0..6), 1 of every 6 of 's'.
+    assert nulls == pytest.approx({"region=n": 400 / 14, "region=s": 100 / 6}, abs=2)
+    assert {i.mode for i in every_row.distributions} == {"exact", "approximate"}

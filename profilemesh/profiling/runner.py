@@ -240,14 +240,16 @@ def _profile_one(
             conn.rollback()
             result = _profile_around_failing_columns(conn, read, columns, outcome, exc, meter)
         conn.commit()
+        segment_by, segment_metrics = settings.segments_for(schema, table)
         outcome.distributions = profile_distributions(
             conn,
             plan,
             result,
             settings.distributions,
-            settings.segments_for(schema, table),
+            segment_by,
             outcome.notes,
             after_statement,
+            segment_metrics,
         )
         outcome.cost = {**meter.figures(), "estimated_rows": choice.estimated_rows}
         outcome.row_count = result.row_count
