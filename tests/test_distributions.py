@@ -4,13 +4,15 @@ segment counts computed in the warehouse, against ground truth, on DuckDB and Po
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from profilemesh.api import Context, profile
+from profilemesh.api import Context, profile, query_run
 from profilemesh.config.loader import load_config
 from profilemesh.errors import ConfigError, UsageError
+from profilemesh.query.queries import shape_summary
 from tests.support.stores import Store
 
 SRC = "src"
@@ -93,9 +95,16 @@ def test_segment_by_names_a_missing_column_and_config_is_validated(profiled, tmp
     path = _config(store, tmp_path, [{"schema": SRC, "table": "facts", "segment_by": ["nope"]}])
     with pytest.raises(UsageError, match="segment_by nope is not a profiled column"):
         profile(Context.load(path))
+    path = _config(store, tmp_path, [{"schema": SRC, "table": "facts", "segment_by": ["region"],
+                                      "segment_metrics": {"cat": ["mean"]}}])  # fmt: skip
+    with pytest.raises(UsageError, match="segment_metrics cat: mean needs a numeric column"):
+        profile(Context.load(path))
     for bad, key in (
         ({"segment_by": 3}, "segment_by"),
         ({"segment_by": ["a", "A"]}, "segment_by"),
+        ({"segment_metrics": {"x": ["mean"]}}, "segment_metrics.*needs segment_by"),
+        ({"segment_by": "region", "segment_metrics": {"x": ["median"]}}, "unknown segment metric.*median"),
+        ({"segment_by": "region", "segment_metrics": ["x"]}, "segment_metrics.*mapping"),
     ):
         path = _config(store, tmp_path, [{"schema": SRC, "table": "facts", **bad}])
         with pytest.raises(ConfigError, match=key):
@@ -103,6 +112,8 @@ def test_segment_by_names_a_missing_column_and_config_is_validated(profiled, tmp
     for bad, key in (
         ({"quantiles": "fast"}, "distributions.quantiles"),
         ({"bins": 0}, "distributions.bins"),
+        ({"sample_above_rows": 0}, "distributions.sample_above_rows"),
+        ({"sample_rows": "many"}, "distributions.sample_rows"),
         ({"colour": 1}, "colour"),
     ):
         path = _config(store, tmp_path, [{"schema": SRC, "table": "facts"}], distributions=bad)
@@ -144,15 +155,15 @@ def test_a_big_table_s_distributions_read_one_bounded_block_sample(store_at_head
     entry = {"schema": SRC, "table": "big", "segment_by": ["region"], "segment_metrics": {"amount": ["null_percent"]}}
     sampled = {"max_categories": 5, "sample_above_rows": 100_000, "sample_rows": 20_000}
 
-    def read(distributions: object) -> tuple[int, list]:
+    def read(distributions: object) -> tuple[int, Any, str]:
         report = profile(Context.load(_config(store, tmp_path, [entry], distributions=distributions)))
         (outcome,) = report.tables
         assert outcome.status == "completed", outcome.error
-        return outcome.cost["rows_read"], outcome
+        return outcome.cost["rows_read"], outcome, report.run_id
 
-    alone, _ = read({"enabled": False, "sample_above_rows": 100_000})
-    full, every_row = read({**sampled, "sample_above_rows": None})
-    block, outcome = read(sampled)
+    alone, _, _ = read({"enabled": False, "sample_above_rows": 100_000})
+    full, every_row, _ = read({**sampled, "sample_above_rows": None})
+    block, outcome, run_id = read(sampled)
     assert full - alone >= BIG  # the value shares and segments read every row
     assert block - alone <= BIG // 4, (alone, block)  # one block sample of about 20,000 rows
     assert any("block sample of about 20,000 rows" in note for note in outcome.notes)
@@ -168,3 +179,8 @@ def test_a_big_table_s_distributions_read_one_bounded_block_sample(store_at_head
     # NULL when i % 4 = 0: 4 of every 14 rows of 'n' (i % 10 in 0, 2, 4, 6 of 0..6), 1 of every 6 of 's'.
     assert nulls == pytest.approx({"region=n": 400 / 14, "region=s": 100 / 6}, abs=2)
     assert {i.mode for i in every_row.distributions} == {"exact", "approximate"}
+    # `query run` shows them, from the stored rows (the views).
+    ctx = Context.load(tmp_path / "dist.yml")
+    shown = {(r["column_name"], r["shape"]): r["summary"] for r in shape_summary(query_run(ctx, run_id).distributions)}
+    assert shown[("amount", "segment metrics")].startswith("region=n null_percent 28.")
+    assert shown[("region", "segments")].endswith("(sampled)") and "(sampled)" in shown[("x", "quantiles")]

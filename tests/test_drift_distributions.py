@@ -13,7 +13,7 @@ import yaml
 from profilemesh.api import Context, detect_drift, profile
 from profilemesh.config.settings import DriftSettings
 from profilemesh.drift.calibrated import replay
-from profilemesh.drift.distributions import OTHER, ColumnShape, segment_key
+from profilemesh.drift.distributions import OTHER, ColumnShape, segment_key, segment_metric_key
 from profilemesh.drift.history import RunMetrics, TableRun
 from tests.support.stores import Store
 
@@ -105,3 +105,34 @@ def test_drift_writes_an_event_that_says_which_category_moved(duck_at_head: Stor
     report = detect_drift(ctx, detected_at=START + dt.timedelta(days=8, hours=1))
     events = [(e.column, e.metric, e.severity, e.metadata.get("moved")) for e in report.events]
     assert ("category", "category_shift", "high", "category 'books' 30% → 10% (PSI 0.27)") in events, events
+
+
+def segment_run(rng: random.Random, day: int, *, west_nulls: float = 0.02) -> RunMetrics:
+    """1,000 rows: segments north (600), south (350) and west (50), each with `amount` NULL in 2 % of its
+    rows (west: `west_nulls`), drawn row by row; the table's null_percent is the rows' mix."""
+    at = START + dt.timedelta(days=day)
+    run = RunMetrics(TableRun(f"r{day:03d}", "s", "t", at, 1000))
+    run.numbers[("", "row_count")] = 1000.0
+    shape = ColumnShape()
+    nulls_total = 0
+    for segment, rows, rate in (("north", 600, 0.02), ("south", 350, 0.02), ("west", 50, west_nulls)):
+        nulls = sum(rng.random() < rate for _ in range(rows))
+        nulls_total += nulls
+        shape.segment_metrics[(f"region={segment}", "null_percent")] = (100.0 * nulls / rows, rows)
+    run.numbers[("amount", "null_percent")] = nulls_total / 10.0
+    run.distributions = {"amount": shape}
+    run.column_types["amount"] = "DOUBLE"
+    return run
+
+
+def test_a_segment_whose_null_rate_jumps_is_flagged_while_the_total_barely_moves() -> None:
+    """West (5 % of the rows) goes from 2 % to 40 % NULL amounts: the table's null_percent moves by under
+    two points (no page), west's by 38 (paged, keyed amount[region=west]); quiet days and the quiet
+    segments raise nothing at medium or above."""
+    rng = random.Random(5)
+    history = [segment_run(rng, d) for d in range(40)]
+    quiet = sum(bool(paging(history[: d + 1])) for d in range(21, 40))
+    assert quiet <= 1  # within the budget of one run in 30
+    jumped = paging([*history, segment_run(rng, 40, west_nulls=0.40)])
+    assert [(c, m) for c, m, _ in jumped] == [(segment_metric_key("amount", "region=west"), "null_percent")]
+    assert "in segment region=west (50 rows)" in (jumped[0][2] or "")

@@ -338,9 +338,9 @@ def _distributions(data: Any, shown: str) -> DistributionSettings:
         name: positive_int(data, name, getattr(defaults, name), shown, key)
         for name in ("exact_max_rows", "max_categories", "top_values", "bins", "sample_rows")
     }
-    above = data.get("sample_above_rows", defaults.sample_above_rows)
-    if above is not None:
-        above = positive_int(data, "sample_above_rows", 1, shown, key)
+    above = defaults.sample_above_rows
+    if "sample_above_rows" in data:  # null: never sample
+        above = None if data["sample_above_rows"] is None else positive_int(data, "sample_above_rows", 1, shown, key)
     return DistributionSettings(enabled=enabled, quantiles=quantiles, sample_above_rows=above, **numbers)
 
 
