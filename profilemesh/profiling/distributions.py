@@ -115,16 +115,37 @@ def profile_distributions(
     segments = [_named_column(plan, name, "segment_by") for name in segment_by]
     measures = _segment_measures(plan, segment_metrics)
     stats = _column_stats(profile)
+
+    def statements(sample: _BlockSample | None) -> list[Statement]:
+        shape = _shape_statement(conn, plan, profile, settings, stats, sample) if settings.enabled else NOTHING
+        counts = _counts_statement(plan, settings, stats, segments, measures, sample)
+        return [_folded(shape, counts)] if sample is not None else [shape, counts]
+
     sample = _block_sample(conn, plan, profile, settings)
-    shape = _shape_statement(conn, plan, profile, settings, stats, sample) if settings.enabled else NOTHING
-    counts = _counts_statement(plan, settings, stats, segments, measures, sample)
     if sample is not None:
-        notes.append(
-            f"distributions from a block sample of about {sample.rows:,} rows ({sample.percent:.4g}% of "
-            f"{profile.row_count:,}): above profiling.distributions.sample_above_rows "
-            f"({settings.sample_above_rows:,})"
-        )
-    statements = [_folded(shape, counts)] if sample is not None else [shape, counts]
+        refused: list[str] = []
+        items = _run(conn, plan, statements(sample), refused, on_statement)
+        if not refused:
+            notes.append(
+                f"distributions from a block sample of about {sample.rows:,} rows ({sample.percent:.4g}% of "
+                f"{profile.row_count:,}): above profiling.distributions.sample_above_rows "
+                f"({settings.sample_above_rows:,})"
+            )
+            return items
+        # A relation the warehouse cannot block-sample (a PostgreSQL view): every row is read, as below.
+        reason = refused[0].removeprefix("distributions not profiled: ")
+        notes.append(f"distributions read every row: the block sample was refused ({reason})")
+    return _run(conn, plan, statements(None), notes, on_statement)
+
+
+def _run(
+    conn: Connection,
+    plan: TablePlan,
+    statements: list[Statement],
+    notes: list[str],
+    on_statement: Callable[[], None] | None,
+) -> list[DistributionItem]:
+    """Each statement's items; one the warehouse refuses costs its items and a note."""
     items: list[DistributionItem] = []
     for statement, parse in statements:
         if statement is None:
