@@ -85,10 +85,12 @@ def test_an_incident_is_not_its_own_reference() -> None:
     assert persisting == [("category_shift", "r030", 4)]
 
 
-def test_drift_writes_an_event_that_says_which_category_moved(duck_at_head: Store, tmp_path: Path) -> None:
+def test_drift_writes_events_that_say_which_category_and_which_segment_moved(duck_at_head: Store, tmp_path: Path) -> None:
     store = duck_at_head
     data = yaml.safe_load(store.config_path.read_text())
-    data["profiling"] = {"tables": [{"schema": "src", "table": "orders"}]}
+    # Segments by region, with the NULL share of amount per region: west's amounts go missing on day 8.
+    entry = {"schema": "src", "table": "orders", "segment_by": "region", "segment_metrics": {"amount": "null_percent"}}
+    data["profiling"] = {"tables": [entry]}
     path = tmp_path / "pm.yml"
     path.write_text(yaml.safe_dump(data))
     ctx = Context.load(path)
@@ -98,13 +100,18 @@ def test_drift_writes_an_event_that_says_which_category_moved(duck_at_head: Stor
         store.sql("DROP TABLE IF EXISTS src.orders")
         store.sql(
             "CREATE TABLE src.orders AS SELECT i AS id, CASE WHEN (i + "
-            f"{day}) % 100 < {books} THEN 'books' WHEN i % 2 = 0 THEN 'games' ELSE 'toys' END AS category "
-            "FROM range(200) t(i)"
+            f"{day}) % 100 < {books} THEN 'books' WHEN i % 2 = 0 THEN 'games' ELSE 'toys' END AS category, "
+            "CASE WHEN i % 10 = 0 THEN 'west' ELSE 'east' END AS region, "
+            f"CASE WHEN {day} = 8 AND i % 10 = 0 THEN NULL ELSE i END AS amount FROM range(200) t(i)"
         )
         profile(ctx, as_of=START + dt.timedelta(days=day))
     report = detect_drift(ctx, detected_at=START + dt.timedelta(days=8, hours=1))
     events = [(e.column, e.metric, e.severity, e.metadata.get("moved")) for e in report.events]
     assert ("category", "category_shift", "high", "category 'books' 30% → 10% (PSI 0.27)") in events, events
+    # Stored per segment (kind segment_metric), read back by drift, graded as null_percent: west 0 → 100 %.
+    west = [e for e in events if e[:2] == ("amount[region=west]", "null_percent")]
+    assert [(e[2], e[3]) for e in west] == [("high", "null_percent of amount in segment region=west (20 rows): 100")]
+    assert not [e for e in events if e[0] == "amount[region=east]"]
 
 
 def segment_run(rng: random.Random, day: int, *, west_nulls: float = 0.02) -> RunMetrics:
