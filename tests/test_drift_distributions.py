@@ -85,7 +85,9 @@ def test_an_incident_is_not_its_own_reference() -> None:
     assert persisting == [("category_shift", "r030", 4)]
 
 
-def test_drift_writes_events_that_say_which_category_and_which_segment_moved(duck_at_head: Store, tmp_path: Path) -> None:
+def test_drift_writes_events_that_say_which_category_and_which_segment_moved(
+    duck_at_head: Store, tmp_path: Path
+) -> None:
     store = duck_at_head
     data = yaml.safe_load(store.config_path.read_text())
     # Segments by region, with the NULL share of amount per region: west's amounts go missing on day 8.
