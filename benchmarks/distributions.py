@@ -15,7 +15,8 @@ after a warm-up, through the code `profilemesh profile` runs:
 - the same with `segment_by` on one low-cardinality string column;
 - the same with the big-table switch lowered under the table's size (`sample_above_rows: 100,000`):
   quantiles, top values and segments from ONE statement over a block sample of about 100,000 rows
-  (the default switch, 10M rows, applies at `--rows` above it).
+  (the default switch, 10M rows, applies at `--rows` above it), and the same never switching
+  (`sample_above_rows: null`: every row read, as before the switch existed).
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ def _variants(engine: sa.Engine, table: str) -> dict[str, tuple[DistributionSett
         f"profile + distributions + segment_by {low}": (defaults, (low,)),
         f"profile + distributions + segment_by {low}, block-sampled (sample_above_rows: 100,000)": (
             dataclasses.replace(defaults, sample_above_rows=100_000),
+            (low,),
+        ),
+        f"profile + distributions + segment_by {low}, every row read (sample_above_rows: null)": (
+            dataclasses.replace(defaults, sample_above_rows=None),
             (low,),
         ),
     }

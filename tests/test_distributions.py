@@ -152,7 +152,9 @@ def test_a_big_table_s_distributions_read_one_bounded_block_sample(store_at_head
     )
     if store.kind == "postgres":
         store.sql(f"ANALYZE {SRC}.big")
-    entry = {"schema": SRC, "table": "big", "segment_by": ["region"], "segment_metrics": {"amount": ["null_percent"]}}
+    # Two segment columns measuring one column: its segment metrics are numbered across both (the key).
+    segments = {"segment_by": ["region", "amount"], "segment_metrics": {"amount": ["null_percent"]}}
+    entry = {"schema": SRC, "table": "big", **segments}
     sampled = {"max_categories": 5, "sample_above_rows": 100_000, "sample_rows": 20_000}
 
     def read(distributions: object) -> tuple[int, Any, str]:
@@ -173,9 +175,10 @@ def test_a_big_table_s_distributions_read_one_bounded_block_sample(store_at_head
     assert 5_000 <= size <= 60_000
     x = {i.label: i.value for i in items if i.kind == "quantile" and i.column == "x"}
     assert abs(x["p50"] - BIG / 2) < BIG * 0.2  # whole blocks of a sequential column: a coarse median
-    shares = {i.label: i.share_percent for i in items if i.kind == "segment"}
+    shares = {i.label: i.share_percent for i in items if i.kind == "segment" and i.column == "region"}
     assert shares["n"] == pytest.approx(70, abs=3)
-    nulls = {i.label: i.value for i in items if i.kind == "segment_metric"}
+    nulls = {i.label: i.value for i in items if i.kind == "segment_metric" and i.label.startswith("region=")}
+    assert {i.value for i in items if i.kind == "segment_metric" and i.label.startswith("amount=")} <= {0.0, 100.0}
     # NULL when i % 4 = 0: 4 of every 14 rows of 'n' (i % 10 in 0, 2, 4, 6 of 0..6), 1 of every 6 of 's'.
     assert nulls == pytest.approx({"region=n": 400 / 14, "region=s": 100 / 6}, abs=2)
     assert {i.mode for i in every_row.distributions} == {"exact", "approximate"}
@@ -184,7 +187,10 @@ def test_a_big_table_s_distributions_read_one_bounded_block_sample(store_at_head
         report = profile(Context.load(_config(store, tmp_path, [{**entry, "table": "big_v"}], distributions=sampled)))
         (view,) = report.tables
         assert any("the block sample was refused (TABLESAMPLE" in note for note in view.notes), view.notes
-        assert [i.share_percent for i in view.distributions if i.kind == "segment"] == [70.0, 30.0]
+        assert [i.share_percent for i in view.distributions if i.kind == "segment" and i.column == "region"] == [
+            70.0,
+            30.0,
+        ]
     # `query run` shows them, from the stored rows (the views).
     ctx = Context.load(tmp_path / "dist.yml")
     shown = {(r["column_name"], r["shape"]): r["summary"] for r in shape_summary(query_run(ctx, run_id).distributions)}

@@ -452,6 +452,7 @@ def _counts_statement(
                 if int(row[width + k]) == 0:  # this row is column k's group
                     per_column.setdefault(k, []).append((row[k], int(row[2 * width]), row[2 * width + 1 :]))
         items: list[DistributionItem] = []
+        positions: dict[str, int] = {}  # per measured column, over every segment column (the key's position)
         for k, column in enumerate(grouped):
             groups = per_column.get(k, [])
             if column.name in category_names:
@@ -460,7 +461,7 @@ def _counts_statement(
             if column.name in segment_names:
                 items += _top(column.name, [(v, n) for v, n, _ in groups], settings.top_values, SEGMENT,
                               SEGMENT_OTHER, mode)  # fmt: skip
-                items += _segment_metrics(column.name, groups, settings.top_values, measures, mode)
+                items += _segment_metrics(column.name, groups, settings.top_values, measures, mode, positions)
         return items
 
     return query, parse
@@ -472,11 +473,11 @@ def _segment_metrics(
     keep: int,
     measures: list[tuple[ProfiledColumn, str]],
     mode: str,
+    positions: dict[str, int],
 ) -> list[DistributionItem]:
     """The chosen metrics of the `keep` largest segments (ranked as _top ranks them), as items of the
-    measured column: label `segment=value`, value_text the metric."""
+    measured column: label `segment=value`, value_text the metric, position the next of `positions`."""
     ranked = sorted(groups, key=lambda g: (-g[1], g[0] is None, _label(g[0]) or ""))[:keep]
-    positions: dict[str, int] = {}
     items = []
     for value, rows, aggregates in ranked:
         label = f"{segment}={'NULL' if value is None else _label(value)}"
