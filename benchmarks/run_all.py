@@ -11,6 +11,7 @@ server binaries must be installed (or PROFILEMESH_PG_BINDIR set). Sections:
 7. drift quality on real data sets (drift_quality.py: incidents caught, alarms on quiet days)
 8. an incremental run against a full profile (incremental.py)
 10. a metadata pass over 500 tables against the bare catalog query (monitor.py)
+11. what distributions add to a table's exact profile (distributions.py)
 
 Every figure is a median after a warm-up, shown next to its floor from the same run. `--quick` runs
 tiny sizes to check that the scripts work: it is never a timing, and it writes to stdout unless --out
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cold_start
+import distributions
 import drift_quality
 import incremental
 import migrations
@@ -256,6 +258,13 @@ def run_sections(report: Report, s: Sizes, dsn: str, quick: bool) -> None:
         report.targets += targets
         return text
 
+    def distributions_section() -> str:
+        # --quick: 2,000 rows x 10 columns, once (the script's own --quick is 20,000 x 14).
+        rows, width = (2_000, 10) if quick else (s.profile_rows, 50)
+        text, targets = distributions.report(rows=rows, width=width, repeat=1 if quick else s.repeat, postgres_dsn=dsn)
+        report.targets += targets
+        return text
+
     # Writes, queries and migrations first: the profiling sections are the longest.
     report.section("8. Incremental profiling", incremental_section)
     report.section("10. Metadata monitoring", monitor_section)  # after 8, which builds the stores' templates
@@ -266,6 +275,7 @@ def run_sections(report: Report, s: Sizes, dsn: str, quick: bool) -> None:
     report.section("4. Migrations", migration_section)
     report.section("1. Profiling", profiling)
     report.section("5. How cost grows", growth)
+    report.section("11. Distributions' cost", distributions_section)
 
 
 def targets_summary(report: Report) -> str:

@@ -254,5 +254,5 @@ VIEW_COLUMNS = {
 DRIFT_EVENT_TYPES = ("DataDriftDetected", "SchemaChangeDetected")
 SEVERITIES = ("none", "low", "medium", "high")
 RUN_STATUSES = ("completed", "failed", "superseded")
-DISTRIBUTION_KINDS = ("quantile", "histogram", "top_value", "other", "segment", "segment_other")
-DISTRIBUTION_MODES = ("exact", "approximate")
+DISTRIBUTION_KINDS = ("quantile", "histogram", "top_value", "other", "segment", "segment_other", "segment_metric")
+DISTRIBUTION_MODES = ("exact", "approximate", "sampled")

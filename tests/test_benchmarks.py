@@ -46,13 +46,14 @@ def test_run_all_quick_writes_every_section(pg_server: PgServer, tmp_path) -> No
     assert "These figures are not timings" in text
     sections = ["1. Profiling", "2. Writes", "3. Queries", "4. Migrations", "5. How cost grows"]
     sections += ["6. Cold start of the quick commands", "7. Drift quality on real data", "8. Incremental profiling"]
-    sections += ["10. Metadata monitoring"]
+    sections += ["10. Metadata monitoring", "11. Distributions' cost"]
     sections += ["What the measurements changed", "Targets"]
     assert re.findall(r"^## (.+)$", text, re.MULTILINE) == sections
     assert "This section failed" not in text
     for expected in ("| ours ", "query run --run-id", "CLI cold start", "apply / by hand", "Queries, by runs",
                      "profilemesh migrate status", "import duckdb_engine", "calibrated (default)",
-                     "elementary-style z", "quiet days alarmed", "incremental / full", "pass / floor"):  # fmt: skip
+                     "elementary-style z", "quiet days alarmed", "incremental / full", "pass / floor",
+                     "profile + distributions, quantiles: exact", "block-sampled"):  # fmt: skip
         assert expected in text, expected
     # Section 1 (profile_plans.py): every plan on both engines, the approximate errors and the targets.
     for engine in ("DuckDB", "PostgreSQL"):

@@ -1,6 +1,6 @@
 """A table past 2^31 rows: profiled, its row count stored exactly (runs.row_count is 64-bit since schema
 version 3) and read back through the views. A view over DuckDB's range() stands in for the table, so
-the test costs one scan and no disk."""
+the test costs no disk."""
 
 from __future__ import annotations
 
@@ -18,16 +18,23 @@ def test_a_view_over_more_than_2_to_the_31_rows_is_profiled_and_stored_exactly(
     store = duck_at_head
     store.sql('CREATE SCHEMA IF NOT EXISTS "src"')
     store.sql(f'CREATE VIEW "src"."huge" AS SELECT 1 AS one FROM range({ROWS})')
-    # The row count and the counts past 2^31 are what is tested: one scan. (Distributions would add two
-    # more over the same 2^31 rows: its quantiles' row sample and the constant column's value shares.)
+    # The row count and the counts past 2^31 are what is tested; the distributions (on by default) add
+    # ONE statement over a block sample of about 100,000 rows (sample_above_rows: 10M by default), where
+    # they used to add two full reads (a BERNOULLI sample and the constant column's value shares).
     tables = [{"schema": "src", "table": "huge"}]
-    ctx = profiling_context(
-        store, tmp_path, [], source_schema="src", profiling={"tables": tables, "distributions": False}
-    )
+    ctx = profiling_context(store, tmp_path, [], source_schema="src", profiling={"tables": tables})
 
     report = profile(ctx)
     (outcome,) = report.tables
     assert (outcome.status, outcome.row_count) == ("completed", ROWS), outcome.error
+    # The profile's two reads (its aggregate and the HyperLogLog statement of approximate distinct
+    # counts) and the sample's one: range() under a view makes every row for the sample to skip (a
+    # table's scan skips the unsampled blocks: test_distributions.py); the old design made four.
+    assert outcome.cost["rows_read"] <= 3 * ROWS
+    assert {item.mode for item in outcome.distributions} == {"sampled"}
+    (sampled,) = {item.rows for item in outcome.distributions if item.kind == "quantile"}
+    assert 20_000 <= sampled <= 500_000
+    assert outcome.cost["peak_memory_bytes"] < 256 * 1024**2  # bounded: a sample, never the table
     stored = store.sql(
         f"SELECT row_count FROM {store.qualified('profilemesh_runs')} WHERE run_id = {store.ph}", [report.run_id]
     )

@@ -4,13 +4,15 @@ segment counts computed in the warehouse, against ground truth, on DuckDB and Po
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from profilemesh.api import Context, profile
+from profilemesh.api import Context, profile, query_run
 from profilemesh.config.loader import load_config
 from profilemesh.errors import ConfigError, UsageError
+from profilemesh.query.queries import shape_summary
 from tests.support.stores import Store
 
 SRC = "src"
@@ -93,9 +95,16 @@ def test_segment_by_names_a_missing_column_and_config_is_validated(profiled, tmp
     path = _config(store, tmp_path, [{"schema": SRC, "table": "facts", "segment_by": ["nope"]}])
     with pytest.raises(UsageError, match="segment_by nope is not a profiled column"):
         profile(Context.load(path))
+    path = _config(store, tmp_path, [{"schema": SRC, "table": "facts", "segment_by": ["region"],
+                                      "segment_metrics": {"cat": ["mean"]}}])  # fmt: skip
+    with pytest.raises(UsageError, match="segment_metrics cat: mean needs a numeric column"):
+        profile(Context.load(path))
     for bad, key in (
         ({"segment_by": 3}, "segment_by"),
         ({"segment_by": ["a", "A"]}, "segment_by"),
+        ({"segment_metrics": {"x": ["mean"]}}, "segment_metrics.*needs segment_by"),
+        ({"segment_by": "region", "segment_metrics": {"x": ["median"]}}, "unknown segment metric.*median"),
+        ({"segment_by": "region", "segment_metrics": ["x"]}, "segment_metrics.*mapping"),
     ):
         path = _config(store, tmp_path, [{"schema": SRC, "table": "facts", **bad}])
         with pytest.raises(ConfigError, match=key):
@@ -103,6 +112,8 @@ def test_segment_by_names_a_missing_column_and_config_is_validated(profiled, tmp
     for bad, key in (
         ({"quantiles": "fast"}, "distributions.quantiles"),
         ({"bins": 0}, "distributions.bins"),
+        ({"sample_above_rows": 0}, "distributions.sample_above_rows"),
+        ({"sample_rows": "many"}, "distributions.sample_rows"),
         ({"colour": 1}, "colour"),
     ):
         path = _config(store, tmp_path, [{"schema": SRC, "table": "facts"}], distributions=bad)
@@ -124,3 +135,64 @@ def test_a_quantity_with_few_distinct_values_is_not_a_category(profiled, tmp_pat
     assert ("temp", "quantile") in items and ("temp", "top_value") not in items
     assert len(items[("code", "top_value")]) == 3
     assert len(items[("name", "top_value")]) == 8
+
+
+BIG = 400_000  # rows of the block-sampled table: 195 DuckDB vectors, about 2,000 PostgreSQL pages
+
+
+def test_a_big_table_s_distributions_read_one_bounded_block_sample(store_at_head: Store, tmp_path: Path) -> None:
+    """Above sample_above_rows, quantiles, top values, segments and segment metrics come from ONE
+    statement over a block sample: what it reads is about sample_rows rows, not the table; every item
+    says `sampled`, and the quantiles' row_count is the sample's size. Below, every row is read."""
+    store = store_at_head
+    store.sql(f"CREATE SCHEMA IF NOT EXISTS {SRC}")
+    store.sql(
+        f"CREATE TABLE {SRC}.big AS SELECT i AS x, CASE WHEN i % 10 < 7 THEN 'n' ELSE 's' END AS region, "
+        f"CASE WHEN i % 4 = 0 THEN NULL ELSE i % 100 END AS amount FROM generate_series(1, {BIG}) AS g(i)"
+    )
+    if store.kind == "postgres":
+        store.sql(f"ANALYZE {SRC}.big")
+    # Two segment columns measuring one column: its segment metrics are numbered across both (the key).
+    segments = {"segment_by": ["region", "amount"], "segment_metrics": {"amount": ["null_percent"]}}
+    entry = {"schema": SRC, "table": "big", **segments}
+    sampled = {"max_categories": 5, "sample_above_rows": 100_000, "sample_rows": 20_000}
+
+    def read(distributions: object) -> tuple[int, Any, str]:
+        report = profile(Context.load(_config(store, tmp_path, [entry], distributions=distributions)))
+        (outcome,) = report.tables
+        assert outcome.status == "completed", outcome.error
+        return outcome.cost["rows_read"], outcome, report.run_id
+
+    alone, _, _ = read({"enabled": False, "sample_above_rows": 100_000})
+    full, every_row, _ = read({**sampled, "sample_above_rows": None})
+    block, outcome, run_id = read(sampled)
+    assert full - alone >= BIG  # the value shares and segments read every row
+    assert block - alone <= BIG // 4, (alone, block)  # one block sample of about 20,000 rows
+    assert any("block sample of about 20,000 rows" in note for note in outcome.notes)
+    items = outcome.distributions
+    assert {i.mode for i in items} == {"sampled"}
+    (size,) = {i.rows for i in items if i.kind == "quantile"}
+    assert 5_000 <= size <= 60_000
+    x = {i.label: i.value for i in items if i.kind == "quantile" and i.column == "x"}
+    assert abs(x["p50"] - BIG / 2) < BIG * 0.2  # whole blocks of a sequential column: a coarse median
+    shares = {i.label: i.share_percent for i in items if i.kind == "segment" and i.column == "region"}
+    assert shares["n"] == pytest.approx(70, abs=3)
+    nulls = {i.label: i.value for i in items if i.kind == "segment_metric" and i.label.startswith("region=")}
+    assert {i.value for i in items if i.kind == "segment_metric" and i.label.startswith("amount=")} <= {0.0, 100.0}
+    # NULL when i % 4 = 0: 4 of every 14 rows of 'n' (i % 10 in 0, 2, 4, 6 of 0..6), 1 of every 6 of 's'.
+    assert nulls == pytest.approx({"region=n": 400 / 14, "region=s": 100 / 6}, abs=2)
+    assert {i.mode for i in every_row.distributions} == {"exact", "approximate"}
+    if store.kind == "postgres":  # PostgreSQL samples no view: every row is read, as below the switch
+        store.sql(f"CREATE VIEW {SRC}.big_v AS SELECT * FROM {SRC}.big")
+        report = profile(Context.load(_config(store, tmp_path, [{**entry, "table": "big_v"}], distributions=sampled)))
+        (view,) = report.tables
+        assert any("the block sample was refused (TABLESAMPLE" in note for note in view.notes), view.notes
+        assert [i.share_percent for i in view.distributions if i.kind == "segment" and i.column == "region"] == [
+            70.0,
+            30.0,
+        ]
+    # `query run` shows them, from the stored rows (the views).
+    ctx = Context.load(tmp_path / "dist.yml")
+    shown = {(r["column_name"], r["shape"]): r["summary"] for r in shape_summary(query_run(ctx, run_id).distributions)}
+    assert shown[("amount", "segment metrics")].startswith("region=n null_percent 28.")
+    assert shown[("region", "segments")].endswith("(sampled)") and "(sampled)" in shown[("x", "quantiles")]

@@ -13,7 +13,7 @@ import yaml
 from profilemesh.api import Context, detect_drift, profile
 from profilemesh.config.settings import DriftSettings
 from profilemesh.drift.calibrated import replay
-from profilemesh.drift.distributions import OTHER, ColumnShape, segment_key
+from profilemesh.drift.distributions import OTHER, ColumnShape, segment_key, segment_metric_key
 from profilemesh.drift.history import RunMetrics, TableRun
 from tests.support.stores import Store
 
@@ -85,10 +85,14 @@ def test_an_incident_is_not_its_own_reference() -> None:
     assert persisting == [("category_shift", "r030", 4)]
 
 
-def test_drift_writes_an_event_that_says_which_category_moved(duck_at_head: Store, tmp_path: Path) -> None:
+def test_drift_writes_events_that_say_which_category_and_which_segment_moved(
+    duck_at_head: Store, tmp_path: Path
+) -> None:
     store = duck_at_head
     data = yaml.safe_load(store.config_path.read_text())
-    data["profiling"] = {"tables": [{"schema": "src", "table": "orders"}]}
+    # Segments by region, with the NULL share of amount per region: west's amounts go missing on day 8.
+    entry = {"schema": "src", "table": "orders", "segment_by": "region", "segment_metrics": {"amount": "null_percent"}}
+    data["profiling"] = {"tables": [entry]}
     path = tmp_path / "pm.yml"
     path.write_text(yaml.safe_dump(data))
     ctx = Context.load(path)
@@ -98,10 +102,46 @@ def test_drift_writes_an_event_that_says_which_category_moved(duck_at_head: Stor
         store.sql("DROP TABLE IF EXISTS src.orders")
         store.sql(
             "CREATE TABLE src.orders AS SELECT i AS id, CASE WHEN (i + "
-            f"{day}) % 100 < {books} THEN 'books' WHEN i % 2 = 0 THEN 'games' ELSE 'toys' END AS category "
-            "FROM range(200) t(i)"
+            f"{day}) % 100 < {books} THEN 'books' WHEN i % 2 = 0 THEN 'games' ELSE 'toys' END AS category, "
+            "CASE WHEN i % 10 = 0 THEN 'west' ELSE 'east' END AS region, "
+            f"CASE WHEN {day} = 8 AND i % 10 = 0 THEN NULL ELSE i END AS amount FROM range(200) t(i)"
         )
         profile(ctx, as_of=START + dt.timedelta(days=day))
     report = detect_drift(ctx, detected_at=START + dt.timedelta(days=8, hours=1))
     events = [(e.column, e.metric, e.severity, e.metadata.get("moved")) for e in report.events]
     assert ("category", "category_shift", "high", "category 'books' 30% → 10% (PSI 0.27)") in events, events
+    # Stored per segment (kind segment_metric), read back by drift, graded as null_percent: west 0 → 100 %.
+    west = [e for e in events if e[:2] == ("amount[region=west]", "null_percent")]
+    assert [(e[2], e[3]) for e in west] == [("high", "null_percent of amount in segment region=west (20 rows): 100")]
+    assert not [e for e in events if e[0] == "amount[region=east]"]
+
+
+def segment_run(rng: random.Random, day: int, *, west_nulls: float = 0.02) -> RunMetrics:
+    """1,000 rows: segments north (600), south (350) and west (50), each with `amount` NULL in 2 % of its
+    rows (west: `west_nulls`), drawn row by row; the table's null_percent is the rows' mix."""
+    at = START + dt.timedelta(days=day)
+    run = RunMetrics(TableRun(f"r{day:03d}", "s", "t", at, 1000))
+    run.numbers[("", "row_count")] = 1000.0
+    shape = ColumnShape()
+    nulls_total = 0
+    for segment, rows, rate in (("north", 600, 0.02), ("south", 350, 0.02), ("west", 50, west_nulls)):
+        nulls = sum(rng.random() < rate for _ in range(rows))
+        nulls_total += nulls
+        shape.segment_metrics[(f"region={segment}", "null_percent")] = (100.0 * nulls / rows, rows)
+    run.numbers[("amount", "null_percent")] = nulls_total / 10.0
+    run.distributions = {"amount": shape}
+    run.column_types["amount"] = "DOUBLE"
+    return run
+
+
+def test_a_segment_whose_null_rate_jumps_is_flagged_while_the_total_barely_moves() -> None:
+    """West (5 % of the rows) goes from 2 % to 40 % NULL amounts: the table's null_percent moves by under
+    two points (no page), west's by 38 (paged, keyed amount[region=west]); quiet days and the quiet
+    segments raise nothing at medium or above."""
+    rng = random.Random(5)
+    history = [segment_run(rng, d) for d in range(40)]
+    quiet = sum(bool(paging(history[: d + 1])) for d in range(21, 40))
+    assert quiet <= 1  # within the budget of one run in 30
+    jumped = paging([*history, segment_run(rng, 40, west_nulls=0.40)])
+    assert [(c, m) for c, m, _ in jumped] == [(segment_metric_key("amount", "region=west"), "null_percent")]
+    assert "in segment region=west (50 rows)" in (jumped[0][2] or "")

@@ -41,7 +41,7 @@ def test_integration_project_passes(store: Store, store_pool) -> None:
     failed = {name: status for name, status in statuses.items() if status not in ("success", "pass")}
     assert not failed, (failed, log)
     # What ran: the package's views and their own tests, the actual/expected comparisons, the macros.
-    views = ("runs_v", "table_history_v", "drift_v", "latest_metrics_v")
+    views = ("runs_v", "table_history_v", "drift_v", "latest_metrics_v", "distributions_v")
     assert {f"profilemesh_{view}" for view in views} | {f"profilemesh_{view}_as_expected" for view in views} <= set(
         statuses
     )

@@ -57,3 +57,21 @@ def test_profile_and_drift_on_snowflake(sf_store: Store, tmp_path: Path) -> None
     assert report.written == len(report.events)
     state = sf_store.sql(f"SELECT TABLE_NAME, ROW_COUNT FROM {sf_store.qualified('profilemesh_table_state')}")
     assert state == [("KNOWN", 2)]  # merged, not duplicated
+
+    # A table above sample_above_rows: quantiles, shares, segments and segment metrics from one statement
+    # over a block sample (TABLESAMPLE SYSTEM ... REPEATABLE), every item `sampled`.
+    sf_store.sql(
+        "CREATE TABLE SRC.BIG AS SELECT SEQ4() AS X, IFF(SEQ4() % 10 < 7, 'n', 's') AS REGION, "
+        "IFF(SEQ4() % 4 = 0, NULL, SEQ4() % 100) AS AMOUNT FROM TABLE(GENERATOR(ROWCOUNT => 50000))"
+    )
+    entry = {"schema": "SRC", "table": "BIG", "segment_by": "REGION", "segment_metrics": {"AMOUNT": "null_percent"}}
+    data["profiling"] = {
+        "tables": [entry],
+        "distributions": {"sample_above_rows": 10_000, "sample_rows": 5_000, "max_categories": 5},
+    }
+    path.write_text(yaml.safe_dump(data))
+    (big,) = profile(Context.load(path)).tables
+    assert big.status == "completed" and any("block sample" in note for note in big.notes), big.notes
+    assert {item.mode for item in big.distributions} == {"sampled"}
+    nulls = {i.label: i.value for i in big.distributions if i.kind == "segment_metric"}
+    assert nulls == pytest.approx({"region=n": 400 / 14, "region=s": 100 / 6}, abs=3)

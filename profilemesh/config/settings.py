@@ -69,6 +69,8 @@ class TableSelector:
     dbt_unique_id: str | None = None  # the dbt node this table is (profile --project-dir)
     explicit: frozenset[str] = frozenset()  # the keys its entry set (the rest are defaults)
     segment_by: tuple[str, ...] = ()  # columns whose values' row counts are profiled (distributions.py)
+    # Metrics profiled per segment: ((column, (metric, ...)), ...) in the order given (SEGMENT_METRIC_NAMES).
+    segment_metrics: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def is_pattern(self) -> bool:
@@ -91,6 +93,10 @@ def split_table_name(name: str | None, schema: str | None = None) -> tuple[str |
 
 
 QUANTILE_MODES = ("auto", "exact", "approximate")
+# The metrics `segment_metrics` may name: those one GROUP BY computes per segment value (a distinct count
+# per segment would need a sort or hash per value and column). null_percent for any column; mean, stddev,
+# min and max for numeric columns; mean_length for strings (checked when the table is profiled).
+SEGMENT_METRIC_NAMES = ("null_percent", "mean", "stddev", "min", "max", "mean_length")
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,11 @@ class DistributionSettings:
     max_categories: int = 100  # a column with at most this many distinct values gets its top values
     top_values: int = 10  # values (and segments) kept per column, the rest summed as "other"
     bins: int = 20  # histogram bins over the run's min..max
+    # Above this many rows (what the profile just counted), quantiles, top values and segments come from
+    # one statement over a block sample of about sample_rows rows (TABLESAMPLE SYSTEM): a bounded read.
+    # None: never (every row is read for the value shares).
+    sample_above_rows: int | None = 10_000_000
+    sample_rows: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -115,9 +126,11 @@ class ProfilingSettings:
     limits: Limits = DEFAULT_LIMITS  # memory, spill directory, the approximate switch (config/limits.py)
     distributions: DistributionSettings = DistributionSettings()
 
-    def segments_for(self, schema: str | None, table: str) -> tuple[str, ...]:
-        """The segment_by columns of the first profiling.tables entry that matches the table."""
-        return next((s.segment_by for s in self.tables if s.matches(schema, table)), ())
+    def segments_for(
+        self, schema: str | None, table: str
+    ) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+        """The segment_by columns and segment_metrics of the first profiling.tables entry that matches."""
+        return next(((s.segment_by, s.segment_metrics) for s in self.tables if s.matches(schema, table)), ((), ()))
 
 
 DIRECTIONS = ("both", "up", "down")
@@ -222,7 +235,9 @@ def parse_profiling(data: Any, shown: str, base_dir: Path = Path()) -> Profiling
         if isinstance(item, str):  # "schema.table" shorthand
             schema, table = split_table_name(item)
             item = {"schema": schema, "table": table}
-        mapping(item, shown, key, {"schema", "table", "freshness", "metrics", "segment_by", *SCOPE_KEYS})
+        mapping(
+            item, shown, key, {"schema", "table", "freshness", "metrics", "segment_by", "segment_metrics", *SCOPE_KEYS}
+        )
         table = item.get("table")
         if not isinstance(table, str) or not table:
             raise ConfigError(shown, f"{key}.table", "required, a string")
@@ -238,6 +253,7 @@ def parse_profiling(data: Any, shown: str, base_dir: Path = Path()) -> Profiling
                 metrics=parse_metrics(item["metrics"], shown, f"{key}.metrics") if "metrics" in item else None,
                 explicit=frozenset(item) - {"schema", "table"},
                 segment_by=_segment_by(item.get("segment_by"), shown, key),
+                segment_metrics=_segment_metrics(item, shown, key),
             )
         )
     metrics = parse_metrics(data.get("metrics", list(METRIC_NAMES)), shown, "profiling.metrics")
@@ -277,13 +293,43 @@ def _segment_by(value: Any, shown: str, key: str) -> tuple[str, ...]:
     return tuple(c.strip() for c in value)
 
 
+def _segment_metrics(item: dict[str, Any], shown: str, key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`segment_metrics: {column: [metric, ...]}`: metrics profiled per segment of the entry's segment_by."""
+    value = item.get("segment_metrics")
+    if value is None:
+        return ()
+    key = f"{key}.segment_metrics"
+    if not item.get("segment_by"):
+        raise ConfigError(shown, key, "needs segment_by in the same entry (the columns whose values are segments)")
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(shown, key, "must be a mapping of column name to a list of metrics")
+    out = []
+    for column, metrics in value.items():
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        if not isinstance(column, str) or not column.strip():
+            raise ConfigError(shown, key, "a column name must be a non-empty string")
+        if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
+            raise ConfigError(shown, f"{key}.{column}", "must be a list of metric names")
+        unknown = sorted(set(metrics) - set(SEGMENT_METRIC_NAMES))
+        if unknown:
+            raise ConfigError(
+                shown,
+                f"{key}.{column}",
+                f"unknown segment metric(s) {', '.join(unknown)} (known: {', '.join(SEGMENT_METRIC_NAMES)})",
+            )
+        out.append((column.strip(), tuple(m for m in SEGMENT_METRIC_NAMES if m in metrics)))
+    return tuple(out)
+
+
 def _distributions(data: Any, shown: str) -> DistributionSettings:
     if data is None:
         return DistributionSettings()
     if isinstance(data, bool):
         return DistributionSettings(enabled=data)
     key = "profiling.distributions"
-    mapping(data, shown, key, {"enabled", "quantiles", "exact_max_rows", "max_categories", "top_values", "bins"})
+    allowed = {"enabled", "quantiles", "exact_max_rows", "max_categories", "top_values", "bins"}
+    mapping(data, shown, key, allowed | {"sample_above_rows", "sample_rows"})
     defaults = DistributionSettings()
     enabled = data.get("enabled", True)
     if not isinstance(enabled, bool):
@@ -293,9 +339,12 @@ def _distributions(data: Any, shown: str) -> DistributionSettings:
         raise ConfigError(shown, f"{key}.quantiles", f"must be one of {', '.join(QUANTILE_MODES)}")
     numbers = {
         name: positive_int(data, name, getattr(defaults, name), shown, key)
-        for name in ("exact_max_rows", "max_categories", "top_values", "bins")
+        for name in ("exact_max_rows", "max_categories", "top_values", "bins", "sample_rows")
     }
-    return DistributionSettings(enabled=enabled, quantiles=quantiles, **numbers)
+    above = defaults.sample_above_rows
+    if "sample_above_rows" in data:  # null: never sample
+        above = None if data["sample_above_rows"] is None else positive_int(data, "sample_above_rows", 1, shown, key)
+    return DistributionSettings(enabled=enabled, quantiles=quantiles, sample_above_rows=above, **numbers)
 
 
 def parse_drift(data: Any, shown: str) -> DriftSettings:

@@ -83,7 +83,8 @@ EFFECTS: dict[str, Effect] = {
     FRESHNESS_METRIC: Effect("hours", 1, 6, 24),
     # Distributions (drift/distributions.py): distances from the reference runs' shape, in points (a
     # median moved by one IQR is ~25 points of quantile_ks; category_shift is one value's share move),
-    # and each segment's rows, graded like the table's.
+    # and each segment's rows, graded like the table's. A segment metric (`amount[region=north]`,
+    # `null_percent`) is graded by its metric's own effect.
     QUANTILE_METRIC: Effect("points", 5, 10, 20),
     CATEGORY_METRIC: Effect("points", 5, 10, 20),
     SEGMENT_METRIC: Effect("percent", 10, 25, 50),
@@ -336,7 +337,12 @@ def replay(
         run = dataclasses.replace(run, numbers={**run.numbers, **{k: m.value for k, m in measured.items()}})
         at = run.run.profiled_at
         cycle = cycle_of([r.run.profiled_at for r in runs[max(0, index - 20) : index]], settings.seasonality)
-        keys = [k for k in sorted(run.numbers) if k[1] in EFFECTS and _graded(rules.column(k[0]), k[1])]
+        # A derived metric follows the rules of the column it comes from (a segment's, its segment column's).
+        keys = [
+            k
+            for k in sorted(run.numbers)
+            if k[1] in EFFECTS and _graded(rules.column(measured[k].column if k in measured else k[0]), k[1])
+        ]
         tests = sum(1 for k in keys if EFFECTS[k[1]].cap != "low")
         verdict = RunVerdict(run, tests=tests)
         # The table's warm-up: distribution metrics start a run later (they need a reference) and a new
@@ -349,12 +355,13 @@ def replay(
         for key in keys:
             column, metric = key
             spread = _column_spread(levels, column) if EFFECTS[metric].scale == "spread" else None
+            own_rows = measured[key].rows if key in measured else None  # a segment metric: the segment's rows
             context = Context(
                 _alpha(key, budget, tests),
                 cycle,
                 spread,
-                rows,
-                run.numbers.get((column, "count")) or None,
+                own_rows or rows,
+                own_rows or run.numbers.get((column, "count")) or None,
                 run.numbers.get((column, "stddev")),
             )
             outcome[key] = grade(

@@ -16,7 +16,11 @@ above, so an incident never becomes its own reference):
   20-point shift of one value (0.16), measured on MplsStops (docs/benchmarks.md, section 7);
 - `segment_rows` (segment_by columns): each segment's row count, graded like the table's row count
   (seasonal expectation, percent of the expected rows, and the Poisson noise of a small count), so a
-  segment whose volume moved while the total did not is flagged.
+  segment whose volume moved while the total did not is flagged;
+- segment metrics (`segment_metrics`): each chosen metric of a column in each segment, keyed
+  `amount[region=north]`, graded as the metric itself is for the whole column (null_percent in points,
+  a mean in percent, ...) with the segment's own rows as its sampling noise, so a segment whose null
+  rate jumps is flagged while the table's null rate, diluted by the other segments, barely moves.
 
 Histograms are not compared bin by bin: their edges are each run's own min..max (PROFILING.md).
 """
@@ -46,11 +50,18 @@ class ColumnShape:
     temporal: bool = False
     shares: dict[str, float] = field(default_factory=dict)  # value -> percent of non-null values, OTHER
     segments: dict[str, tuple[int, float]] = field(default_factory=dict)  # value -> (rows, percent of rows)
+    # (segment as `column=value`, metric) -> (value, the segment's rows): this column's segment metrics
+    segment_metrics: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
 
 
 def segment_key(column: str, value: str) -> str:
     """The `column` of a segment's metric and events: `region=north` (`region=(other)` for the rest)."""
     return f"{column}={value}"
+
+
+def segment_metric_key(column: str, segment: str) -> str:
+    """The `column` of a segment metric and its events: `amount[region=north]`."""
+    return f"{column}[{segment}]"
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class Measured:
     value: float
     moved: str
     column: str = ""  # the profiled column it comes from (a segment's key names the value too)
+    rows: int | None = None  # the rows behind it when not the table's (a segment's): its sampling noise
 
 
 def measure(
@@ -89,6 +101,9 @@ def measure(
                 was = f"{usual:.1f}% → " if usual is not None else ""
                 text = f"segment {column}={value!r}: {was}{share:.1f}% of the table's rows ({rows} rows)"
                 out[(segment_key(column, value), SEGMENT_METRIC)] = Measured(share, text, column)
+        for (segment, metric), (number, rows) in shape.segment_metrics.items():
+            text = f"{metric} of {column} in segment {segment} ({rows} rows): {number:.4g}"
+            out[(segment_metric_key(column, segment), metric)] = Measured(number, text, column, rows)
     return out
 
 

@@ -126,7 +126,7 @@ def load_history(conn: Connection, target: StorageTarget, runs: list[TableRun]) 
 
 
 def _load_shapes(conn: Connection, target: StorageTarget, by_id: dict[str, RunMetrics]) -> None:
-    """Each run's stored quantiles, value shares and segments (profilemesh_distributions), one query
+    """Each run's stored quantiles, value shares, segments and segment metrics (profilemesh_distributions), one query
     per 500 runs of one table; histograms are for display and not read."""
     first = next(iter(by_id.values())).run
     table = storage_table(target, "distributions")
@@ -134,7 +134,7 @@ def _load_shapes(conn: Connection, target: StorageTarget, by_id: dict[str, RunMe
     for start in range(0, len(ids), 500):
         query = sa.select(
             table.c.run_id, table.c.column_name, table.c.kind, table.c.label, table.c.value_numeric,
-            table.c.share_percent, table.c.row_count,
+            table.c.value_text, table.c.share_percent, table.c.row_count,
         ).where(
             table.c.run_id.in_(ids[start : start + 500]),
             table.c.dataset_name == first.table,
@@ -152,6 +152,8 @@ def _load_shapes(conn: Connection, target: StorageTarget, by_id: dict[str, RunMe
                 shape.shares[label] = float(row.share_percent)
             elif row.kind in ("segment", "segment_other") and row.share_percent is not None:
                 shape.segments[label] = (int(row.row_count or 0), float(row.share_percent))
+            elif row.kind == "segment_metric" and row.value_numeric is not None and row.label and row.value_text:
+                shape.segment_metrics[(row.label, row.value_text)] = (float(row.value_numeric), int(row.row_count or 0))
 
 
 def _record_types(metrics: RunMetrics, row: sa.Row[Any]) -> None:

@@ -285,14 +285,16 @@ def _profile_one(
             points[-1].duration_seconds = round(time.perf_counter() - started, 6)  # the newest: the read's
             return points
         result = results[None]
+        segment_by, segment_metrics = settings.segments_for(schema, table)
         outcome.distributions = profile_distributions(
             conn,
             plan,
             result,
             settings.distributions,
-            settings.segments_for(schema, table),
+            segment_by,
             outcome.notes,
             after_statement,
+            segment_metrics,
         )
         outcome.cost = {**meter.figures(), "estimated_rows": choice.estimated_rows}
         outcome.row_count = result.row_count
@@ -347,14 +349,16 @@ def _bucket_outcomes(
         if profile.row_count:
             one_bucket = dataclasses.replace(read, window=bucket.window(column), buckets=None)
             bucket_plan = _plan(conn, one_bucket, plan.columns)
+            segment_by, segment_metrics = read.settings.segments_for(read.schema, read.table)
             point.distributions = profile_distributions(
                 conn,
                 bucket_plan,
                 profile,
                 read.settings.distributions,
-                read.settings.segments_for(read.schema, read.table),
+                segment_by,
                 point.notes,
                 after_statement,
+                segment_metrics,
             )
         outcomes.append(point)
     newest = outcomes[-1]

@@ -200,7 +200,8 @@ def _distributions(reader: Reader, run_id: str, *, table: str | None, schema: st
 
 
 def shape_summary(rows: list[Row]) -> list[Row]:
-    """Per table and column, its distributions in one line each: quantiles, top values, segments."""
+    """Per table and column, its distributions in one line each: quantiles, top values, segments and
+    segment metrics. A sampled shape says so (`(sampled)` after its quantiles, a top-values line)."""
     grouped: dict[tuple[Any, Any, Any, str], list[Row]] = {}
     for row in rows:
         kind = str({"other": "top_value", "segment_other": "segment"}.get(row["kind"], row["kind"]))
@@ -212,6 +213,14 @@ def shape_summary(rows: list[Row]) -> list[Row]:
             text = ", ".join(f"{i['label']} {i['value_text']}" for i in items)
             text += f" ({items[0]['mode']})"
             shown = "quantiles"
+        elif kind == "segment_metric":  # `region=n null_percent 28.6 (600 rows)`
+            text = ", ".join(
+                f"{i['label']} {i['value_text']} "
+                + ("NULL" if i["value_numeric"] is None else f"{i['value_numeric']:.4g}")
+                + f" ({i['row_count']} rows)"
+                for i in items
+            )
+            shown = "segment metrics"
         else:
             parts = []
             for i in items:
@@ -222,6 +231,7 @@ def shape_summary(rows: list[Row]) -> list[Row]:
                 share = f"{i['share_percent']:.1f}%" if i["share_percent"] is not None else "?"
                 parts.append(f"{name} {share}" + (f" ({i['row_count']} rows)" if kind == "segment" else ""))
             text, shown = ", ".join(parts), "top values" if kind == "top_value" else "segments"
+            text += " (sampled)" if items[0]["mode"] == "sampled" else ""
         out.append({"schema_name": schema, "dataset_name": table, "column_name": column, "shape": shown,
                     "summary": text})  # fmt: skip
     return out

@@ -236,6 +236,14 @@ class Warehouse:
             raise UsageError(f"{self.name} samples by percent: use sample: {{percent: N}}, not {rows} rows")
         return self._tablesample(table, sa.func.bernoulli(sa.literal_column(repr(float(percent)))), seed)
 
+    def block_sampled(self, table: sa.TableClause, *, percent: float, seed: int) -> sa.FromClause | None:
+        """About `percent` of the table's rows, whole storage blocks of them, reading only those blocks
+        (TABLESAMPLE SYSTEM: PostgreSQL's pages, Snowflake's micro-partitions): what bounds the read of
+        a big table's distributions. None where the warehouse has no block sampling."""
+        import sqlalchemy as sa
+
+        return self._tablesample(table, sa.func.system(sa.literal_column(sample_percent(percent))), seed)
+
     @staticmethod
     def _tablesample(table: sa.TableClause, method: sa.Function[Any], seed: int | None) -> sa.FromClause:
         import sqlalchemy as sa
@@ -360,3 +368,8 @@ class Warehouse:
         import sqlalchemy as sa
 
         return [sa.func.percentile_cont(f).within_group(value) for f in fractions]
+
+
+def sample_percent(percent: float) -> str:
+    """A sample's percent as SQL: fixed-point (no exponent), at least one millionth of a percent."""
+    return f"{min(max(percent, 1e-6), 100.0):.6f}"

@@ -164,6 +164,9 @@ class SQLite(Warehouse):
     ) -> sa.FromClause:
         raise UsageError("sqlite has no TABLESAMPLE: profile the whole table (drop sample:), or narrow it with where:")
 
+    def block_sampled(self, table: sa.TableClause, *, percent: float, seed: int) -> sa.FromClause | None:
+        return None  # no TABLESAMPLE: a big table's distributions read every row
+
     def dbt_output(self, conn: ConnectionConfig, password_ref: str) -> dict[str, Any]:
         path = str(conn.filepath)
         return {

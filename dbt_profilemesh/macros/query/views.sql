@@ -25,13 +25,14 @@
   {%- do return(['completed', 'failed', 'superseded']) -%}
 {% endmacro %}
 
-{#- What a row of profilemesh_distributions is (schema version 7), and how its quantiles were computed. -#}
+{#- What a row of profilemesh_distributions is (schema version 7), and how it was computed: `sampled`
+    from a block sample of a big table (profiling.distributions.sample_above_rows). -#}
 {% macro distribution_kinds() %}
-  {%- do return(['quantile', 'histogram', 'top_value', 'other', 'segment', 'segment_other']) -%}
+  {%- do return(['quantile', 'histogram', 'top_value', 'other', 'segment', 'segment_other', 'segment_metric']) -%}
 {% endmacro %}
 
 {% macro distribution_modes() %}
-  {%- do return(['exact', 'approximate']) -%}
+  {%- do return(['exact', 'approximate', 'sampled']) -%}
 {% endmacro %}
 
 {#- The storage schema version these views are written for: the package's newest migration. -#}

@@ -1,0 +1,1 @@
+select * from {{ ref('profilemesh_distributions_v') }}
