@@ -1,8 +1,9 @@
 """Section 1b (PostgreSQL, wide tables): ProfileMesh's exact plan at 50 and at 200 columns, with the
 distinct counts' text operands in-line (`(col || '') COLLATE "C"`) and each string column's lengths
-computed in its distinct branch from that value (today's plan), and as before (`col COLLATE "C"`, the
-lengths in the aggregate query), side by side, with each statement's buffer hits from EXPLAIN
-(ANALYZE, BUFFERS) and the 200-to-50-column ratio (target: at most 5x for 4x the values).
+computed in its distinct branch from that value, in a subquery fenced with `OFFSET NULL` (today's
+plan), and as before (`col COLLATE "C"`, the lengths in the aggregate query), side by side, with each
+statement's buffer hits from EXPLAIN (ANALYZE, BUFFERS) and the 200-to-50-column ratio (target: at most
+5x for 4x the values).
 
     python benchmarks/pg_wide.py [--rows 1000000] [--postgres-dsn postgresql://...]
 

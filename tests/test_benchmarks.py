@@ -69,11 +69,12 @@ def test_run_all_quick_writes_every_section(pg_server: PgServer, tmp_path) -> No
 
 @pytest.mark.slow  # two standalone benchmark scripts, at tiny sizes
 def test_pg_wide_and_fixed_cost_scripts_run(pg_server: PgServer, tmp_path) -> None:
-    """benchmarks/pg_wide.py (section 1b) and benchmarks/fixed_cost.py (section 8b) print their tables."""
+    """benchmarks/pg_wide.py (section 1b), duckdb_mixes.py (1c) and fixed_cost.py (8b) print their tables."""
     dsn = f"postgresql://{PG_SUPERUSER}:{PG_PASSWORD}@{pg_server.host}:{pg_server.port}/postgres"
     scripts = {
         "pg_wide.py": ["--rows", "200", "--postgres-dsn", dsn],
         "fixed_cost.py": ["--repeat", "1"],
+        "duckdb_mixes.py": ["--rows", "1000", "--columns", "8", "--repeat", "1"],
     }
     for script, arguments in scripts.items():
         result = subprocess.run(
@@ -84,5 +85,9 @@ def test_pg_wide_and_fixed_cost_scripts_run(pg_server: PgServer, tmp_path) -> No
             cwd=tmp_path,
         )
         assert result.returncode == 0, result.stderr
-        expected = "200 columns take" if script == "pg_wide.py" else "duckdb-engine column reflection"
+        expected = {
+            "pg_wide.py": "200 columns take",
+            "fixed_cost.py": "from duckdb_columns()",
+            "duckdb_mixes.py": "ours / best hand-written",
+        }[script]
         assert expected in result.stdout, result.stdout

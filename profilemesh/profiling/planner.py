@@ -323,10 +323,13 @@ def _distinct_with_lengths(
     scope: _Scope, columns: list[ProfiledColumn], branches: list[list[int]], warehouse: Warehouse
 ) -> sa.Select | sa.CompoundSelect | None:
     """As _distinct_statement, with each string column's min, max and mean length beside its count: a
-    subquery fenced with OFFSET 0 (never merged into the branch) yields each value once, in-line, so a
-    value stored out of line is fetched once per run rather than once per expression reading it (the
-    aggregate's three length() calls; docs/benchmarks.md, section 1b). A branch is one process already,
-    so the fence costs no parallelism. Each column slot: d{k} (count), n{k}, x{k}, m{k} (lengths)."""
+    fenced subquery (never merged into the branch) yields each value once, in-line, so a value stored
+    out of line is fetched once per run rather than once per expression reading it (the aggregate's
+    three length() calls; docs/benchmarks.md, section 1b). The fence is `OFFSET NULL` (no offset): the
+    planner keeps a subquery with an OFFSET apart, and takes a NULL one as the constant it is, where it
+    takes `OFFSET 0` (an integer cast to bigint) for a limit it cannot hand to a parallel worker, which
+    ran the branches one after another instead of under a Parallel Append (measured: section 1b).
+    Each column slot: d{k} (count), n{k}, x{k}, m{k} (lengths)."""
     width = max((len(branch) for branch in branches), default=0)
     selects = []
     for number, branch in enumerate(branches):
@@ -336,7 +339,7 @@ def _distinct_with_lengths(
                 for k, i in enumerate(branch)
             )
         )
-        fenced = values.offset(sa.literal_column("0")).subquery(f"b{number}")
+        fenced = values.offset(sa.literal_column("NULL")).subquery(f"b{number}")
         outputs: list[sa.ColumnElement[Any]] = [sa.literal(number).label("branch")]
         if scope.bucket is not None:
             outputs.insert(0, fenced.c[BUCKET_LABEL])

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from profilemesh.errors import ConfigError, UsageError
 
@@ -49,6 +49,15 @@ class ConnectionConfig:
         """Both name the same database (schemas aside): one DuckDB file, one server database."""
         keys = ("type", "host", "port", "database", "filepath", "account")
         return all(getattr(self, k) == getattr(other, k) for k in keys)
+
+
+class CatalogColumn(NamedTuple):
+    """One column of a table as the profile plans it: its name, its type as SQLAlchemy reflects it (what
+    the plan's metrics and `results.column_type` come from) and as the catalog names it (`column_native_type`)."""
+
+    name: str
+    type: sa.types.TypeEngine[Any]
+    native_type: str | None
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,10 @@ class Warehouse:
     # The database is a file one process opens read-write at a time (DuckDB): a program that reads and
     # writes the same file must do both through one connection.
     single_writer_file: ClassVar[bool] = False
+    # A read-write connection holds the file for as long as it is open (DuckDB; SQLite locks it per
+    # transaction): no other process can migrate the store meanwhile, so a version check made on that
+    # connection holds until it closes.
+    held_while_connected: ClassVar[bool] = False
     # A server warehouse is reached before dbt starts, for a fast one-line error when it is down.
     has_server: ClassVar[bool] = True
     # The migration lock outlives an operation that died on a SQL error (a lease), so the CLI hands it
@@ -250,6 +263,21 @@ class Warehouse:
 
         repeatable: sa.ColumnElement[Any] | None = None if seed is None else sa.literal_column(str(int(seed)))
         return sa.tablesample(table, method, name="pm_sample", seed=repeatable)
+
+    def table_columns(self, conn: Connection, schema: str | None, table: str) -> list[CatalogColumn]:
+        """A table's (or view's) columns in order: SQLAlchemy's reflection and native_column_types. Raises
+        SQLAlchemy's NoSuchTableError for a relation that is not there."""
+        import warnings
+
+        import sqlalchemy as sa
+
+        with warnings.catch_warnings():
+            # A type the dialect does not know (point, xml, an extension's) reflects as NullType and gets the
+            # counts every column gets; SQLAlchemy's warning about it would only be noise on stderr.
+            warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
+            reflected = sa.inspect(conn).get_columns(table, schema=schema)
+        native = self.native_column_types(conn, schema, table)
+        return [CatalogColumn(c["name"], c["type"], native.get(c["name"])) for c in reflected]
 
     def native_column_types(self, conn: Connection, schema: str | None, table: str) -> dict[str, str]:
         """{reflected column name: its type as the catalog names it}, from information_schema (DuckDB gives

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from profilemesh.warehouses.base import BusyHolder, ConnectionConfig, Warehouse, sample_percent
+from profilemesh.warehouses.base import BusyHolder, CatalogColumn, ConnectionConfig, Warehouse, sample_percent
 from profilemesh.warehouses.csv_rows import csv_text
 
 if TYPE_CHECKING:
@@ -21,6 +21,46 @@ DEFAULT_FILE = "profilemesh.duckdb"
 # DuckDB grants read-write access to one process per file; the others get this error (with the
 # holder's PID when DuckDB knows it).
 _FILE_BUSY = re.compile(r"Could not set lock on file.*?(?:\(PID (\d+)\))?", re.DOTALL)
+
+
+# One table's columns; then the logical types their type ids name, and this database's own ENUM types.
+_COLUMNS = (
+    "SELECT table_name, column_name AS name, data_type AS native_type, data_type_id, numeric_precision, "
+    'numeric_scale, column_default AS "default", NOT is_nullable AS not_null, comment FROM duckdb_columns() '
+    "WHERE database_name = current_database() AND schema_name = :schema AND table_name = :table ORDER BY column_index"
+)
+_TYPES = (
+    "SELECT type_oid, logical_type, type_name, internal FROM duckdb_types() WHERE (internal AND type_oid IN :ids) "
+    "OR (logical_type = 'ENUM' AND NOT internal AND database_name = current_database())"
+)
+# DuckDB's pg_catalog.format_pg_type: the PostgreSQL name its catalog emulation gives a logical type.
+_PG_TYPE_NAMES = {
+    "FLOAT": "float4",
+    "DOUBLE": "float8",
+    "DECIMAL": "numeric",
+    "VARCHAR": "varchar",
+    "BLOB": "bytea",
+    "TIMESTAMP": "timestamp",
+    "TIME": "time",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "TIME WITH TIME ZONE": "timetz",
+    "SMALLINT": "int2",
+    "INTEGER": "int4",
+    "BIGINT": "int8",
+    "BOOLEAN": "bool",
+}
+
+
+def _format_type(row: Any, logical_type: str, type_name: str) -> str:
+    """What DuckDB's pg_catalog.format_type(atttypid, atttypmod) says of a column (its pg_attribute view:
+    the PostgreSQL name of its type id's logical type, and a DECIMAL's precision and scale as the type
+    modifier)."""
+    logical = logical_type.upper()
+    name = type_name.lower() if logical == "ENUM" else _PG_TYPE_NAMES.get(logical, logical.lower())
+    precision, scale = row["numeric_precision"], row["numeric_scale"]
+    if "decimal" in str(row["native_type"]).lower() and precision is not None and precision * 1000 + scale > 0:
+        return f"{name}({precision},{scale})"
+    return name
 
 
 def _source_rows(operator: dict[str, Any]) -> int:
@@ -38,6 +78,7 @@ class DuckDB(Warehouse):
     has_server = False
     has_roles = False
     single_writer_file = True
+    held_while_connected = True
     # DuckDB hashes each column in parallel: one branch per column is fastest.
     exact_distinct_shape = "union_all"
     distinct_branches = None
@@ -95,6 +136,54 @@ class DuckDB(Warehouse):
         ).bindparams(sa.bindparam("names", expanding=True))
         wanted = list(names)
         return set(conn.execute(query, {"schema": schema, "names": wanted}).scalars()) if wanted else set()
+
+    def table_columns(self, conn: Connection, schema: str | None, table: str) -> list[CatalogColumn]:
+        """The columns and types duckdb-engine's reflection gives, from two small catalog queries. Its
+        get_multi_columns asks DuckDB's pg_catalog emulation (views over every relation, every column and
+        every type) and then loads every enum: 60-130 ms a table, most of a small run's fixed cost
+        (docs/benchmarks.md, section 8b). This reads duckdb_columns() and duckdb_types() for the table,
+        names each type as DuckDB's format_type would, and hands the rows to the same type
+        reconstruction duckdb-engine uses; tests/test_column_types.py holds the two equal for every
+        type. A schema naming its database (`db.schema`), or none, is reflected as before."""
+        import warnings
+
+        import sqlalchemy as sa
+
+        if schema is None or "." in schema:
+            return super().table_columns(conn, schema, table)
+        rows = conn.execute(sa.text(_COLUMNS), {"schema": schema, "table": table}).mappings().all()
+        if not rows:
+            raise sa.exc.NoSuchTableError(f"{schema}.{table}")
+        types = sa.text(_TYPES).bindparams(sa.bindparam("ids", expanding=True))
+        logical, own_enums = {}, False
+        for type_oid, logical_type, type_name, internal in conn.execute(
+            types, {"ids": sorted({r["data_type_id"] for r in rows})}
+        ):
+            if internal:
+                logical[type_oid] = (str(logical_type), str(type_name))
+            else:
+                own_enums = True
+        reflect = [
+            {**row, "format_type": _format_type(row, *logical[row["data_type_id"]]), "generated": None,
+             "identity_options": None, "collation": None}
+            for row in rows
+        ]  # fmt: skip
+        dialect: Any = conn.dialect
+        enums = {}
+        # The enums duckdb-engine loads name a type only when the database has one of its own, or a column
+        # is an ENUM (its catalog lists the built-in `enum` type among them): else none can match.
+        if own_enums or any(row["format_type"] == "enum" for row in reflect):
+            enums = {
+                ((e["name"],) if e["visible"] else (e["schema"], e["name"])): e
+                for e in dialect._load_enums(conn, schema="*")
+            }
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
+            reflected = dialect._get_columns_info(reflect, {}, enums, schema)[(schema, table)]
+        return [
+            CatalogColumn(column["name"], column["type"], row["native_type"])
+            for column, row in zip(reflected, rows, strict=True)
+        ]
 
     def sampled(
         self, table: sa.TableClause, *, percent: float | None, rows: int | None, seed: int | None
