@@ -93,5 +93,12 @@ def snowflake_store(directory: Path, endpoint: dict[str, Any], *, fresh: bool = 
     connection["database"] = f"PM_{suffix}"
     connection["schema"] = "PROFILEMESH"
     store = Store("snowflake", write_config(directory, connection))
-    store.sql(f'DROP SCHEMA IF EXISTS "{connection["database"]}"."PROFILEMESH" CASCADE')
+    # Emptied: the store's schema and every source schema an earlier test of this worker made there.
+    database = connection["database"]
+    schemas = store.sql(
+        f'SELECT schema_name FROM "{database}".information_schema.schemata '
+        "WHERE schema_name NOT IN ('INFORMATION_SCHEMA', 'PUBLIC')"
+    )
+    for (schema,) in {*schemas, ("PROFILEMESH",)}:
+        store.sql(f'DROP SCHEMA IF EXISTS "{database}"."{schema}" CASCADE')
     return store
