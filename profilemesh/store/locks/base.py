@@ -19,7 +19,15 @@ from profilemesh.errors import StoreBusy
 from profilemesh.store import DEFAULT_LOCK_TIMEOUT, DEFAULT_STALE_AFTER
 from profilemesh.store.target import StorageTarget
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT", "DEFAULT_STALE_AFTER", "LockHolder", "MigrationLock", "Release", "poll"]
+__all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
+    "DEFAULT_STALE_AFTER",
+    "LockHolder",
+    "MigrationLock",
+    "ProcessBoundLock",
+    "Release",
+    "poll",
+]
 # The engine and the CLI name their sessions and leases "<what> user@host:pid".
 _APPLIED_BY = re.compile(r"(?P<user>[^\s@]+)@(?P<host>[^\s:]+):(?P<pid>\d+)$")
 
@@ -113,6 +121,21 @@ class MigrationLock:
     def busy(self, holder: LockHolder | None, timeout: float, what: str = "") -> StoreBusy:
         who = holder.describe() if holder is not None else "another session"
         return StoreBusy(f"store busy: the migration lock is held by {who}; waited {timeout:g} s{what}")
+
+
+class ProcessBoundLock(MigrationLock):
+    """A lock that ends only with its holder's transaction or process (DuckDB's file, SQLite's write
+    lock): nobody else can release it, and its holder is found by trying to take it."""
+
+    observable = False
+    # Why `migrate unlock` cannot release it, and what to do instead.
+    unreleasable: ClassVar[str]
+
+    def may_release(self, holder: LockHolder, *, force: bool, if_stale: bool) -> tuple[bool, str]:
+        return False, self.unreleasable
+
+    def release(self, holder: LockHolder, *, force: bool) -> Release:
+        return Release(False, self.unreleasable)
 
 
 def poll(take: Callable[[], bool], timeout: float, interval: float, on_timeout: Callable[[], Exception]) -> None:

@@ -9,14 +9,14 @@ import re
 import sqlalchemy as sa
 
 from profilemesh.store.connect import database_error
-from profilemesh.store.locks.base import DEFAULT_STALE_AFTER, LockHolder, MigrationLock, Release
+from profilemesh.store.locks.base import DEFAULT_STALE_AFTER, LockHolder, ProcessBoundLock
 
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)(?: by user (?P<user>\S+))?")
 
 
-class DuckDBFileLock(MigrationLock):
+class DuckDBFileLock(ProcessBoundLock):
     mechanism = "duckdb file lock"
-    observable = False
+    unreleasable = "a DuckDB file lock ends with its process and cannot be released by another one: stop that process"
 
     def holder(
         self, *, stale_after: float = DEFAULT_STALE_AFTER, include_shared: bool = False, include_expired: bool = False
@@ -41,12 +41,3 @@ class DuckDBFileLock(MigrationLock):
             if found.group("user"):
                 holder.holder = f"{found.group('program')} (user {found.group('user')})"
         return holder
-
-    def may_release(self, holder: LockHolder, *, force: bool, if_stale: bool) -> tuple[bool, str]:
-        return (
-            False,
-            "a DuckDB file lock ends with its process and cannot be released by another one: stop that process",
-        )
-
-    def release(self, holder: LockHolder, *, force: bool) -> Release:
-        return Release(False, self.may_release(holder, force=force, if_stale=False)[1])

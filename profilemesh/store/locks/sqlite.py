@@ -10,12 +10,15 @@ from __future__ import annotations
 import sqlite3
 
 from profilemesh.errors import DatabaseError, first_line
-from profilemesh.store.locks.base import DEFAULT_STALE_AFTER, LockHolder, MigrationLock, Release
+from profilemesh.store.locks.base import DEFAULT_STALE_AFTER, LockHolder, ProcessBoundLock
 
 
-class SQLiteWriteLock(MigrationLock):
+class SQLiteWriteLock(ProcessBoundLock):
     mechanism = "sqlite write lock"
-    observable = False
+    unreleasable = (
+        "a SQLite write lock ends with its transaction or its process and cannot be released by another one: "
+        "stop that process"
+    )
 
     def holder(
         self, *, stale_after: float = DEFAULT_STALE_AFTER, include_shared: bool = False, include_expired: bool = False
@@ -36,13 +39,3 @@ class SQLiteWriteLock(MigrationLock):
         finally:
             probe.close()
         return LockHolder(mechanism=self.mechanism, why="held by a running process (SQLite does not say which)")
-
-    def may_release(self, holder: LockHolder, *, force: bool, if_stale: bool) -> tuple[bool, str]:
-        return (
-            False,
-            "a SQLite write lock ends with its transaction or its process and cannot be released by another one: "
-            "stop that process",
-        )
-
-    def release(self, holder: LockHolder, *, force: bool) -> Release:
-        return Release(False, self.may_release(holder, force=force, if_stale=False)[1])
