@@ -1,6 +1,6 @@
 """Every ProfileMesh benchmark in one run, written to one markdown file (docs/benchmarks.md).
 
-    python benchmarks/run_all.py [--quick] [--rows N] [--postgres-dsn DSN] [--out docs/benchmarks.md]
+    python benchmarks/run_all.py [--quick] [--only N,N] [--rows N] [--postgres-dsn DSN] [--out docs/benchmarks.md]
 
 Without --postgres-dsn a throwaway PostgreSQL cluster is started (and removed afterwards); PostgreSQL
 server binaries must be installed (or PROFILEMESH_PG_BINDIR set). Sections:
@@ -15,7 +15,9 @@ server binaries must be installed (or PROFILEMESH_PG_BINDIR set). Sections:
 
 Every figure is a median after a warm-up, shown next to its floor from the same run. `--quick` runs
 tiny sizes to check that the scripts work: it is never a timing, and it writes to stdout unless --out
-is given (the file then says so at the top).
+is given (the file then says so at the top). `--only 3,4` runs those sections alone (with the findings
+and the targets of what ran), to stdout unless --out is given: the test suite runs the quick sections
+in two such halves, side by side.
 """
 
 from __future__ import annotations
@@ -85,6 +87,39 @@ FINDINGS = """## What the measurements changed
 """
 
 
+# Every section, in the order a run takes them: writes, queries and migrations before the profiling
+# sections, the longest; 10 after 8, which builds the stores' templates. The document lists them by number.
+SECTIONS = (
+    "8. Incremental profiling",
+    "10. Metadata monitoring",
+    "7. Drift quality on real data",
+    "6. Cold start of the quick commands",
+    "2. Writes",
+    "3. Queries",
+    "4. Migrations",
+    "1. Profiling",
+    "5. How cost grows",
+    "11. Distributions' cost",
+)
+
+
+def section_number(title: str) -> int:
+    return int(title.split(".")[0])
+
+
+def section_numbers(text: str) -> set[int]:
+    """`--only 1,4,7`: the sections to run, each one that exists."""
+    known = {section_number(title) for title in SECTIONS}
+    try:
+        numbers = {int(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"section numbers, comma-separated: {text!r}") from None
+    if not numbers or numbers - known:
+        raise argparse.ArgumentTypeError(f"no such section: {sorted(numbers - known) or text!r}; sections: "
+                                         + ", ".join(str(n) for n in sorted(known)))  # fmt: skip
+    return numbers
+
+
 @dataclass(frozen=True)
 class Sizes:
     profile_rows: int
@@ -129,7 +164,7 @@ class Report:
 
     @property
     def parts(self) -> list[str]:
-        numbered = sorted(self.sections, key=lambda title: int(title.split(".")[0]))  # 10 after 9, not after 1
+        numbered = sorted(self.sections, key=section_number)  # 10 after 9, not after 1
         return self.head + [self.sections[k] for k in numbered] + self.tail
 
     def add(self, text: str, *, at_end: bool = False) -> None:
@@ -162,9 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--migration-results", type=int, default=10_000_000, help="results rows in the v1 store")
     parser.add_argument("--repeat", type=int, default=3, help="timed repetitions after the warm-up")
     parser.add_argument("--postgres-dsn", default=None, help="default: a throwaway cluster of our own")
-    parser.add_argument("--out", type=Path, default=None, help="default: docs/benchmarks.md (--quick: stdout)")
+    parser.add_argument("--out", type=Path, default=None, help="default: docs/benchmarks.md (--quick, --only: stdout)")
+    parser.add_argument("--only", type=section_numbers, default=None, metavar="N,N",
+                        help="these sections alone (numbers, comma-separated); never docs/benchmarks.md")  # fmt: skip
     args = parser.parse_args(argv)
-    out = args.out if args.out is not None or args.quick else REPO_ROOT / "docs" / "benchmarks.md"
+    partial = args.quick or args.only is not None
+    out = args.out if args.out is not None or partial else REPO_ROOT / "docs" / "benchmarks.md"
     size = sizes(args)
     if args.quick:
         stores.WARMUP = 0
@@ -185,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     with postgres(args.postgres_dsn) as dsn:
         report.add(f"- PostgreSQL: {_pg_version(dsn)}" + ("" if args.postgres_dsn else " (a throwaway local cluster)"))
         try:
-            run_sections(report, size, dsn, args.quick)
+            run_sections(report, size, dsn, args.quick, args.only)
         finally:
             stores.drop_templates()
     report.add(FINDINGS.rstrip(), at_end=True)
@@ -200,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_sections(report: Report, s: Sizes, dsn: str, quick: bool) -> None:
+def run_sections(report: Report, s: Sizes, dsn: str, quick: bool, only: set[int] | None = None) -> None:
     def profiling() -> str:
         text = profile_plans.profiling_report(
             rows=s.profile_rows, widths=s.widths, repeat=s.repeat, postgres_dsn=dsn, quick=quick
@@ -265,17 +303,12 @@ def run_sections(report: Report, s: Sizes, dsn: str, quick: bool) -> None:
         report.targets += targets
         return text
 
-    # Writes, queries and migrations first: the profiling sections are the longest.
-    report.section("8. Incremental profiling", incremental_section)
-    report.section("10. Metadata monitoring", monitor_section)  # after 8, which builds the stores' templates
-    report.section("7. Drift quality on real data", drift_quality_section)
-    report.section("6. Cold start of the quick commands", cold_start_section)
-    report.section("2. Writes", write_section)
-    report.section("3. Queries", query_section)
-    report.section("4. Migrations", migration_section)
-    report.section("1. Profiling", profiling)
-    report.section("5. How cost grows", growth)
-    report.section("11. Distributions' cost", distributions_section)
+    run = {8: incremental_section, 10: monitor_section, 7: drift_quality_section, 6: cold_start_section,
+           2: write_section, 3: query_section, 4: migration_section, 1: profiling, 5: growth,
+           11: distributions_section}  # fmt: skip
+    for title in SECTIONS:
+        if only is None or section_number(title) in only:
+            report.section(title, run[section_number(title)])
 
 
 def targets_summary(report: Report) -> str:
