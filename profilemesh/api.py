@@ -249,15 +249,19 @@ def alert(
     dry_run: bool = False,
     destinations: Sequence[str] = (),
     sleep: Callable[[float], None] | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> AlertReport:
     """Send each drift event not yet delivered to the configured destinations (`alerts` in the config;
     or only those named), one message per table and run, and record every delivery in the store.
-    dry_run: what would be sent; sends and writes nothing. sleep: how to wait between retries."""
+    dry_run: what would be sent; sends and writes nothing. sleep: how to wait between retries.
+    lock_timeout: how long to wait for another `alert` run on the store to finish (StoreBusy after)."""
     import time
 
     from profilemesh.alerts.runner import send_alerts
 
-    return send_alerts(ctx, dry_run=dry_run, destinations=tuple(destinations), sleep=sleep or time.sleep)
+    return send_alerts(
+        ctx, dry_run=dry_run, destinations=tuple(destinations), sleep=sleep or time.sleep, lock_timeout=lock_timeout
+    )
 
 
 # --- reading ----------------------------------------------------------------------------------------

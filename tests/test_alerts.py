@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import shutil
 import signal
 import uuid
@@ -23,6 +24,7 @@ from profilemesh.api import Context, alert
 from profilemesh.errors import ConfigError, UsageError
 from profilemesh.store import writes
 from profilemesh.store.connect import connect
+from profilemesh.store.locks.base import LOCK_TTL_ENV
 from tests.support.alert_servers import (
     RecordingHTTPServer,
     Reply,
@@ -31,6 +33,8 @@ from tests.support.alert_servers import (
     smtp_server,
 )
 from tests.support.cli import QuickstartRun, run_cli, spawn_cli
+from tests.support.launcher import CliProcess
+from tests.support.snowflake_emulator import wait_for
 from tests.support.stores import Store
 
 FAST_RETRY = {"attempts": 3, "backoff_seconds": 0.01, "max_backoff_seconds": 2}
@@ -230,6 +234,48 @@ def test_a_crash_between_sending_and_recording_resends_once(duck_at_head: Store)
         assert alert(duck_at_head.ctx).deliveries == [] and len(hook.requests) == 2
 
 
+def _sending(store: Store, hook: RecordingHTTPServer, env: dict[str, str] | None = None) -> CliProcess:
+    """`profilemesh alert` in another process, returned once its first message has reached the hook (so it
+    holds the store's alert lock and has recorded that message as `attempting`)."""
+    process = spawn_cli("alert", "-c", str(store.config_path), "--format", "json", env=env)
+    assert wait_for(lambda: bool(hook.requests) or process.poll() is not None, timeout=120)
+    assert process.poll() is None, process.communicate()[1]
+    return process
+
+
+def test_a_second_alert_run_waits_for_the_first_and_sends_nothing_twice(store_at_head: Store) -> None:
+    """Two `alert` runs at once on one store (a schedule's and a person's). Without a lock the second
+    would read the first's `attempting` record as a crash and send that message again, and the unsent
+    one too. PostgreSQL: the second waits for the first's advisory lock (--lock-timeout; a short one ends
+    in store busy, exit 3, naming the holder), then finds everything recorded and sends nothing. DuckDB:
+    the first run holds the file, so the second stops at once with store busy (exit 3). Each event is
+    delivered once either way."""
+    events = two_tables(store_at_head)  # two tables: two messages
+    config = str(store_at_head.config_path)
+    with RecordingHTTPServer(default=Reply(delay=3.0)) as hook:  # each message takes 3 s
+        configure(store_at_head, {"timeout_seconds": 10, "destinations": {"ops": {"type": "webhook", "url": hook.url}}})
+        first = _sending(store_at_head, hook)
+        impatient = run_cli("alert", "-c", config, "--lock-timeout", "0.2")
+        assert impatient.exit_code == 3 and impatient.stderr.count("\n") == 1, impatient.stderr
+        assert "store busy" in impatient.stderr
+        second = run_cli("alert", "-c", config, "--format", "json")
+        out, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err
+        assert json.loads(out)["sent"] == len(events)
+        if store_at_head.kind == "postgres":
+            assert "another `alert` run holds the alert lock (pid " in impatient.stderr
+            assert "profilemesh alert" in impatient.stderr and "waited 0.2 s" in impatient.stderr
+            assert second.exit_code == 0, second.stderr
+            assert json.loads(second.stdout) | {"deliveries": []} == {
+                "dry_run": False, "sent": 0, "failed": 0, "suppressed": 0, "deliveries": [],
+            }  # fmt: skip
+        else:
+            assert second.exit_code == 3 and "store busy" in second.stderr
+    sent = [e["event_id"] for r in hook.requests for g in r.json()["groups"] for e in g["events"]]
+    assert sorted(sent) == sorted(events) and len(hook.requests) == 2
+    assert [(status, attempts) for _, _, status, attempts, *_ in deliveries(store_at_head)] == [("sent", 1)] * 4
+
+
 def test_email_over_starttls_with_a_trusted_and_an_untrusted_certificate(duck_at_head: Store, tmp_path: Path) -> None:
     add_event(duck_at_head, run_id="run-1", table="orders", column="amount")
     cert, key = self_signed_cert(tmp_path)
@@ -391,6 +437,45 @@ def test_deliveries_on_the_snowflake_emulator(sf_store: Store) -> None:
     [(event_id, destination, status, attempts, _, sent_at, _)] = deliveries(sf_store)
     assert (event_id, destination, status, attempts) == (event, "ops", "sent", 2) and sent_at is not None
     assert len(hook.requests) == 2
+
+
+def test_alert_lease_on_the_snowflake_emulator_outlives_a_killed_run_until_its_ttl(
+    sf_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snowflake's alert lock is a lease row (store/locks/run_lock.py). A run killed while its message is
+    on the wire keeps the lease: the next run refuses at once with --lock-timeout 0 (store busy, naming
+    the holder) and, given time, takes the lease over once the TTL has passed, sends the unfinished
+    message again and clears the lease. The migration lock is not involved."""
+    from profilemesh.api import migrate_apply, migrate_status
+
+    migrate_apply(sf_store.ctx, build_views=False)
+    add_event(sf_store, run_id="run-1", table="orders", column="amount")
+    monkeypatch.setenv(LOCK_TTL_ENV, "4")
+    config = str(sf_store.config_path)
+    lease = sf_store.qualified("profilemesh_migration_lock")
+    with RecordingHTTPServer([Reply(delay=60)]) as hook:  # the first send hangs until the run is killed
+        configure(sf_store, {"timeout_seconds": 60, "destinations": {"ops": {"type": "webhook", "url": hook.url}}})
+        killed = _sending(sf_store, hook, env={LOCK_TTL_ENV: "4"})
+        killed.send_signal(signal.SIGKILL)
+        assert killed.wait(30) == -signal.SIGKILL
+        [(holder, token)] = sf_store.sql(f"SELECT holder, token FROM {lease} WHERE lock_name = 'alert'")
+        assert holder.startswith("profilemesh alert ") and holder.endswith(f":{killed.pid}") and token
+        refused = run_cli("alert", "-c", config, "--lock-timeout", "0")
+        assert refused.exit_code == 3 and refused.stderr.count("\n") == 1, refused.stderr
+        assert f"another `alert` run holds the alert lock ({holder}, until " in refused.stderr
+        assert migrate_status(sf_store.ctx).lock_holder is None  # not the migration's lock
+        taken_over = run_cli("alert", "-c", config, "--lock-timeout", "60", "--format", "json")
+        assert taken_over.exit_code == 0, taken_over.stderr
+        assert json.loads(taken_over.stdout)["sent"] == 1
+    assert len(hook.requests) == 2  # the killed run's message, sent again
+    assert len({r.headers["X-ProfileMesh-Message-Id"] for r in hook.requests}) == 1
+    # Both rows free (the emulator reads a NULL TIMESTAMP_NTZ back as 1970-01-01: compared in SQL).
+    cleared = sf_store.sql(
+        f"SELECT lock_name, holder IS NULL AND token IS NULL AND expires_at IS NULL FROM {lease} ORDER BY lock_name"
+    )
+    assert cleared == [("alert", True), ("migrate", True)]
+    [(_, _, status, attempts, *_)] = deliveries(sf_store)
+    assert (status, attempts) == ("sent", 1)
 
 
 def test_drift_notify_sends_what_alert_would(quickstart_run: QuickstartRun, tmp_path: Path) -> None:

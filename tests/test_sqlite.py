@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import statistics
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +24,10 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from profilemesh.alerts.runner import AlertReport
 from profilemesh.api import (
     Context,
+    alert,
     detect_drift,
     migrate_apply,
     migrate_history,
@@ -43,6 +46,7 @@ from profilemesh.errors import ConfigError, MigrationFailed, StoreBusy, UsageErr
 from profilemesh.retention.operation import RetentionPolicy
 from profilemesh.store.locks import migration_lock
 from profilemesh.warehouses.sqlite import SampleStddev
+from tests.support.alert_servers import RecordingHTTPServer, Reply
 from tests.support.migrations import NEXT, add_migration
 from tests.support.stores import copy_package
 
@@ -292,6 +296,49 @@ def test_a_failed_migration_rolls_back_the_whole_operation(shop: SQLiteShop, tmp
     assert attempts[0] == 0
     status = migrate_status(ctx)
     assert (status.db_version, status.state) == (NEXT - 1, "behind")
+
+
+def test_alert_runs_take_turns_through_the_lease(shop: SQLiteShop) -> None:
+    """SQLite's alert lock is a lease row in the migration lock's table (store/locks/run_lock.py): while
+    one run sends, another is refused after its --lock-timeout (store busy, naming the holder), and one
+    that waits sends nothing twice. A migration meanwhile leaves the alert's row alone."""
+    with RecordingHTTPServer(default=Reply(delay=1.5)) as hook:
+        data = yaml.safe_load(shop.config.read_text())
+        data["alerts"] = {"timeout_seconds": 10, "destinations": {"ops": {"type": "webhook", "url": hook.url}}}
+        path = shop.config.parent / "alerts.yml"
+        path.write_text(yaml.safe_dump(data))
+        ctx = Context.load(path)
+        reports: list[object] = []
+
+        def send() -> None:
+            try:
+                reports.append(alert(ctx))
+            except Exception as exc:  # the test reads it below
+                reports.append(exc)
+
+        first = threading.Thread(target=send)
+        first.start()
+        try:
+            deadline = time.monotonic() + 60
+            while not hook.requests and not reports and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert hook.requests, reports
+            with sqlite3.connect(shop.store) as conn:
+                [(holder,)] = conn.execute("SELECT holder FROM profilemesh_migration_lock WHERE lock_name = 'alert'")
+            with pytest.raises(StoreBusy, match=r"another `alert` run holds the alert lock \(profilemesh alert "):
+                alert(Context.load(path), lock_timeout=0)
+            assert holder.startswith("profilemesh alert ")
+            assert migrate_apply(shop.ctx).applied == []  # the migration's lease row comes and goes
+            second = alert(Context.load(path), lock_timeout=60)
+        finally:
+            first.join(60)
+    [report] = reports
+    assert isinstance(report, AlertReport) and report.sent > 0 and second.sent == 0 and second.deliveries == []
+    events = [e["event_id"] for r in hook.requests for g in r.json()["groups"] for e in g["events"]]
+    assert len(events) == len(set(events)) == report.sent
+    with sqlite3.connect(shop.store) as conn:
+        rows = conn.execute("SELECT lock_name, holder, token FROM profilemesh_migration_lock").fetchall()
+    assert rows == [("alert", None, None)]
 
 
 def test_retention_deletes_old_runs_under_the_lock(shop: SQLiteShop) -> None:

@@ -13,13 +13,15 @@ from profilemesh.alerts.messages import AlertEvent, AlertMessage
 from profilemesh.alerts.pending import FAILED, SENT, SUPPRESSED, plan
 from profilemesh.alerts.transport import send_with_retries, sender
 from profilemesh.clock import utc_now
-from profilemesh.config.alerts import Destination
+from profilemesh.config.alerts import AlertSettings, Destination
 from profilemesh.context import Context
 from profilemesh.contract import SEVERITIES
 from profilemesh.errors import EXIT_DATABASE, EXIT_OK, UsageError
+from profilemesh.store import DEFAULT_LOCK_TIMEOUT
 from profilemesh.store.connect import connect
 from profilemesh.store.handshake import require_writable
 from profilemesh.store.ledger import read_ledger_on
+from profilemesh.store.locks.run_lock import RunLock, run_lock
 
 DRY_RUN = "would send"
 
@@ -77,9 +79,12 @@ def send_alerts(
     dry_run: bool = False,
     destinations: tuple[str, ...] = (),
     sleep: Callable[[float], None] = time.sleep,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> AlertReport:
     """Send the drift events not yet delivered to each configured destination (or only those named),
-    one message per table and run (a digest destination: one message), each delivery recorded."""
+    one message per table and run (a digest destination: one message), each delivery recorded. One run
+    at a time per store (store/locks/run_lock.py): a second one waits up to `lock_timeout` seconds for
+    the first to finish, then sends only what that one did not (a dry run takes no lock)."""
     settings = ctx.config.alerts
     if not settings.destinations:
         where = ctx.config.path or "profilemesh.yml"
@@ -93,6 +98,22 @@ def send_alerts(
     by_name = {d.name: d for d in chosen}
     # Every chosen destination's secrets, before the store is read: a variable that is not set is exit 2.
     secrets = {} if dry_run else {d.name: _secrets(d, ctx) for d in chosen}
+    if dry_run:
+        return _run(ctx, settings, by_name, secrets, sleep, RunLock(), dry_run=True)
+    with run_lock(ctx.target, "alert", timeout=lock_timeout, purpose="profilemesh alert") as lock:
+        return _run(ctx, settings, by_name, secrets, sleep, lock, dry_run=False)
+
+
+def _run(
+    ctx: Context,
+    settings: AlertSettings,
+    by_name: dict[str, Destination],
+    secrets: dict[str, dict[str, str]],
+    sleep: Callable[[float], None],
+    lock: RunLock,
+    *,
+    dry_run: bool,
+) -> AlertReport:
     report = AlertReport(dry_run=dry_run)
     target = ctx.target
     with connect(target, read_only=dry_run) as conn:
@@ -116,6 +137,7 @@ def send_alerts(
             if dry_run:
                 report.deliveries.append(_delivery(message, DRY_RUN, 0, None))
                 continue
+            lock.renew()
             report.deliveries.append(_deliver(message, by_name[message.destination], secrets, recorder, ctx, sleep))
     return report
 

@@ -8,6 +8,7 @@ import click
 
 from profilemesh.cli.options import CONFIG, context, dbt_project_options, output_options
 from profilemesh.cli.render import emit, render, to_table
+from profilemesh.store import DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
     from profilemesh.alerts.runner import AlertReport
@@ -25,12 +26,20 @@ TABLE_COLUMNS = ("destination", "type", "status", "severity", "events", "tables"
     help="Only this configured destination (repeatable; default: every one).",
 )
 @click.option("--dry-run", is_flag=True, help="Show the messages that would be sent; send and record nothing.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for another `alert` run on the same store to finish (then exit 3, store busy).",
+)
 @dbt_project_options
 @output_options
 def alert(
     config_path: str | None,
     destinations: tuple[str, ...],
     dry_run: bool,
+    lock_timeout: float,
     dbt_project: DbtSelection | None,
     fmt: str,
     output: str | None,
@@ -38,11 +47,13 @@ def alert(
     """Send each drift event not yet alerted to the destinations in the config's `alerts` section (Slack,
     Teams, a signed webhook, email): one message per table and run, or a digest. Every delivery is
     recorded in the store, so a second run sends nothing new; a failed send is retried on the next run.
-    Exit 3 when a message could not be delivered. With --project-dir, the owners in the dbt project's
+    One run at a time per store: a second one waits for the first, then sends what is left. Exit 3 when a
+    message could not be delivered. With --project-dir, the owners in the dbt project's
     `profilemesh` meta route the messages (docs/guides/DBT.md)."""
     from profilemesh.api import alert as send_alerts
 
-    report = send_alerts(context(config_path, dbt_project), dry_run=dry_run, destinations=destinations)
+    ctx = context(config_path, dbt_project)
+    report = send_alerts(ctx, dry_run=dry_run, destinations=destinations, lock_timeout=lock_timeout)
     rows = [d.__dict__ | {"tables": ", ".join(d.tables)} for d in report.deliveries]
     emit(render(fmt, report, rows=rows, columns=TABLE_COLUMNS, table=lambda: alert_text(report)), output)
     return report.exit_code

@@ -24,11 +24,10 @@ import yaml
 
 from profilemesh.dbt.package import DbtPackage
 from profilemesh.dbt.parse_cache import ParseCache, entry_key
-from profilemesh.errors import UsageError
+from profilemesh.store.locks.base import LOCK_TTL_ENV, lock_ttl_seconds
 from profilemesh.store.target import StorageTarget
 
 DBT_PASSWORD_ENV = "PROFILEMESH__DBT_PASSWORD"
-LOCK_TTL_ENV = "PROFILEMESH_LOCK_TTL_SECONDS"
 PROFILE_NAME = "profilemesh"
 TARGET_NAME = "profilemesh"
 
@@ -59,13 +58,6 @@ class Workdir:
             "--log-path",
             str(self.path / "logs"),
         ]
-
-
-def lock_ttl_seconds(text: str) -> int:
-    """PROFILEMESH_LOCK_TTL_SECONDS: a whole number of seconds, at least 1."""
-    if not text.strip().isdigit() or int(text) < 1:
-        raise UsageError(f"{LOCK_TTL_ENV} must be a whole number of seconds (1 or more), got {text!r}")
-    return int(text)
 
 
 def storage_vars(target: StorageTarget) -> dict[str, Any]:

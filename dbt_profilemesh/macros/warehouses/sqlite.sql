@@ -28,7 +28,8 @@
 
 {% macro sqlite__release_migration_lock(ctx) %}
   {%- if not ctx.get('sqlite_lock_held') -%}{%- do return(none) -%}{%- endif -%}
-  {%- do run_query('DELETE FROM ' ~ profilemesh.storage_relation('migration_lock')) -%}
+  {#- Only the migration's row: the table also holds the run leases of other commands (`alert`). -#}
+  {%- do run_query('DELETE FROM ' ~ profilemesh.storage_relation('migration_lock') ~ " WHERE lock_name = 'migrate'") -%}
   {%- do adapter.commit() -%}
   {%- do ctx.update({'sqlite_lock_held': false}) -%}
 {% endmacro %}

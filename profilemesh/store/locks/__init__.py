@@ -1,4 +1,5 @@
-"""The migration lock, one module per warehouse (see base.py for what each answers)."""
+"""The migration lock, one module per warehouse (see base.py for what each answers); run_lock.py: one run
+of a command at a time on a store (`alert`)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -15,19 +16,27 @@ from typing import Any, ClassVar
 
 from sqlalchemy.engine import Connection
 
-from profilemesh.errors import StoreBusy
+from profilemesh.errors import StoreBusy, UsageError
 from profilemesh.store import DEFAULT_LOCK_TIMEOUT, DEFAULT_STALE_AFTER
 from profilemesh.store.target import StorageTarget
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
+    "DEFAULT_LOCK_TTL",
     "DEFAULT_STALE_AFTER",
+    "LOCK_TTL_ENV",
     "LockHolder",
     "MigrationLock",
     "ProcessBoundLock",
     "Release",
+    "configured_lock_ttl",
+    "lock_ttl_seconds",
     "poll",
 ]
+# A lease's time to live (Snowflake's migration lease, the run leases of run_lock.py): a killed holder's
+# lease is free again this many seconds after its last renewal.
+LOCK_TTL_ENV = "PROFILEMESH_LOCK_TTL_SECONDS"
+DEFAULT_LOCK_TTL = 300
 # The engine and the CLI name their sessions and leases "<what> user@host:pid".
 _APPLIED_BY = re.compile(r"(?P<user>[^\s@]+)@(?P<host>[^\s:]+):(?P<pid>\d+)$")
 
@@ -145,3 +154,16 @@ def poll(take: Callable[[], bool], timeout: float, interval: float, on_timeout: 
         if time.monotonic() >= deadline:
             raise on_timeout()
         time.sleep(interval)
+
+
+def lock_ttl_seconds(text: str) -> int:
+    """PROFILEMESH_LOCK_TTL_SECONDS: a whole number of seconds, at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise UsageError(f"{LOCK_TTL_ENV} must be a whole number of seconds (1 or more), got {text!r}")
+    return int(text)
+
+
+def configured_lock_ttl() -> int:
+    """The lease TTL this process uses: PROFILEMESH_LOCK_TTL_SECONDS, or DEFAULT_LOCK_TTL."""
+    text = os.environ.get(LOCK_TTL_ENV)
+    return lock_ttl_seconds(text) if text else DEFAULT_LOCK_TTL

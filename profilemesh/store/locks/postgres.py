@@ -21,7 +21,7 @@ from profilemesh.store.connect import connect
 from profilemesh.store.identity import applied_by
 from profilemesh.store.locks.base import DEFAULT_STALE_AFTER, LockHolder, MigrationLock, Release, poll
 
-_HOLDERS = sa.text(
+HOLDERS = sa.text(  # the sessions holding an advisory lock of this class and name
     "SELECT a.pid, a.application_name, a.client_addr, a.client_hostname, a.backend_start, a.query_start, "
     "a.state, EXTRACT(EPOCH FROM (now() - a.state_change)) AS idle_seconds, l.mode "
     "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
@@ -49,7 +49,7 @@ class PostgresAdvisoryLock(MigrationLock):
             return self._holder_on(conn, stale_after, include_shared)
 
     def _holder_on(self, conn: Connection, stale_after: float, include_shared: bool) -> LockHolder | None:
-        row = conn.execute(_HOLDERS, self.key).first()
+        row = conn.execute(HOLDERS, self.key).first()
         if row is None or (row.mode != "ExclusiveLock" and not include_shared):
             return None
         idle_seconds = None if row.idle_seconds is None else float(row.idle_seconds)
