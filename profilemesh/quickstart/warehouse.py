@@ -149,6 +149,7 @@ def load_day(path: Path, day: int, seed: int = SEED) -> dict[str, int]:
     common = {"start_date": START_DATE, "base_customers": BASE_CUSTOMERS}
     conn = duckdb.connect(str(path))
     try:
+        conn.execute("SET enable_progress_bar = false")  # DuckDB would print it to stdout past 2 s
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(SCHEMA)}")
         conn.execute(_MACRO.format(seed=int(seed)))
         conn.execute("BEGIN")

@@ -15,7 +15,7 @@ from profilemesh.warehouses.csv_rows import csv_text
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
-    from sqlalchemy.engine import URL, Connection
+    from sqlalchemy.engine import URL, Connection, Engine
 
 DEFAULT_FILE = "profilemesh.duckdb"
 # DuckDB grants read-write access to one process per file; the others get this error (with the
@@ -108,6 +108,17 @@ class DuckDB(Warehouse):
 
     def connect_args(self, conn: ConnectionConfig, *, read_only: bool) -> dict[str, Any]:
         return {"read_only": read_only}
+
+    def create_engine(self, conn: ConnectionConfig, *, read_only: bool = False) -> Engine:
+        """Every connection with DuckDB's progress bar off: DuckDB prints it to the process's standard
+        output (terminal or not) for any query over 2 s, into the middle of `--format json`. A SET on the
+        connection, not a `config` at open: DuckDB refuses a second connection to a file with another
+        configuration, and dbt opens the same file in this process."""
+        import sqlalchemy as sa
+
+        engine = super().create_engine(conn, read_only=read_only)
+        sa.event.listen(engine, "connect", _quiet)
+        return engine
 
     def store_absent(self, conn: ConnectionConfig) -> bool:
         return conn.filepath != ":memory:" and not Path(str(conn.filepath)).exists()
@@ -263,6 +274,9 @@ class DuckDB(Warehouse):
             "schema": conn.schema,
             # Let go of the file between operations: DuckDB allows one writer per file.
             "keep_open": False,
+            # dbt-duckdb SETs these on each cursor: the progress bar off, as on our own connections
+            # (create_engine), unless the connection's own `settings` say otherwise.
+            "settings": {"enable_progress_bar": False, **(conn.extra_params.get("settings") or {})},
         }
         return {**conn.extra_params, **output}
 
@@ -306,3 +320,12 @@ class DuckDB(Warehouse):
     # Approximate quantiles are exact ones of a row sample: at 1M rows x 29 columns, quantile_cont over a
     # 10 % BERNOULLI sample took 0.98 s, approx_quantile (a T-Digest) over every row 3.25 s.
     approx_quantiles_available = False
+
+
+def _quiet(dbapi_connection: Any, _record: Any) -> None:
+    """A new DuckDB connection's settings: no progress bar (DuckDB.create_engine)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET enable_progress_bar = false")
+    finally:
+        cursor.close()
