@@ -101,7 +101,7 @@ SEGMENT_METRIC_NAMES = ("null_percent", "mean", "stddev", "min", "max", "mean_le
 
 @dataclass(frozen=True)
 class DistributionSettings:
-    """profiling.distributions: the shape of each column's values, stored per run (profiling/distributions.py)."""
+    """profiling.distributions: the shape of each column's values, stored per run (profiling/distributions/)."""
 
     enabled: bool = True
     quantiles: str = "auto"  # exact | approximate | auto: exact up to exact_max_rows rows

@@ -378,7 +378,7 @@ class Warehouse:
         local = col if zone is None else sa.func.timezone(sa.literal(zone), col)
         return sa.func.date_trunc(sa.literal_column(f"'{unit}'"), local)
 
-    # --- distributions (profiling/distributions.py) --------------------------------------------------
+    # --- distributions (profiling/distributions/) --------------------------------------------------
 
     # Approximate quantiles from the warehouse's sketch (True), or exact quantiles of a row sample (False).
     approx_quantiles_available: ClassVar[bool] = True
