@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from profilemesh.cli.options import CONFIG, context, dbt_project_options, output_options
+from profilemesh.cli.options import CONFIG, context, dbt_project_options, lock_timeout_option, output_options
 from profilemesh.cli.render import emit, render, to_table
-from profilemesh.store import DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
     from profilemesh.alerts.runner import AlertReport
@@ -26,13 +25,7 @@ TABLE_COLUMNS = ("destination", "type", "status", "severity", "events", "tables"
     help="Only this configured destination (repeatable; default: every one).",
 )
 @click.option("--dry-run", is_flag=True, help="Show the messages that would be sent; send and record nothing.")
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_LOCK_TIMEOUT,
-    show_default=True,
-    help="Seconds to wait for another `alert` run on the same store to finish (then exit 3, store busy).",
-)
+@lock_timeout_option("Seconds to wait for another `alert` run on the same store to finish (then exit 3, store busy).")
 @dbt_project_options
 @output_options
 def alert(

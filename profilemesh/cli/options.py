@@ -52,13 +52,16 @@ OUTPUT = click.option(
     default=None,
     help="Write the output to FILE instead of stdout (exactly what the format produces).",
 )
-LOCK_TIMEOUT = click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_LOCK_TIMEOUT,
-    show_default=True,
-    help="Seconds to wait for the migration lock (or a busy DuckDB file).",
-)
+
+
+def lock_timeout_option(help: str) -> Callable[[F], F]:
+    """--lock-timeout: how long a command waits for a lock, in seconds (the default is the store's)."""
+    return click.option(
+        "--lock-timeout", type=click.FloatRange(min=0), default=DEFAULT_LOCK_TIMEOUT, show_default=True, help=help
+    )
+
+
+LOCK_TIMEOUT = lock_timeout_option("Seconds to wait for the migration lock (or a busy DuckDB file).")
 
 
 def output_options(command: F) -> F:
