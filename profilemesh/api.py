@@ -38,7 +38,7 @@ if TYPE_CHECKING:
         ValidationReport,
     )
     from profilemesh.monitor.runner import MonitorReport
-    from profilemesh.profiling.runner import ProfileReport
+    from profilemesh.profiling.outcomes import ProfileReport
     from profilemesh.query.queries import Page, RunDetails, TableHistory
     from profilemesh.report.build import ReportResult
     from profilemesh.retention.operation import RetentionPolicy, RetentionReport

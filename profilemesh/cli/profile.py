@@ -13,7 +13,7 @@ from profilemesh.errors import UsageError
 
 if TYPE_CHECKING:
     from profilemesh.dbt.project import DbtSelection
-    from profilemesh.profiling.runner import ProfileReport
+    from profilemesh.profiling.outcomes import ProfileReport
 
 TABLE_COLUMNS = (
     "schema",

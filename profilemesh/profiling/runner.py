@@ -1,15 +1,15 @@
 """`profilemesh profile`: one run_id per invocation; each table profiled with its plan; every row of
-the run written in one transaction at the end (all or nothing), through the bulk path."""
+the run written in one transaction at the end (all or nothing, stored_run.py), through the bulk path.
+What it reports: outcomes.py."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,56 +19,26 @@ from profilemesh.clock import utc_now
 from profilemesh.config.read_scope import ReadScope
 from profilemesh.config.settings import ProfilingSettings
 from profilemesh.context import Context
-from profilemesh.errors import DatabaseError, Interrupted, UsageError, first_line
+from profilemesh.errors import Interrupted, UsageError, first_line
 from profilemesh.profiling.bounds import bound_memory, choose_distinct
 from profilemesh.profiling.buckets import BucketSpan, bucket_key
 from profilemesh.profiling.columns import SKIPPED_METRIC, ProfiledColumn, profiled_column
 from profilemesh.profiling.cost import CostMeter, meter_statements
 from profilemesh.profiling.ctrl_c import noted
-from profilemesh.profiling.distributions import DistributionItem, profile_distributions, stored_rows
+from profilemesh.profiling.distributions import profile_distributions
 from profilemesh.profiling.execute import MetricValue, TableProfile, empty_profile, run_plan_by_bucket
 from profilemesh.profiling.freshness import freshness_metric
+from profilemesh.profiling.outcomes import ProfileReport, TableOutcome
 from profilemesh.profiling.planner import Buckets, TablePlan, TimeWindow, plan_table
 from profilemesh.profiling.scope import bucket_read, kept_columns, previous_window_ends, time_window
 from profilemesh.profiling.selection import resolve_tables, table_selectors
-from profilemesh.profiling.supersede import BucketPoint, supersede_buckets
-from profilemesh.store import writes
+from profilemesh.profiling.stored_run import write_run
 from profilemesh.store.handshake import require_writable
 from profilemesh.store.source import source_and_store, source_error
-from profilemesh.store.tables import COST, NOTES, READ_BOUNDS, stored_schema
+from profilemesh.store.tables import READ_BOUNDS
 from profilemesh.warehouses import is_interrupt, warehouse_for, warehouse_of_dialect
 
 ProgressCallback = Callable[[str, int, int], None]
-
-
-@dataclass
-class TableOutcome:
-    schema: str | None
-    table: str
-    status: str  # completed | failed | planned | up_to_date (a bucketed table with no new bucket: not written)
-    profiled_at: dt.datetime
-    row_count: int | None = None
-    column_count: int | None = None
-    metric_count: int = 0
-    query_count: int = 0
-    duration_seconds: float | None = 0.0  # None: a bucket of a read whose time its newest bucket records
-    error: str | None = None
-    distinct_mode: str = "exact"
-    notes: list[str] = field(default_factory=list)
-    statements: list[str] = field(default_factory=list)
-    profile: TableProfile | None = field(default=None, repr=False)
-    scope: dict[str, Any] | None = None  # what the run read, when not every row and column (runs.scope)
-    dbt_unique_id: str | None = None  # the dbt node profiled (profile --project-dir)
-    cost: dict[str, Any] | None = None  # what its statements read and cost (profiling/cost.py)
-    distributions: list[DistributionItem] = field(default_factory=list, repr=False)  # profilemesh_distributions
-    run_id: str | None = None  # a bucket's own run (profiling/buckets.py); None: the invocation's run_id
-    bucket: str | None = None  # the bucket's label (2026-11-30, 2026-11-30T05:00) of a table with granularity
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k not in ("statements", "profile", "distributions")}
-        if self.statements:
-            data["statements"] = self.statements
-        return data
 
 
 @dataclass(frozen=True)
@@ -82,30 +52,6 @@ class TableRead:
     window: TimeWindow | None
     distinct: str  # the distinct counts the plan computes: exact, or approximate (profiling/bounds.py)
     buckets: Buckets | None = None  # a table with granularity: every statement grouped by bucket
-
-
-@dataclass
-class ProfileReport:
-    run_id: str
-    environment: str
-    dry_run: bool
-    tables: list[TableOutcome]
-
-    @property
-    def failed(self) -> list[TableOutcome]:
-        return [t for t in self.tables if t.status == "failed"]
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "environment": self.environment,
-            "dry_run": self.dry_run,
-            "tables": [t.to_dict() for t in self.tables],
-        }
 
 
 def profile(
@@ -170,7 +116,7 @@ def profile(
                         outcome.dbt_unique_id = selector.dbt_unique_id
                     report.tables.extend(outcomes)
             if not dry_run:
-                _write_run(ctx, store, report)
+                write_run(ctx, store, report)
         except Exception as exc:
             if not is_interrupt(exc):
                 raise
@@ -442,101 +388,3 @@ def _plan(conn: Connection, read: TableRead, columns: list[ProfiledColumn]) -> T
         window=read.window,
         buckets=read.buckets,
     )
-
-
-def _recorded_scope(outcome: TableOutcome) -> str | None:
-    """runs.scope: what the table's run read (the config's scope and window bounds), what it cost and
-    what it noted (COST and NOTES: facts of this run, never part of what makes two runs comparable)."""
-    recorded = {**(outcome.scope or {})}
-    if outcome.cost:
-        recorded[COST] = outcome.cost
-    if outcome.notes:
-        recorded[NOTES] = outcome.notes
-    return json.dumps(recorded, sort_keys=True) if recorded else None
-
-
-def _write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
-    """Every row of the run in one transaction: a run is all or nothing."""
-    target = ctx.target
-    runs, results = [], []
-    written = [outcome for outcome in report.tables if outcome.status != "up_to_date"]
-    for outcome in written:
-        runs.append(
-            {
-                "run_id": outcome.run_id or report.run_id,
-                "dataset_name": outcome.table,
-                "schema_name": stored_schema(outcome.schema),
-                "profiled_at": outcome.profiled_at,
-                "environment": report.environment,
-                "status": outcome.status,
-                "row_count": outcome.row_count,
-                "column_count": outcome.column_count,
-                "error_message": outcome.error,
-                "duration_seconds": outcome.duration_seconds,
-                "scope": _recorded_scope(outcome),
-                "dbt_unique_id": outcome.dbt_unique_id,
-            }
-        )
-        for m in outcome.profile.metrics if outcome.profile else ():
-            results.append(
-                {
-                    "run_id": outcome.run_id or report.run_id,
-                    "dataset_name": outcome.table,
-                    "schema_name": stored_schema(outcome.schema),
-                    "column_name": m.column_name,
-                    "column_type": m.column_type,
-                    "column_native_type": m.column_native_type,
-                    "metric_name": m.metric_name,
-                    "metric_value": m.text,
-                    "metric_value_numeric": m.number,
-                    "profiled_at": outcome.profiled_at,
-                }
-            )
-    if not target.warehouse.held_while_connected:
-        # In the writing transaction: no migration runs until it ends. A DuckDB store needs no second look:
-        # this connection has held its file since the check at the run's start.
-        require_writable(conn, target, ctx.head)
-    try:
-        writes.insert(conn, target, "runs", runs)
-        writes.insert(conn, target, "results", results)
-        points = [
-            BucketPoint(o.run_id, o.schema, o.table, o.profiled_at, o.scope or {})
-            for o in written
-            if o.run_id and o.status == "completed"
-        ]
-        supersede_buckets(conn, target, points)
-        distributions = [
-            row
-            for outcome in written
-            for row in stored_rows(
-                outcome.run_id or report.run_id,
-                stored_schema(outcome.schema),
-                outcome.table,
-                outcome.profiled_at,
-                outcome.distributions,
-            )
-        ]
-        writes.insert(conn, target, "distributions", distributions)
-        # Each table's newest completed point (the buckets of a table come oldest first).
-        latest = {(o.schema, o.table): o for o in written if o.status == "completed"}
-        for outcome in latest.values():
-            writes.upsert(
-                conn,
-                target,
-                "table_state",
-                ["schema_name", "table_name"],
-                {
-                    "schema_name": stored_schema(outcome.schema),
-                    "table_name": outcome.table,
-                    "last_run_id": outcome.run_id or report.run_id,
-                    "last_profiled_at": outcome.profiled_at,
-                    "row_count": outcome.row_count or 0,
-                },
-            )
-        ctx.hooks.before_commit("profile")
-        conn.commit()
-    except sa.exc.DBAPIError as exc:
-        conn.rollback()
-        raise DatabaseError(
-            f"writing run {report.run_id} failed, nothing was written: {first_line(str(exc.orig or exc))}"
-        ) from exc
