@@ -252,7 +252,7 @@ def test_a_second_alert_run_waits_for_the_first_and_sends_nothing_twice(store_at
     delivered once either way."""
     events = two_tables(store_at_head)  # two tables: two messages
     config = str(store_at_head.config_path)
-    with RecordingHTTPServer(default=Reply(delay=3.0)) as hook:  # each message takes 3 s
+    with RecordingHTTPServer(default=Reply(delay=4.0)) as hook:  # each message takes 4 s
         configure(store_at_head, {"timeout_seconds": 10, "destinations": {"ops": {"type": "webhook", "url": hook.url}}})
         first = _sending(store_at_head, hook)
         impatient = run_cli("alert", "-c", config, "--lock-timeout", "0.2")
@@ -450,12 +450,12 @@ def test_alert_lease_on_the_snowflake_emulator_outlives_a_killed_run_until_its_t
 
     migrate_apply(sf_store.ctx, build_views=False)
     add_event(sf_store, run_id="run-1", table="orders", column="amount")
-    monkeypatch.setenv(LOCK_TTL_ENV, "4")
+    monkeypatch.setenv(LOCK_TTL_ENV, "12")  # long enough to be refused first, under load
     config = str(sf_store.config_path)
     lease = sf_store.qualified("profilemesh_migration_lock")
     with RecordingHTTPServer([Reply(delay=60)]) as hook:  # the first send hangs until the run is killed
         configure(sf_store, {"timeout_seconds": 60, "destinations": {"ops": {"type": "webhook", "url": hook.url}}})
-        killed = _sending(sf_store, hook, env={LOCK_TTL_ENV: "4"})
+        killed = _sending(sf_store, hook, env={LOCK_TTL_ENV: "12"})
         killed.send_signal(signal.SIGKILL)
         assert killed.wait(30) == -signal.SIGKILL
         [(holder, token)] = sf_store.sql(f"SELECT holder, token FROM {lease} WHERE lock_name = 'alert'")

@@ -302,7 +302,7 @@ def test_alert_runs_take_turns_through_the_lease(shop: SQLiteShop) -> None:
     """SQLite's alert lock is a lease row in the migration lock's table (store/locks/run_lock.py): while
     one run sends, another is refused after its --lock-timeout (store busy, naming the holder), and one
     that waits sends nothing twice. A migration meanwhile leaves the alert's row alone."""
-    with RecordingHTTPServer(default=Reply(delay=1.5)) as hook:
+    with RecordingHTTPServer(default=Reply(delay=3.0)) as hook:
         data = yaml.safe_load(shop.config.read_text())
         data["alerts"] = {"timeout_seconds": 10, "destinations": {"ops": {"type": "webhook", "url": hook.url}}}
         path = shop.config.parent / "alerts.yml"
