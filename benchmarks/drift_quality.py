@@ -58,7 +58,7 @@ import stores
 from harness import markdown_table, met, print_section, section_parser
 
 from profilemesh.api import Context, profile
-from profilemesh.config.settings import DriftSettings, severity_rank
+from profilemesh.config.drift_settings import DriftSettings, severity_rank
 from profilemesh.drift.calibrated import replay
 from profilemesh.drift.history import RunMetrics, TableRun, completed_runs, load_history
 from profilemesh.drift.strategies import (

@@ -12,8 +12,8 @@ import statistics
 
 import pytest
 
+from profilemesh.config.drift_settings import DRIFT_METRIC_NAMES, DriftSettings, severity_rank
 from profilemesh.config.loader import load_config
-from profilemesh.config.settings import DRIFT_METRIC_NAMES, DriftSettings, severity_rank
 from profilemesh.drift.calibrated import EFFECTS, RunVerdict, replay
 from profilemesh.drift.history import RunMetrics, TableRun
 from profilemesh.drift.series import Point, critical_score, cycle_of, expectation, t_quantile

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from profilemesh.api import Context, detect_drift, profile
-from profilemesh.config.settings import DriftSettings
+from profilemesh.config.drift_settings import DriftSettings
 from profilemesh.drift.calibrated import replay
 from profilemesh.drift.distributions import OTHER, ColumnShape, segment_key, segment_metric_key
 from profilemesh.drift.history import RunMetrics, TableRun

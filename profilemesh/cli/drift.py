@@ -9,7 +9,7 @@ import click
 
 from profilemesh.cli.options import CONFIG, context, dbt_project_options, output_options
 from profilemesh.cli.render import emit, render, to_table
-from profilemesh.config.settings import GRADED_SEVERITIES, SEASONALITIES
+from profilemesh.config.drift_settings import GRADED_SEVERITIES, SEASONALITIES
 from profilemesh.drift import EVENT_ID_PREFIX
 from profilemesh.errors import UsageError
 

@@ -16,16 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from profilemesh.config.drift_settings import DRIFT_RULE_KEYS, TableRules, table_rules
 from profilemesh.config.freshness import parse_freshness
 from profilemesh.config.model import Config
 from profilemesh.config.read_scope import SCOPE_KEYS, ReadScope, read_scope
-from profilemesh.config.settings import (
-    DRIFT_RULE_KEYS,
-    TableRules,
-    TableSelector,
-    parse_metrics,
-    table_rules,
-)
+from profilemesh.config.settings import TableSelector, parse_metrics
 from profilemesh.config.values import mapping
 from profilemesh.errors import ConfigError
 

@@ -19,9 +19,10 @@ import yaml
 from profilemesh.config.alerts import parse_alerts
 from profilemesh.config.connection import parse_connection
 from profilemesh.config.dbt_profiles import dbt_profile_ref
+from profilemesh.config.drift_settings import parse_drift
 from profilemesh.config.model import TABLE_NAME_KEYS, Config, StorageConfig
 from profilemesh.config.monitor import parse_monitor
-from profilemesh.config.settings import parse_drift, parse_profiling
+from profilemesh.config.settings import parse_profiling
 from profilemesh.config.values import mapping, optional_str, required_str
 from profilemesh.contract import DEFAULT_TABLE_NAMES
 from profilemesh.errors import ConfigError

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from profilemesh.config.alerts import AlertSettings
+from profilemesh.config.drift_settings import DriftSettings
 from profilemesh.config.monitor import MonitorSettings
-from profilemesh.config.settings import DriftSettings, ProfilingSettings
+from profilemesh.config.settings import ProfilingSettings
 from profilemesh.contract import DEFAULT_TABLE_NAMES
 from profilemesh.warehouses import ConnectionConfig
 

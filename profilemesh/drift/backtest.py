@@ -12,7 +12,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from profilemesh.config.settings import DriftSettings, TableRules, severity_rank, split_table_name
+from profilemesh.config.drift_settings import DriftSettings, TableRules, severity_rank
+from profilemesh.config.settings import split_table_name
 from profilemesh.context import Context
 from profilemesh.drift.accept import accepted_levels
 from profilemesh.drift.calibrated import Key, replay

@@ -27,8 +27,8 @@ from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from profilemesh.config.drift_settings import NO_RULES, ColumnRules, DriftSettings, TableRules, severity_rank
 from profilemesh.config.freshness import FRESHNESS_METRIC
-from profilemesh.config.settings import NO_RULES, ColumnRules, DriftSettings, TableRules, severity_rank
 from profilemesh.drift.distributions import (
     CATEGORY_METRIC,
     QUANTILE_METRIC,

@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.clock import utc_now
+from profilemesh.config.drift_settings import DriftSettings, TableRules, severity_rank
 from profilemesh.config.freshness import FRESHNESS_METRIC, FreshnessSLA
-from profilemesh.config.settings import DriftSettings, TableRules, severity_rank, split_table_name
+from profilemesh.config.settings import split_table_name
 from profilemesh.context import Context
 from profilemesh.contract import DRIFT_EVENT_TYPES
 from profilemesh.drift.accept import accepted_levels

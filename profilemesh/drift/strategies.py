@@ -15,8 +15,8 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from profilemesh.config.drift_settings import DRIFT_METRIC_NAMES, GRADED_SEVERITIES, DriftSettings
 from profilemesh.config.freshness import FRESHNESS_METRIC
-from profilemesh.config.settings import DRIFT_METRIC_NAMES, GRADED_SEVERITIES, DriftSettings
 from profilemesh.drift.history import RunMetrics
 
 # The metrics the threshold and statistical strategies grade (counts that move with the row count are
