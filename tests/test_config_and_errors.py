@@ -50,6 +50,11 @@ TABLE = DRIFT + "  tables:\n    - table: t\n"
         ("storage:\n  connection:\n    type: duckdb\n    hots: x\n", "storage.connection.hots", "unknown key"),
         ("storage:\n  connection:\n    type: oracle\n", "storage.connection.type", "not one of"),
         (
+            "storage:\n  connection:\n    type: duckdb\n    extra_params:\n      settings: 5\n",
+            "storage.connection.extra_params.settings",
+            "must be a mapping",
+        ),
+        (
             "storage:\n  connection:\n    type: postgres\n    host: h\n    database: d\n"
             "    username: u\n    port: abc\n",
             "storage.connection.port",

@@ -41,6 +41,8 @@ def parse_connection(data: Any, shown: str, key: str, base_dir: Path) -> Connect
     extra = data.get("extra_params") or {}
     if not isinstance(extra, dict):
         raise ConfigError(shown, f"{key}.extra_params", "must be a mapping")
+    if not isinstance(extra.get("settings") or {}, dict):  # merged under ProfileMesh's own (dbt-duckdb's settings)
+        raise ConfigError(shown, f"{key}.extra_params.settings", "must be a mapping of setting to value")
     values: dict[str, Any] = {name: optional_str(data, name, shown, key) for name in _TEXT_KEYS}
     warehouse = warehouse_for(conn_type)
     problem = warehouse.install_problem()

@@ -47,7 +47,7 @@ from profilemesh.drift.strategies import (
     statistical_findings,
     threshold_findings,
 )
-from profilemesh.errors import CheckFailed, DatabaseError, UsageError, first_line
+from profilemesh.errors import CheckFailed, UsageError, first_line
 from profilemesh.store import writes
 from profilemesh.store.connect import connect
 from profilemesh.store.handshake import require_writable
@@ -387,7 +387,7 @@ def _write_events(
         and "state" in e.metadata
         and _stored_state(existing[e.event_id]) != (e.metadata["state"], e.metadata.get("runs"))
     ]
-    try:
+    with writes.all_or_nothing(conn, "writing drift events failed, none was written"):
         writes.insert(conn, target, "events", rows)
         for e in moved:
             conn.execute(
@@ -395,12 +395,6 @@ def _write_events(
                 .where(table.c.event_id == e.event_id)
                 .values(metadata=json.dumps(e.metadata, sort_keys=True))
             )
-        conn.commit()
-    except sa.exc.DBAPIError as exc:
-        conn.rollback()
-        raise DatabaseError(
-            f"writing drift events failed, none was written: {first_line(str(exc.orig or exc))}"
-        ) from exc
     return len(rows), len(moved)
 
 

@@ -22,7 +22,7 @@ from profilemesh.clock import utc_now
 from profilemesh.config.freshness import FRESHNESS_METRIC, lag_hours
 from profilemesh.config.monitor import MonitorSettings
 from profilemesh.context import Context
-from profilemesh.errors import DatabaseError, UsageError, first_line
+from profilemesh.errors import UsageError
 from profilemesh.monitor.passes import PreviousPass, previous_passes, tables_of_run
 from profilemesh.store import writes
 from profilemesh.store.handshake import require_writable
@@ -257,13 +257,7 @@ def _write(ctx: Context, conn: Connection, report: MonitorReport) -> None:
                     }
                 )
     require_writable(conn, target, ctx.head)  # in the writing transaction: no migration runs until it ends
-    try:
+    with writes.all_or_nothing(conn, f"writing run {report.run_id} failed, nothing was written"):
         writes.insert(conn, target, "runs", runs)
         writes.insert(conn, target, "results", results)
         ctx.hooks.before_commit("monitor")
-        conn.commit()
-    except sa.exc.DBAPIError as exc:
-        conn.rollback()
-        raise DatabaseError(
-            f"writing run {report.run_id} failed, nothing was written: {first_line(str(exc.orig or exc))}"
-        ) from exc

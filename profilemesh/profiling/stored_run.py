@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from profilemesh.context import Context
-from profilemesh.errors import DatabaseError, first_line
 from profilemesh.profiling.distributions import stored_rows
 from profilemesh.profiling.outcomes import ProfileReport, TableOutcome
 from profilemesh.profiling.supersede import BucketPoint, supersede_buckets
@@ -59,7 +57,7 @@ def write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
         # In the writing transaction: no migration runs until it ends. A DuckDB store needs no second look:
         # this connection has held its file since the check at the run's start.
         require_writable(conn, target, ctx.head)
-    try:
+    with writes.all_or_nothing(conn, f"writing run {report.run_id} failed, nothing was written"):
         writes.insert(conn, target, "runs", runs)
         writes.insert(conn, target, "results", results)
         points = [
@@ -97,12 +95,6 @@ def write_run(ctx: Context, conn: Connection, report: ProfileReport) -> None:
                 },
             )
         ctx.hooks.before_commit("profile")
-        conn.commit()
-    except sa.exc.DBAPIError as exc:
-        conn.rollback()
-        raise DatabaseError(
-            f"writing run {report.run_id} failed, nothing was written: {first_line(str(exc.orig or exc))}"
-        ) from exc
 
 
 def _recorded_scope(outcome: TableOutcome) -> str | None:

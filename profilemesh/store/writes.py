@@ -3,11 +3,14 @@ path (COPY on PostgreSQL, a staged CSV on DuckDB, batched executemany on Snowfla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from profilemesh.errors import DatabaseError, first_line
 from profilemesh.store.tables import storage_table
 from profilemesh.store.target import StorageTarget
 
@@ -26,3 +29,15 @@ def insert(conn: Connection, target: StorageTarget, table: str, rows: Sequence[R
 def upsert(conn: Connection, target: StorageTarget, table: str, keys: Sequence[str], row: Row) -> None:
     """Insert a row, or update the one with the same key columns, atomically."""
     target.warehouse.upsert(conn, storage_table(target, table), keys, row)
+
+
+@contextlib.contextmanager
+def all_or_nothing(conn: Connection, failed: str) -> Iterator[None]:
+    """The block's writes, committed at its end. A driver error rolls them all back and becomes one line,
+    `<failed>: <the driver's first line>` (DatabaseError)."""
+    try:
+        yield
+        conn.commit()
+    except sa.exc.DBAPIError as exc:
+        conn.rollback()
+        raise DatabaseError(f"{failed}: {first_line(str(exc.orig or exc))}") from exc
