@@ -42,7 +42,7 @@ from profilemesh.api import (
 )
 from profilemesh.config import load_config
 from profilemesh.dbt.package import DbtPackage
-from profilemesh.errors import ConfigError, MigrationFailed, StoreBusy, UsageError
+from profilemesh.errors import ConfigError, MigrationFailed, StoreBusy, StoreMissing, UsageError
 from profilemesh.retention.operation import RetentionPolicy
 from profilemesh.store.locks import migration_lock
 from profilemesh.warehouses.sqlite import SampleStddev
@@ -376,3 +376,19 @@ def test_buckets_group_by_the_day_on_sqlite(shop: SQLiteShop) -> None:
         ((START.date() + dt.timedelta(days=d)).isoformat(), 0 if d < 0 else 200) for d in range(-1, DAYS)
     ], [t.error for t in report.tables]
     assert {t.query_count for t in report.tables} == {1}  # one grouped aggregate (distinct counts in it)
+
+
+def test_alert_on_a_store_no_migration_reached_says_migrate_apply(tmp_path: Path) -> None:
+    """No lease table yet: the alert lock steps aside and the version handshake refuses in its own words."""
+    path = tmp_path / "profilemesh.yml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "storage": {"connection": {"type": "sqlite", "filepath": "store.db"}},
+                "alerts": {"destinations": {"ops": {"type": "webhook", "url": "http://127.0.0.1:9/hook"}}},
+            }
+        )
+    )
+    sqlite3.connect(tmp_path / "store.db").close()  # an empty file: a store no migration has reached
+    with pytest.raises(StoreMissing, match=r"no ProfileMesh storage in sqlite file .*run `profilemesh migrate apply`"):
+        alert(Context.load(path))
